@@ -1,0 +1,274 @@
+"""JSON Lines files in and out of the catalogue, streamed so that memory stays flat whatever the file size.
+
+Reads, one paper per line, plain or gzip-compressed:
+- Paperboard's own export format (written by `export_file`);
+- the shared corpus format (`arxiv_id`, `title`, `abstract`, `authors`, `categories`, `published`, and
+  optionally `github`; its `upvotes`/`comments` counts belong to daily listings and are not paper data);
+- arXiv's bulk metadata snapshot, as published on Kaggle (`id`, `authors` as one string or `authors_parsed`,
+  `categories` space-separated, `versions`, `journal-ref`, ...).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import multiprocessing
+import os
+import re
+import sys
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from paperboard.catalog.queries import count_papers, iter_records
+from paperboard.catalog.record import PaperRecord, RecordError, build_record
+from paperboard.catalog.store import UpsertCounts, upsert_papers
+from paperboard.db import Database
+from paperboard.progress import Progress, SilentProgress
+
+BATCH_SIZE = 2000
+_GZIP_MAGIC = b"\x1f\x8b"
+_AUTHOR_SEPARATORS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+
+
+@dataclass(frozen=True)
+class BadLine:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    lines: int = 0
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    bad_lines: list[BadLine] = field(default_factory=list)
+
+
+def split_author_string(authors: str) -> list[str]:
+    """`A. One, B. Two and C. Three` as a list of names."""
+    return [name for name in (part.strip() for part in _AUTHOR_SEPARATORS.split(authors)) if name]
+
+
+def _authors(data: dict[str, Any]) -> Any:
+    parsed = data.get("authors_parsed")
+    if isinstance(parsed, list) and parsed and all(isinstance(name, list) for name in parsed):
+        return [" ".join(part for part in (*name[1:2], name[0], *name[2:3]) if part) for name in parsed]
+    authors = data.get("authors", [])
+    if isinstance(authors, str):
+        return split_author_string(authors)
+    if isinstance(authors, list):
+        return [author.get("name") if isinstance(author, dict) else author for author in authors]
+    return authors
+
+
+def _versions(data: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(first published, last updated, version number) from a Kaggle-style `versions` list."""
+    versions = data.get("versions")
+    if not (isinstance(versions, list) and versions and all(isinstance(v, dict) for v in versions)):
+        return None, None, None
+    last = str(versions[-1].get("version", "")).lstrip("v")
+    return versions[0].get("created"), versions[-1].get("created"), int(last) if last.isdigit() else None
+
+
+def record_from_json(data: object) -> PaperRecord:
+    """One decoded JSON line as a checked record; RecordError says what is wrong with it."""
+    if not isinstance(data, dict):
+        raise RecordError(f"expected a JSON object, got {type(data).__name__}")
+    first_created, last_created, version_from_list = _versions(data)
+    categories = data.get("categories", [])
+    if isinstance(categories, str):
+        categories = categories.split()
+    comment = data.get("comment", data.get("comments"))
+    links: dict[str, Any] = {}
+    for name, aliases in (
+        ("code_url", ("code_url", "github", "githubRepo")),
+        ("project_url", ("project_url", "projectPage")),
+    ):
+        for alias in aliases:
+            if alias in data:
+                links[name] = data[alias]
+                break
+    return build_record(
+        arxiv_id=data.get("arxiv_id", data.get("id")),
+        title=data.get("title"),
+        abstract=data.get("abstract", data.get("summary")),
+        authors=_authors(data),
+        categories=categories,
+        published_at=data.get("published", data.get("published_at", first_created)),
+        version=data.get("version", version_from_list),
+        updated_at=data.get("updated", last_created),
+        # The shared corpus uses `comments` for a count of discussion comments, not arXiv's comment field.
+        comment=comment if isinstance(comment, str) else None,
+        journal_ref=data.get("journal_ref", data.get("journal-ref")),
+        doi=data.get("doi"),
+        license=data.get("license"),
+        deleted_at=data.get("deleted"),
+        **links,
+    )
+
+
+def _format_time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+
+
+def record_to_json(record: PaperRecord) -> dict[str, Any]:
+    """A record in Paperboard's export format; `record_from_json` reads it back to an equal record."""
+    return {
+        "arxiv_id": record.arxiv_id,
+        "version": record.version,
+        "title": record.title,
+        "abstract": record.abstract,
+        "authors": list(record.authors),
+        "categories": list(record.categories),
+        "published": _format_time(record.published_at),
+        "updated": _format_time(record.updated_at),
+        "comment": record.comment,
+        "journal_ref": record.journal_ref,
+        "doi": record.doi,
+        "license": record.license,
+        "code_url": record.code_url,
+        "project_url": record.project_url,
+        "deleted": _format_time(record.deleted_at),
+    }
+
+
+def _open_lines(raw: io.BufferedReader) -> IO[bytes]:
+    return gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == _GZIP_MAGIC else raw
+
+
+def _line_chunks(path: Path, on_position: Callable[[int], None]) -> Iterator[tuple[int, list[bytes]]]:
+    """(number of the first line, lines) in chunks; a damaged end becomes a last line that cannot parse."""
+    with open(path, "rb", buffering=1 << 20) as raw:
+        lines = _open_lines(raw)
+        chunk: list[bytes] = []
+        first = 1
+        try:
+            for line in lines:
+                chunk.append(line)
+                if len(chunk) == BATCH_SIZE:
+                    yield first, chunk
+                    on_position(raw.tell())
+                    first += len(chunk)
+                    chunk = []
+        except (EOFError, gzip.BadGzipFile, OSError) as error:
+            chunk.append(_DAMAGED_END + str(error).encode())
+        yield first, chunk
+        on_position(raw.tell())
+
+
+_DAMAGED_END = b"\x00damaged end: "
+
+
+def parse_lines(first: int, lines: list[bytes]) -> list[tuple[int, PaperRecord | RecordError]]:
+    """(line number, record or the error that line raised) for each non-blank line."""
+    results: list[tuple[int, PaperRecord | RecordError]] = []
+    for number, line in enumerate(lines, start=first):
+        if line.startswith(_DAMAGED_END):
+            message = line.removeprefix(_DAMAGED_END).decode()
+            results.append((number, RecordError(f"the file ends early or is damaged ({message})")))
+        elif line.strip():
+            try:
+                results.append((number, record_from_json(json.loads(line))))
+            except UnicodeDecodeError:
+                results.append((number, RecordError("not valid UTF-8")))
+            except json.JSONDecodeError as error:
+                results.append((number, RecordError(f"bad JSON: {error.msg} at column {error.colno}")))
+            except RecordError as error:
+                results.append((number, error))
+    return results
+
+
+def _parsers() -> int:
+    # Parsing is the slower half of an import; the writer needs a core of its own.
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def import_file(
+    database: Database,
+    path: Path,
+    progress: Progress | None = None,
+    on_bad_line: Callable[[BadLine], None] | None = None,
+) -> ImportReport:
+    """Store every good record of a JSON Lines file; bad lines are reported and skipped. Safe to repeat.
+
+    Lines are parsed in worker processes while this one writes, batch by batch, each batch its own
+    transaction: a killed import keeps what it wrote, and running it again completes it.
+    """
+    progress = progress or SilentProgress()
+    report = ImportReport()
+
+    def store(parsed: list[tuple[int, PaperRecord | RecordError]]) -> None:
+        records = []
+        for number, result in parsed:
+            if isinstance(result, RecordError):
+                bad = BadLine(str(path), number, str(result))
+                report.bad_lines.append(bad)
+                if on_bad_line is not None:
+                    on_bad_line(bad)
+            else:
+                records.append(result)
+        if records:
+            with database.session() as session:
+                report.counts.add(upsert_papers(session, records))
+        report.lines = max(report.lines, parsed[-1][0]) if parsed else report.lines
+
+    progress.start(f"Importing {path.name}", total=path.stat().st_size)
+    on_position = lambda position: progress.update(completed=position, items=report.counts.total)  # noqa: E731
+    workers = _parsers()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending: deque[Future[list[tuple[int, PaperRecord | RecordError]]]] = deque()
+        for first, lines in _line_chunks(path, on_position):
+            pending.append(pool.submit(parse_lines, first, lines))
+            # Keep every parser busy, and the writer one batch behind them, without reading the whole file ahead.
+            while len(pending) > 2 * workers:
+                store(pending.popleft().result())
+        while pending:
+            store(pending.popleft().result())
+    progress.finish()
+    return report
+
+
+@contextmanager
+def _open_for_writing(path: Path | None) -> Iterator[IO[str]]:
+    """Standard output for None; otherwise a temporary file beside `path`, renamed onto it only when complete."""
+    if path is None:
+        yield sys.stdout
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as raw:
+            binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.suffix == ".gz" else raw
+            with io.TextIOWrapper(binary, encoding="utf-8", newline="\n") as text:
+                yield text
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def export_file(database: Database, path: Path | None, progress: Progress | None = None) -> int:
+    """Write every paper as JSON Lines (gzip when the name ends in .gz; standard output when None)."""
+    progress = progress or SilentProgress()
+    written = 0
+    with database.session() as session, _open_for_writing(path) as out:
+        progress.start("Exporting", total=count_papers(session, include_deleted=True))
+        for record in iter_records(session):
+            out.write(json.dumps(record_to_json(record), ensure_ascii=False) + "\n")
+            written += 1
+            if written % 1000 == 0:
+                progress.update(completed=written, items=written)
+        progress.update(completed=written, items=written)
+    progress.finish()
+    return written

@@ -1,0 +1,95 @@
+"""Reading the catalogue: single papers, the newest ones, every record in a stable order, and counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import Session
+
+from paperboard.catalog.record import RECORD_FIELDS, PaperRecord
+from paperboard.db.models import Paper, PaperCategory
+
+UNCATEGORISED = "(none)"
+_RECORD_COLUMNS = tuple(name for name in RECORD_FIELDS if name != "categories")
+
+
+def get_paper(session: Session, arxiv_id: str) -> Paper | None:
+    return session.scalars(select(Paper).where(Paper.arxiv_id == arxiv_id)).one_or_none()
+
+
+def newest_papers(session: Session, *, limit: int, offset: int = 0) -> list[Paper]:
+    """Papers not withdrawn, most recently published first."""
+    return list(
+        session.scalars(
+            select(Paper)
+            .where(Paper.deleted_at.is_(None))
+            .order_by(Paper.published_at.desc(), Paper.arxiv_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def count_papers(session: Session, *, include_deleted: bool = False) -> int:
+    query = select(func.count()).select_from(Paper)
+    if not include_deleted:
+        query = query.where(Paper.deleted_at.is_(None))
+    return session.scalar(query) or 0
+
+
+def iter_records(session: Session, *, batch_size: int = 2000) -> Iterator[PaperRecord]:
+    """Every stored paper, withdrawn ones included, by publication time then id, read in batches."""
+    columns = [Paper.id, *(getattr(Paper, name) for name in _RECORD_COLUMNS)]
+    rows = session.execute(
+        select(*columns).order_by(Paper.published_at, Paper.arxiv_id).execution_options(yield_per=batch_size)
+    )
+    for batch in rows.partitions():
+        categories: dict[int, list[str]] = {row.id: [] for row in batch}
+        for paper_id, category in session.execute(
+            select(PaperCategory.paper_id, PaperCategory.category)
+            .where(PaperCategory.paper_id.in_(list(categories)))
+            .order_by(PaperCategory.paper_id, PaperCategory.position)
+        ):
+            categories[paper_id].append(category)
+        for row in batch:
+            values = {name: getattr(row, name) for name in _RECORD_COLUMNS}
+            values["authors"] = tuple(values["authors"])
+            yield PaperRecord(categories=tuple(categories[row.id]), **values)
+
+
+@dataclass(frozen=True)
+class CatalogueStats:
+    papers: int
+    withdrawn: int
+    by_primary_category: list[tuple[str, int]]
+    by_month: list[tuple[str, int]]
+
+
+def catalogue_stats(session: Session) -> CatalogueStats:
+    """Counts of papers in total, by primary category (most first) and by month of first publication."""
+    papers = count_papers(session)
+    withdrawn = count_papers(session, include_deleted=True) - papers
+    live = Paper.deleted_at.is_(None)
+    primary = session.execute(
+        select(PaperCategory.category, func.count())
+        .join(Paper, Paper.id == PaperCategory.paper_id)
+        .where(PaperCategory.position == 0, live)
+        .group_by(PaperCategory.category)
+        .order_by(func.count().desc(), PaperCategory.category)
+    ).all()
+    by_category = [(category, count) for category, count in primary]
+    uncategorised = papers - sum(count for _, count in by_category)
+    if uncategorised:
+        by_category.append((UNCATEGORISED, uncategorised))
+    year, month = extract("year", Paper.published_at), extract("month", Paper.published_at)
+    monthly = session.execute(
+        select(year, month, func.count()).where(live).group_by(year, month).order_by(year, month)
+    ).all()
+    return CatalogueStats(
+        papers=papers,
+        withdrawn=withdrawn,
+        by_primary_category=by_category,
+        by_month=[(f"{int(y):04d}-{int(m):02d}", count) for y, m, count in monthly],
+    )

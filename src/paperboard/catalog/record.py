@@ -1,0 +1,181 @@
+"""The shape every source turns its papers into before they are stored, and the checks it must pass."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+
+from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
+from paperboard.catalog.links import find_links
+
+MAX_TITLE_LENGTH = 1_000
+MAX_ABSTRACT_LENGTH = 20_000
+MAX_AUTHORS = 5_000
+MAX_AUTHOR_LENGTH = 1_000
+MAX_FIELD_LENGTH = 2_000
+_CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z\-]+)?")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+class RecordError(ValueError):
+    """A record from a file or a feed cannot be stored; the message says which field and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRecord:
+    """A paper as a source describes it, normalised; `None` means the source does not say."""
+
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    published_at: datetime
+    version: int | None = None
+    updated_at: datetime | None = None
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    license: str | None = None
+    code_url: str | None = None
+    project_url: str | None = None
+    deleted_at: datetime | None = None
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(field.name for field in fields(PaperRecord))
+
+
+def collapse_whitespace(text: str) -> str:
+    return " ".join(text.split())
+
+
+def normalise_abstract(text: str) -> str:
+    """Line breaks inside a paragraph become spaces; paragraphs stay apart; LaTeX is kept as written."""
+    paragraphs = (collapse_whitespace(part) for part in _PARAGRAPH_BREAK.split(text.strip()))
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def parse_datetime(value: object, field: str) -> datetime:
+    """A date or time in ISO 8601 (`2025-06-04`, `2025-06-04T17:59:58Z`) or RFC 2822, as naive UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        except ValueError:
+            try:
+                parsed = parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                raise RecordError(f"{field}: {value!r} is not a date") from None
+    else:
+        raise RecordError(f"{field}: {value!r} is not a date")
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _text(value: object, field: str, limit: int = MAX_FIELD_LENGTH) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{field}: expected text, got {type(value).__name__}")
+    text = collapse_whitespace(value)
+    if len(text) > limit:
+        raise RecordError(f"{field}: longer than {limit} characters")
+    return text or None
+
+
+def _sequence(values: Iterable[object], field: str) -> Iterable[object]:
+    if isinstance(values, str | bytes | dict) or not isinstance(values, Iterable):
+        raise RecordError(f"{field}: expected a list, got {type(values).__name__}")
+    return values
+
+
+def _names(values: Iterable[object], field: str) -> tuple[str, ...]:
+    names = []
+    for value in _sequence(values, field):
+        name = _text(value, field, MAX_AUTHOR_LENGTH)
+        if name:
+            names.append(name)
+    if len(names) > MAX_AUTHORS:
+        raise RecordError(f"{field}: more than {MAX_AUTHORS} authors")
+    return tuple(names)
+
+
+def _categories(values: Iterable[object]) -> tuple[str, ...]:
+    categories: list[str] = []
+    for value in _sequence(values, "categories"):
+        if not isinstance(value, str) or not _CATEGORY.fullmatch(value.strip()):
+            raise RecordError(f"categories: {value!r} is not an arXiv category")
+        category = value.strip()
+        if category not in categories:
+            categories.append(category)
+    return tuple(categories)
+
+
+_UNSET = object()
+
+
+def build_record(
+    *,
+    arxiv_id: object,
+    title: object,
+    abstract: object,
+    authors: Iterable[object],
+    categories: Iterable[object],
+    published_at: object,
+    version: object = None,
+    updated_at: object = None,
+    comment: object = None,
+    journal_ref: object = None,
+    doi: object = None,
+    license: object = None,
+    code_url: object = _UNSET,
+    project_url: object = _UNSET,
+    deleted_at: object = None,
+) -> PaperRecord:
+    """Check and normalise one paper. Links not given are looked for in the abstract and comments."""
+    try:
+        parsed_id = parse_arxiv_id(arxiv_id)  # type: ignore[arg-type]
+    except InvalidArxivId as error:
+        raise RecordError(f"id: {error}") from None
+    clean_title = _text(title, "title", MAX_TITLE_LENGTH)
+    if not clean_title:
+        raise RecordError("title: missing")
+    if abstract is not None and not isinstance(abstract, str):
+        raise RecordError(f"abstract: expected text, got {type(abstract).__name__}")
+    clean_abstract = normalise_abstract(abstract or "")
+    if len(clean_abstract) > MAX_ABSTRACT_LENGTH:
+        raise RecordError(f"abstract: longer than {MAX_ABSTRACT_LENGTH} characters")
+    if published_at is None or published_at == "":
+        raise RecordError("published: missing")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise RecordError(f"version: {version!r} is not a version number")
+    clean_comment = _text(comment, "comment")
+    if code_url is _UNSET or project_url is _UNSET:
+        found = find_links(clean_abstract, clean_comment)
+        code_url = found.code_url if code_url is _UNSET else code_url
+        project_url = found.project_url if project_url is _UNSET else project_url
+    return PaperRecord(
+        arxiv_id=parsed_id.id,
+        title=clean_title,
+        abstract=clean_abstract,
+        authors=_names(authors, "authors"),
+        categories=_categories(categories),
+        published_at=parse_datetime(published_at, "published"),
+        version=version if version is not None else parsed_id.version,  # type: ignore[arg-type]
+        updated_at=None if updated_at in (None, "") else parse_datetime(updated_at, "updated"),
+        comment=clean_comment,
+        journal_ref=_text(journal_ref, "journal_ref"),
+        doi=_text(doi, "doi", 255),
+        license=_text(license, "license", 255),
+        code_url=_text(code_url, "code_url"),
+        project_url=_text(project_url, "project_url"),
+        deleted_at=None if deleted_at in (None, "") else parse_datetime(deleted_at, "deleted"),
+    )

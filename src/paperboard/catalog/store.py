@@ -1,0 +1,202 @@
+"""Writing papers: insert new ones, update changed ones, leave identical ones alone.
+
+Which record wins when a paper is already stored:
+- a record of an older version than the stored one is stale and ignored;
+- a record that names no version, for a paper stored with one, only fills fields that are still empty;
+- otherwise the record's fields replace the stored ones, except those the record leaves empty.
+A record that would change nothing writes nothing, so re-importing or re-harvesting is free of side effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from paperboard.catalog.record import RECORD_FIELDS, PaperRecord
+from paperboard.db.models import Paper, PaperCategory
+
+# Core tables rather than ORM classes: bulk statements on them skip the ORM's per-row bookkeeping.
+_papers = Paper.__table__
+_categories = PaperCategory.__table__
+# Fields copied between a record and a row; categories live in their own table.
+_COLUMNS = tuple(name for name in RECORD_FIELDS if name not in ("arxiv_id", "categories"))
+_MERGED = (*_COLUMNS, "categories")
+_EMPTY: tuple[Any, ...] = (None, (), "")
+# SQLite accepts 32,766 bound parameters per statement; stay well below.
+_ID_CHUNK = 900
+
+
+@dataclass
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.stale += other.stale
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged + self.stale
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _values(record: PaperRecord) -> dict[str, Any]:
+    values = {name: getattr(record, name) for name in _COLUMNS}
+    values["categories"] = record.categories
+    return values
+
+
+def _merge(stored: dict[str, Any], record: PaperRecord) -> dict[str, Any] | None:
+    """The stored values with the record applied, or None when the record is stale."""
+    stored_version, version = stored["version"], record.version
+    if stored_version is not None and version is not None and version < stored_version:
+        return None
+    fill_only = stored_version is not None and version is None
+    merged = dict(stored)
+    for name in _MERGED:
+        value = getattr(record, name)
+        if value in _EMPTY or (fill_only and stored[name] not in _EMPTY):
+            continue
+        merged[name] = value
+    return merged
+
+
+def _chunks(items: Sequence[str], size: int = _ID_CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _load_stored(session: Session, arxiv_ids: Sequence[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Stored values by arXiv id, each with the row's primary key."""
+    stored: dict[str, tuple[int, dict[str, Any]]] = {}
+    by_pk: dict[int, dict[str, Any]] = {}
+    columns = [Paper.id, Paper.arxiv_id, *(getattr(Paper, name) for name in _COLUMNS)]
+    for chunk in _chunks(arxiv_ids):
+        for row in session.execute(select(*columns).where(Paper.arxiv_id.in_(chunk))):
+            values = {name: getattr(row, name) for name in _COLUMNS}
+            values["authors"] = tuple(values["authors"])
+            values["categories"] = ()
+            stored[row.arxiv_id] = (row.id, values)
+            by_pk[row.id] = values
+    pks = list(by_pk)
+    for start in range(0, len(pks), _ID_CHUNK):
+        rows = session.execute(
+            select(PaperCategory.paper_id, PaperCategory.category)
+            .where(PaperCategory.paper_id.in_(pks[start : start + _ID_CHUNK]))
+            .order_by(PaperCategory.paper_id, PaperCategory.position)
+        )
+        for paper_id, category in rows:
+            by_pk[paper_id]["categories"] += (category,)
+    return stored
+
+
+def _primary_keys(session: Session, arxiv_ids: Sequence[str]) -> dict[str, int]:
+    keys: dict[str, int] = {}
+    for chunk in _chunks(arxiv_ids):
+        rows = session.execute(select(_papers.c.arxiv_id, _papers.c.id).where(_papers.c.arxiv_id.in_(chunk)))
+        keys.update((arxiv_id, pk) for arxiv_id, pk in rows)
+    return keys
+
+
+def _row(values: dict[str, Any]) -> dict[str, Any]:
+    row = {name: values[name] for name in _COLUMNS}
+    row["authors"] = list(values["authors"])
+    return row
+
+
+def _category_rows(paper_id: int, categories: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        {"paper_id": paper_id, "position": position, "category": category}
+        for position, category in enumerate(categories)
+    ]
+
+
+def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCounts:
+    """Store a batch of records in the session's transaction; later records of the same id win."""
+    counts = UpsertCounts()
+    if not records:
+        return counts
+    stored = _load_stored(session, list(dict.fromkeys(record.arxiv_id for record in records)))
+    pending_new: dict[str, dict[str, Any]] = {}
+    pending_changes: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {}
+    for record in records:
+        if record.arxiv_id in pending_new:
+            current = pending_new[record.arxiv_id]
+        elif record.arxiv_id in pending_changes:
+            current = pending_changes[record.arxiv_id][2]
+        elif record.arxiv_id in stored:
+            current = stored[record.arxiv_id][1]
+        else:
+            pending_new[record.arxiv_id] = _values(record)
+            counts.inserted += 1
+            continue
+        merged = _merge(current, record)
+        if merged is None:
+            counts.stale += 1
+            continue
+        if merged == current:
+            counts.unchanged += 1
+            continue
+        counts.updated += 1
+        if record.arxiv_id in pending_new:
+            pending_new[record.arxiv_id] = merged
+        else:
+            pk, original = stored[record.arxiv_id]
+            pending_changes[record.arxiv_id] = (pk, original, merged)
+    now = utcnow()
+    if pending_new:
+        rows = [
+            {"arxiv_id": arxiv_id, **_row(values), "added_at": now, "changed_at": now}
+            for arxiv_id, values in pending_new.items()
+        ]
+        session.execute(insert(_papers), rows)
+        # A separate lookup rather than INSERT ... RETURNING: SQLite's driver then runs one statement per row.
+        category_rows = [
+            category_row
+            for arxiv_id, pk in _primary_keys(session, list(pending_new)).items()
+            for category_row in _category_rows(pk, pending_new[arxiv_id]["categories"])
+        ]
+        if category_rows:
+            session.execute(insert(_categories), category_rows)
+    if pending_changes:
+        _apply_changes(session, list(pending_changes.values()), now)
+    return counts
+
+
+def _apply_changes(session: Session, changes: list[tuple[int, dict[str, Any], dict[str, Any]]], now: datetime) -> None:
+    session.execute(
+        update(_papers).where(_papers.c.id == bindparam("pk")).values(changed_at=now),
+        [{"pk": pk, **_row(merged)} for pk, _original, merged in changes],
+    )
+    recategorised = [
+        (pk, merged["categories"]) for pk, original, merged in changes if merged["categories"] != original["categories"]
+    ]
+    if recategorised:
+        session.execute(delete(_categories).where(_categories.c.paper_id.in_([pk for pk, _ in recategorised])))
+        session.execute(
+            insert(_categories),
+            [row for pk, categories in recategorised for row in _category_rows(pk, categories)],
+        )
+
+
+def mark_deleted(session: Session, arxiv_id: str, deleted_at: datetime) -> bool:
+    """Record that the source withdrew a paper; True when a stored paper was marked."""
+    result = session.execute(
+        update(_papers)
+        .where(_papers.c.arxiv_id == arxiv_id, _papers.c.deleted_at.is_(None))
+        .values(deleted_at=deleted_at, changed_at=utcnow())
+    )
+    return bool(result.rowcount)

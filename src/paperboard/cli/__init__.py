@@ -1,0 +1,22 @@
+"""The `paperboard` command. Each module holds one group of commands; they parse, call services and report."""
+
+from __future__ import annotations
+
+import typer
+
+from paperboard.cli import catalog, database, serve
+
+app = typer.Typer(
+    name="paperboard",
+    help="Paperboard: a self-hostable daily papers hub.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+database.register(app)
+catalog.register(app)
+serve.register(app)
+
+
+def main() -> None:
+    app()

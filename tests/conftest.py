@@ -1,0 +1,120 @@
+"""Fixtures shared by every test: databases on each backend, the real CLI, a local arXiv, the shared data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from paperboard.db import Database
+from paperboard.db.engine import normalise_url
+from paperboard.db.schema import upgrade
+from tests.arxiv_server import ArxivServer
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("PAPERBOARD_SHARED_DATA", REPOSITORY.parent / "shared" / "data"))
+# An administrative URL of a PostgreSQL server where tests may create and drop databases.
+POSTGRES_URL = os.environ.get("PAPERBOARD_TEST_POSTGRES_URL")
+REQUIRE_POSTGRES = os.environ.get("PAPERBOARD_TEST_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_database() -> Iterator[str]:
+    if not POSTGRES_URL:
+        message = "PostgreSQL tests need PAPERBOARD_TEST_POSTGRES_URL (set by .ci/run)"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"paperboard_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield normalise_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'paperboard.sqlite3'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A database with the current schema, on each backend in turn."""
+    db = Database(database_url)
+    upgrade(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    """A database with the current schema on SQLite only, for tests about something other than storage."""
+    db = Database(f"sqlite:///{tmp_path / 'paperboard.sqlite3'}")
+    upgrade(db)
+    yield db
+    db.dispose()
+
+
+class Cli:
+    """The real `paperboard` command, run as a separate process with its own environment."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "paperboard", *args]
+
+    def run(self, *args: str, timeout: float = 300, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args), env=self.env, capture_output=True, text=True, timeout=timeout, input=input
+        )
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.command(*args), env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+
+def cli_environment(data_dir: Path, database_url: str | None = None, **settings: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAPERBOARD_")}
+    env["PAPERBOARD_DATA_DIR"] = str(data_dir)
+    env["COLUMNS"] = "200"
+    if database_url:
+        env["PAPERBOARD_DATABASE_URL"] = database_url
+    env.update({f"PAPERBOARD_{key.upper()}": value for key, value in settings.items()})
+    return env
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """The CLI on a fresh SQLite data folder."""
+    return Cli(cli_environment(tmp_path / "data"))
+
+
+@pytest.fixture
+def arxiv_server() -> Iterator[ArxivServer]:
+    """A local HTTP server that answers like arXiv, with the responses each test scripts."""
+    with ArxivServer() as server:
+        yield server
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shared corpus folder; tests that need it are skipped, with the reason, where it is absent."""
+    if not (SHARED_DATA / "papers.jsonl.gz").is_file():
+        pytest.skip(f"the shared corpus is not at {SHARED_DATA} (set PAPERBOARD_SHARED_DATA)")
+    return SHARED_DATA
