@@ -15,9 +15,8 @@ import io
 import json
 import multiprocessing
 import os
-import re
 import sys
-import tempfile
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,14 +27,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from paperboard.catalog.queries import count_papers, iter_records
-from paperboard.catalog.record import PaperRecord, RecordError, build_record
+from paperboard.catalog.record import PaperRecord, RecordError, build_record, split_author_string
 from paperboard.catalog.store import UpsertCounts, upsert_papers
 from paperboard.db import Database
 from paperboard.progress import Progress, SilentProgress
 
 BATCH_SIZE = 2000
 _GZIP_MAGIC = b"\x1f\x8b"
-_AUTHOR_SEPARATORS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 
 
 @dataclass(frozen=True)
@@ -53,11 +51,6 @@ class ImportReport:
     lines: int = 0
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     bad_lines: list[BadLine] = field(default_factory=list)
-
-
-def split_author_string(authors: str) -> list[str]:
-    """`A. One, B. Two and C. Three` as a list of names."""
-    return [name for name in (part.strip() for part in _AUTHOR_SEPARATORS.split(authors)) if name]
 
 
 def _authors(data: dict[str, Any]) -> Any:
@@ -246,15 +239,19 @@ def _open_for_writing(path: Path | None) -> Iterator[IO[str]]:
         yield sys.stdout
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     try:
-        with os.fdopen(descriptor, "wb") as raw:
-            binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.suffix == ".gz" else raw
+        with open(temporary, "xb") as raw:
+            binary: IO[bytes] = raw
+            if path.suffix == ".gz":
+                # No name or time in the header, so that equal exports are equal files; level 6 rather than
+                # gzip's default 9: nearly as small, about twice as fast.
+                binary = gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=6, mtime=0)
             with io.TextIOWrapper(binary, encoding="utf-8", newline="\n") as text:
                 yield text
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        temporary.unlink(missing_ok=True)
         raise
 
 

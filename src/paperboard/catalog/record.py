@@ -18,6 +18,8 @@ MAX_AUTHOR_LENGTH = 1_000
 MAX_FIELD_LENGTH = 2_000
 _CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z\-]+)?")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_AUTHOR_SEPARATORS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_PARENTHESISED = re.compile(r"\([^()]*\)")
 
 
 class RecordError(ValueError):
@@ -56,6 +58,14 @@ def normalise_abstract(text: str) -> str:
     """Line breaks inside a paragraph become spaces; paragraphs stay apart; LaTeX is kept as written."""
     paragraphs = (collapse_whitespace(part) for part in _PARAGRAPH_BREAK.split(text.strip()))
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def split_author_string(authors: str) -> list[str]:
+    """`A. One (MIT), B. Two and C. Three` as a list of names, affiliations in parentheses dropped."""
+    previous = None
+    while previous != authors:
+        previous, authors = authors, _PARENTHESISED.sub(" ", authors)
+    return [name for name in (collapse_whitespace(part) for part in _AUTHOR_SEPARATORS.split(authors)) if name]
 
 
 def parse_datetime(value: object, field: str) -> datetime:

@@ -1,8 +1,10 @@
 """Writing papers: insert new ones, update changed ones, leave identical ones alone.
 
 Which record wins when a paper is already stored:
-- a record of an older version than the stored one is stale and ignored;
-- a record that names no version, for a paper stored with one, only fills fields that are still empty;
+- a record of an older version than the stored one is stale and ignored; where either side names no
+  version, a record last updated before the stored one is stale;
+- a record that names neither version nor update time, for a paper stored with a version, only fills
+  fields that are still empty (a file of bare metadata must not overwrite what arXiv said);
 - otherwise the record's fields replace the stored ones, except those the record leaves empty.
 A record that would change nothing writes nothing, so re-importing or re-harvesting is free of side effects.
 """
@@ -59,12 +61,19 @@ def _values(record: PaperRecord) -> dict[str, Any]:
     return values
 
 
+def _is_stale(stored: dict[str, Any], record: PaperRecord) -> bool:
+    if stored["version"] is not None and record.version is not None:
+        return record.version < stored["version"]
+    if stored["updated_at"] is not None and record.updated_at is not None:
+        return record.updated_at < stored["updated_at"]
+    return False
+
+
 def _merge(stored: dict[str, Any], record: PaperRecord) -> dict[str, Any] | None:
     """The stored values with the record applied, or None when the record is stale."""
-    stored_version, version = stored["version"], record.version
-    if stored_version is not None and version is not None and version < stored_version:
+    if _is_stale(stored, record):
         return None
-    fill_only = stored_version is not None and version is None
+    fill_only = stored["version"] is not None and record.version is None and record.updated_at is None
     merged = dict(stored)
     for name in _MERGED:
         value = getattr(record, name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from paperboard.cli import catalog, database, serve
+from paperboard.cli import catalog, database, fetch, harvest, serve
 
 app = typer.Typer(
     name="paperboard",
@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 database.register(app)
 catalog.register(app)
+fetch.register(app)
+harvest.register(app)
 serve.register(app)
 
 

@@ -124,4 +124,6 @@ def progress_reporter() -> ProgressReporter:
     if err.is_terminal:
         return RichProgress(err)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    # httpx logs every request at INFO; a harvest's own progress lines say enough.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return LoggingProgress(logging.getLogger("paperboard"))

@@ -1,0 +1,151 @@
+"""The application factory that `paperboard serve` runs under uvicorn: routes, static files, error pages, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response, status
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+import paperboard
+from paperboard.config import Settings, load_settings
+from paperboard.db import Database
+from paperboard.web.pages import health, home
+from paperboard.web.templating import templates
+
+STATIC_DIR = Path(__file__).with_name("static")
+# Machines read these paths, so their errors are JSON like FastAPI's own; people read every other page.
+JSON_PATH_PREFIXES = ("/api/", "/healthz")
+# Everything comes from this site: the policy makes browsers refuse a CDN font or script that slipped in, and
+# blunts any markup that escaped escaping. `data:` covers the empty favicon in the base template.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorText:
+    title: str
+    explanation: str
+
+
+# Readers' words for the errors a page can run into; others fall back to the standard status phrase.
+ERROR_TEXTS = {
+    status.HTTP_404_NOT_FOUND: ErrorText(
+        "Page not found",
+        "There is nothing at this address: the link that brought you here may be mistyped or out of date.",
+    ),
+    status.HTTP_405_METHOD_NOT_ALLOWED: ErrorText(
+        "Method not allowed", "This address does not accept that kind of request."
+    ),
+    status.HTTP_422_UNPROCESSABLE_CONTENT: ErrorText(
+        "Invalid address", "The address asks for something this page cannot show:"
+    ),
+    status.HTTP_500_INTERNAL_SERVER_ERROR: ErrorText(
+        "Something went wrong",
+        "The server failed while preparing this page. Please try again in a moment; if it keeps happening, "
+        "the server's log says why.",
+    ),
+}
+
+
+def _error_text(status_code: int) -> ErrorText:
+    return ERROR_TEXTS.get(status_code) or ErrorText(HTTPStatus(status_code).phrase, "")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The site and its API on the database the settings name; uvicorn calls this once in each worker process."""
+    settings = settings or load_settings()
+    # FastAPI's /docs and /redoc pages load their scripts from a CDN, which this site never does.
+    app = FastAPI(title="Paperboard", version=paperboard.__version__, lifespan=_lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    # Opened here rather than in the lifespan, so that an app driven without its lifespan still has a database;
+    # the engine connects lazily, at the first query.
+    app.state.database = Database(settings.resolved_database_url)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(home.router)
+    app.include_router(health.router)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)
+    app.middleware("http")(_add_security_headers)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        app.state.database.dispose()
+
+
+async def _add_security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    return path.startswith(JSON_PATH_PREFIXES)
+
+
+def _error_page(
+    request: Request,
+    status_code: int,
+    message: str | None = None,
+    problems: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The error page; `message` replaces the standard explanation of the status when a route gave a better one."""
+    text = _error_text(status_code)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "status_code": status_code,
+            "title": text.title,
+            "message": message or text.explanation,
+            "problems": problems or [],
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+async def _http_error(request: Request, error: HTTPException) -> Response:
+    if _wants_json(request):
+        return await http_exception_handler(request, error)
+    # Routing errors carry the bare status phrase as detail; a route that raised its own sentence ("There is no
+    # page 9…") says more than the standard explanation.
+    custom = isinstance(error.detail, str) and error.detail != HTTPStatus(error.status_code).phrase
+    return _error_page(request, error.status_code, error.detail if custom else None, headers=error.headers)
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> Response:
+    if _wants_json(request):
+        return await request_validation_exception_handler(request, error)
+    problems = [f"{problem['loc'][-1]}: {problem['msg']}" for problem in error.errors()]
+    return _error_page(request, status.HTTP_422_UNPROCESSABLE_CONTENT, problems=problems)
+
+
+async def _server_error(request: Request, _error: Exception) -> Response:
+    # Starlette re-raises the exception after sending this response, so its traceback still reaches the log.
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    if _wants_json(request):
+        return JSONResponse({"detail": HTTPStatus(status_code).phrase}, status_code=status_code)
+    return _error_page(request, status_code)

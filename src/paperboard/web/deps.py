@@ -1,0 +1,40 @@
+"""Typed dependencies that routes declare to receive the settings, the database and a session.
+
+`create_app` keeps the settings and the one `Database` of the process on `app.state`; these read them back with
+their types, so that routes never touch `app.state` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from paperboard.config import Settings
+from paperboard.db import Database
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_read_session(database: DatabaseDep) -> Iterator[Session]:
+    with database.session() as session:
+        yield session
+
+
+# Scoped to the route function rather than the whole request: the connection goes back to the pool before the
+# response is sent, and a failure when the session closes still reaches the error handlers instead of only the log.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

@@ -1,0 +1,70 @@
+"""The Jinja2 templates of the site, with the filters, tests and globals they use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi.templating import Jinja2Templates
+
+import paperboard
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+
+AUTHORS_SHOWN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorSummary:
+    shown: tuple[str, ...]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.shown)
+
+
+def summarise_authors(authors: Sequence[str], shown: int = AUTHORS_SHOWN) -> AuthorSummary:
+    """The first few authors and how many there are; "+ 1 more" would take as much room as the name it hides."""
+    listed = authors if len(authors) <= shown + 1 else authors[:shown]
+    return AuthorSummary(shown=tuple(listed), total=len(authors))
+
+
+def format_date(moment: date) -> str:
+    """`4 Jun 2025`: unambiguous wherever the reader lives, unlike 6/4/2025."""
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def is_web_url(value: object) -> bool:
+    """Whether a stored link may become an `href`: imported records can carry any text, `javascript:` included."""
+    return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
+
+
+@jinja2.pass_context
+def path_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
+    """The root-relative path of a route, so that links keep working behind a proxy that terminates TLS."""
+    return context["request"].url_for(name, **path_params).path
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["author_summary"] = summarise_authors
+    environment.filters["date"] = format_date
+    environment.tests["web_url"] = is_web_url
+    environment.globals["path_for"] = path_for
+    environment.globals["version"] = paperboard.__version__
+    return environment
+
+
+templates = Jinja2Templates(env=_environment())

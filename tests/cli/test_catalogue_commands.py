@@ -1,0 +1,109 @@
+"""The real `paperboard` command: init, import, export and stats, run as separate processes."""
+
+import gzip
+import json
+
+from tests.catalog.test_jsonl import SHARED_FORMAT, write_lines
+from tests.conftest import Cli, cli_environment
+
+
+def test_init_creates_the_schema_and_is_safe_to_repeat(cli):
+    first = cli.run("init")
+    assert first.returncode == 0, first.stderr
+    assert "Created the database" in first.stdout
+    second = cli.run("init")
+    assert second.returncode == 0, second.stderr
+    assert "up to date (schema 0001)" in second.stdout
+
+
+def test_commands_on_an_uninitialised_database_say_to_run_init(cli):
+    result = cli.run("stats")
+    assert result.returncode == 1
+    assert "has no schema yet: run `paperboard init`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unsupported_database_url_is_a_configuration_error(tmp_path):
+    cli = Cli(cli_environment(tmp_path, "mysql://localhost/papers"))
+    result = cli.run("init")
+    assert result.returncode == 2
+    assert "unsupported database 'mysql'" in result.stderr
+
+
+def test_production_mode_refuses_to_run_without_a_secret_key(tmp_path):
+    cli = Cli(cli_environment(tmp_path, env="production"))
+    result = cli.run("init")
+    assert result.returncode == 2
+    assert "PAPERBOARD_SECRET_KEY must be set in production" in result.stderr
+    cli.env["PAPERBOARD_SECRET_KEY"] = "a-long-random-secret"
+    assert cli.run("init").returncode == 0
+
+
+def test_import_names_bad_lines_keeps_good_ones_and_exits_non_zero(cli, tmp_path):
+    cli.run("init")
+    path = write_lines(
+        tmp_path / "mixed.jsonl",
+        [
+            {**SHARED_FORMAT, "arxiv_id": "2405.00001"},
+            "{truncated",
+            {**SHARED_FORMAT, "arxiv_id": "2405.00002", "title": ""},
+            {**SHARED_FORMAT, "arxiv_id": "2405.00003"},
+        ],
+    )
+    result = cli.run("import", str(path))
+    assert result.returncode == 1
+    assert f"skipped {path}:2: bad JSON" in result.stderr
+    assert f"skipped {path}:3: title: missing" in result.stderr
+    assert "2 new, 0 updated, 0 unchanged; 2 skipped" in result.stdout
+    assert "2 bad line(s) skipped; every good record was stored" in result.stderr
+    again = cli.run("import", str(path))
+    assert "0 new, 0 updated, 2 unchanged" in again.stdout
+
+
+def test_import_of_a_missing_file_fails_cleanly(cli, tmp_path):
+    cli.run("init")
+    result = cli.run("import", str(tmp_path / "nope.jsonl"))
+    assert result.returncode == 1
+    assert "nope.jsonl: no such file" in result.stderr
+
+
+def test_export_import_export_round_trip_through_the_cli(cli, tmp_path):
+    cli.run("init")
+    source = write_lines(
+        tmp_path / "in.jsonl.gz",
+        [{**SHARED_FORMAT, "arxiv_id": f"2405.{n:05d}", "categories": ["cs.CL"] if n % 2 else []} for n in range(50)],
+    )
+    assert cli.run("import", str(source)).returncode == 0
+    first = tmp_path / "first.jsonl"
+    result = cli.run("export", str(first))
+    assert result.returncode == 0, result.stderr
+    assert "Exported 50 papers" in result.stderr
+    other = Cli(cli_environment(tmp_path / "other"))
+    other.run("init")
+    assert other.run("import", str(first)).returncode == 0
+    second = other.run("export", "-")
+    assert second.returncode == 0
+    assert second.stdout == first.read_text()
+    lines = [json.loads(line) for line in second.stdout.splitlines()]
+    assert len(lines) == 50 and lines[0]["published"] == "2024-05-23T00:00:00Z"
+
+
+def test_stats_prints_counts(cli, tmp_path):
+    cli.run("init")
+    path = tmp_path / "papers.jsonl.gz"
+    with gzip.open(path, "wt") as out:
+        for n, (category, day) in enumerate(
+            [("cs.CL", "2025-05-02"), ("cs.CL", "2025-06-01"), ("hep-th", "2025-06-03")]
+        ):
+            out.write(
+                json.dumps({**SHARED_FORMAT, "arxiv_id": f"2506.0000{n}", "categories": [category], "published": day})
+                + "\n"
+            )
+    cli.run("import", str(path))
+    result = cli.run("stats")
+    assert result.returncode == 0
+    assert "3 papers" in result.stdout
+    rows = [line.split("│")[1:3] for line in result.stdout.splitlines() if line.count("│") >= 3]
+    cells = [[cell.strip() for cell in row] for row in rows]
+    assert ["cs.CL", "2"] in cells and ["hep-th", "1"] in cells
+    assert ["2025-05", "1"] in cells and ["2025-06", "2"] in cells

@@ -1,0 +1,76 @@
+"""Fixtures for the web tests: the app on a test database driven over HTTP, and papers to put in it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperboard.catalog.record import PaperRecord, build_record
+from paperboard.catalog.store import upsert_papers
+from paperboard.config import Settings
+from paperboard.db import Database
+from paperboard.web.app import create_app
+
+FIRST_PUBLISHED = datetime(2025, 6, 1, 12, 0)
+
+ClientFor = Callable[..., TestClient]
+MakePaper = Callable[..., PaperRecord]
+AddPapers = Callable[..., None]
+
+
+@pytest.fixture
+def client_for(tmp_path: Path) -> Iterator[ClientFor]:
+    """Builds the app on a database, as `paperboard serve` would, with its lifespan running until the test ends."""
+    with ExitStack() as clients:
+
+        def client_for(database: Database, *, raise_server_exceptions: bool = True) -> TestClient:
+            settings = Settings(
+                database_url=database.url.render_as_string(hide_password=False), data_dir=tmp_path / "data"
+            )
+            client = TestClient(create_app(settings), raise_server_exceptions=raise_server_exceptions)
+            return clients.enter_context(client)
+
+        yield client_for
+
+
+@pytest.fixture
+def make_paper() -> MakePaper:
+    """A valid record numbered `number`, published `number` hours after the first; fields can be overridden."""
+
+    def make_paper(number: int, **fields: Any) -> PaperRecord:
+        values: dict[str, Any] = {
+            "arxiv_id": f"2506.{number:05d}",
+            "title": f"Paper number {number}",
+            "abstract": f"The abstract of paper number {number}.",
+            "authors": [f"Author {number}"],
+            "categories": ["cs.CL"],
+            "published_at": FIRST_PUBLISHED + timedelta(hours=number),
+            "code_url": None,
+            "project_url": None,
+        }
+        return build_record(**(values | fields))
+
+    return make_paper
+
+
+@pytest.fixture
+def add_papers() -> AddPapers:
+    def add_papers(database: Database, *records: PaperRecord) -> None:
+        with database.session() as session:
+            upsert_papers(session, records)
+
+    return add_papers
+
+
+@pytest.fixture
+def unmigrated_database(tmp_path: Path) -> Iterator[Database]:
+    """A reachable SQLite database without any schema: `paperboard init` was never run."""
+    database = Database(f"sqlite:///{tmp_path / 'unmigrated.sqlite3'}")
+    yield database
+    database.dispose()
