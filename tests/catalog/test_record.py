@@ -52,6 +52,8 @@ def test_explicit_links_are_kept_even_when_empty():
         ({"version": 0}, "version:"),
         ({"version": "2"}, "version:"),
         ({"updated_at": "never"}, "updated:"),
+        ({"code_url": "javascript:alert(1)"}, "code_url: .* is not an http"),
+        ({"project_url": "data:text/html,<script>"}, "project_url: .* is not an http"),
     ],
 )
 def test_bad_fields_are_named(fields, message):

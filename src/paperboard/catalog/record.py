@@ -101,6 +101,14 @@ def _text(value: object, field: str, limit: int = MAX_FIELD_LENGTH) -> str | Non
     return text or None
 
 
+def _web_url(value: object, field: str) -> str | None:
+    url = _text(value, field)
+    # Pages turn these into links: anything but http(s) (javascript:, data:) would be a way to inject script.
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        raise RecordError(f"{field}: {url[:80]!r} is not an http(s) URL")
+    return url
+
+
 def _sequence(values: Iterable[object], field: str) -> Iterable[object]:
     if isinstance(values, str | bytes | dict) or not isinstance(values, Iterable):
         raise RecordError(f"{field}: expected a list, got {type(values).__name__}")
@@ -185,7 +193,7 @@ def build_record(
         journal_ref=_text(journal_ref, "journal_ref"),
         doi=_text(doi, "doi", 255),
         license=_text(license, "license", 255),
-        code_url=_text(code_url, "code_url"),
-        project_url=_text(project_url, "project_url"),
+        code_url=_web_url(code_url, "code_url"),
+        project_url=_web_url(project_url, "project_url"),
         deleted_at=None if deleted_at in (None, "") else parse_datetime(deleted_at, "deleted"),
     )

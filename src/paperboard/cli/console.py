@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -47,13 +48,13 @@ def reported_failures() -> Iterator[None]:
     try:
         yield
     except Failure as failure:
-        err.print(f"[red]error:[/] {failure}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(failure))}", highlight=False, soft_wrap=True)
         raise typer.Exit(failure.code) from None
     except (ConfigurationError, UnsupportedDatabaseError) as error:
-        err.print(f"[red]configuration error:[/] {error}", highlight=False)
+        err.print(f"[red]configuration error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except OperationalError as error:
-        err.print(f"[red]database error:[/] {error.orig}", highlight=False)
+        err.print(f"[red]database error:[/] {escape(str(error.orig))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")

@@ -58,7 +58,8 @@ class Database:
             engine = create_engine(self.url)
             event.listen(engine, "connect", _configure_sqlite_connection)
             return engine
-        return create_engine(self.url, pool_pre_ping=True)
+        # A server that drops packets would otherwise hold a request (or /healthz) until the kernel gives up.
+        return create_engine(self.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -263,10 +263,11 @@ def test_ids_arxiv_does_not_have_are_reported(
     assert list(stored(sqlite_database)) == ["2506.03781"]
 
 
+@pytest.mark.parametrize("status", [200, 400], ids=["sent-as-200", "sent-as-400"])
 def test_an_error_entry_is_narrowed_down_to_the_id_arxiv_rejects(
-    arxiv_server: ArxivServer, make_client: ClientFactory, sqlite_database: Database
+    arxiv_server: ArxivServer, make_client: ClientFactory, sqlite_database: Database, status: int
 ) -> None:
-    error = Reply.fixture("arxiv_api/error.xml")
+    error = Reply.fixture("arxiv_api/error.xml", status=status)
     arxiv_server.add(QUERY, error, id_list="2506.03781,foo-bar/9901001,hep-th/9901001")
     arxiv_server.add(QUERY, error, id_list="2506.03781,foo-bar/9901001")
     arxiv_server.add(QUERY, error, id_list="foo-bar/9901001")

@@ -162,5 +162,8 @@ class ArxivApiClient:
         try:
             response = self._http.get(self._url, params)
         except FetchError as error:
+            if error.status == 400 and error.body.lstrip().startswith(b"<"):
+                # arXiv explains a request it refuses (a malformed id, say) in an error entry sent with status 400.
+                return parse_feed(error.body, request)
             raise ArxivApiError(f"{request}: {error}") from error
         return parse_feed(response.content, request)

@@ -22,7 +22,15 @@ _TRANSIENT = {500, 502, 504}
 
 
 class FetchError(Exception):
-    """A request failed for good: retries are spent, or the answer can never succeed."""
+    """A request failed for good: retries are spent, or the answer can never succeed.
+
+    When the server did answer, `status` and `body` keep its answer: some services explain a refusal there.
+    """
+
+    def __init__(self, message: str, status: int | None = None, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
 
 
 @dataclass(frozen=True)
@@ -145,5 +153,7 @@ class PoliteClient:
                 self._wait(backoff, f"server error {status}")
                 continue
             snippet = " ".join(response.text.split())[:200]
-            raise FetchError(f"{url} answered {status} {response.reason_phrase}: {snippet}")
+            raise FetchError(
+                f"{url} answered {status} {response.reason_phrase}: {snippet}", status=status, body=response.content
+            )
         raise AssertionError("unreachable: the loop returns or raises")
