@@ -216,8 +216,10 @@ def import_file(
                 report.counts.add(upsert_papers(session, records))
         report.lines = max(report.lines, parsed[-1][0]) if parsed else report.lines
 
+    def on_position(position: int) -> None:
+        progress.update(completed=position, items=report.counts.total)
+
     progress.start(f"Importing {path.name}", total=path.stat().st_size)
-    on_position = lambda position: progress.update(completed=position, items=report.counts.total)  # noqa: E731
     workers = _parsers()
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: deque[Future[list[tuple[int, PaperRecord | RecordError]]]] = deque()
@@ -228,6 +230,7 @@ def import_file(
                 store(pending.popleft().result())
         while pending:
             store(pending.popleft().result())
+    on_position(path.stat().st_size)
     progress.finish()
     return report
 
