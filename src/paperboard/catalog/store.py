@@ -56,9 +56,7 @@ def utcnow() -> datetime:
 
 
 def _values(record: PaperRecord) -> dict[str, Any]:
-    values = {name: getattr(record, name) for name in _COLUMNS}
-    values["categories"] = record.categories
-    return values
+    return {name: getattr(record, name) for name in _MERGED}
 
 
 def _is_stale(stored: dict[str, Any], record: PaperRecord) -> bool:

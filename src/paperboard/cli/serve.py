@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from paperboard.cli.console import open_database, out, reported_failures, settings
 
@@ -20,6 +19,9 @@ def serve(
         # Fail here, with a message, rather than in every worker at its first request.
         open_database(settings()).dispose()
         out.print(f"Paperboard on http://{host}:{port}/", highlight=False)
+    # Imported here: every other command would pay for loading the server at start-up.
+    import uvicorn
+
     uvicorn.run("paperboard.web.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
