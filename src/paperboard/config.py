@@ -5,7 +5,10 @@ Every field here is documented in docs/configuration.md; a test fails when one i
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +29,10 @@ class ConfigurationError(Exception):
     """The settings cannot be used as given."""
 
 
+def _private_file(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("paperboard", appauthor=False))
 
@@ -41,6 +48,18 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; empty means SQLite in the data folder. `postgresql://` selects PostgreSQL."
     )
     secret_key: str | None = Field(None, description="Signs sessions and links; required in production.")
+
+    session_days: int = Field(30, ge=1, description="Days a sign-in lasts before the browser must sign in again.")
+    login_failures_per_account: int = Field(
+        5, ge=1, description="Failed sign-ins allowed per account within the login window before it is paused."
+    )
+    login_failures_per_address: int = Field(
+        20, ge=1, description="Failed sign-ins allowed per client address within the login window."
+    )
+    login_window_minutes: int = Field(15, ge=1, description="The window, in minutes, over which failures count.")
+    submission_max_age_days: int = Field(
+        14, ge=0, description="Oldest paper (days since first published) that may be submitted to a daily list."
+    )
 
     oai_pmh_url: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv's OAI-PMH base URL.")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv's Atom API query URL.")
@@ -80,6 +99,24 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
         return self
+
+    @cached_property
+    def signing_key(self) -> bytes:
+        """The secret key; in development a random one is kept in the data folder so sessions survive restarts."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        key_file = self.data_dir / "secret_key"
+        if not key_file.is_file():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # Written whole to a private file, then linked into place, which fails if another worker got there
+            # first: every process ends up reading the same complete key.
+            candidate = key_file.with_name(f".secret_key.{os.getpid()}")
+            with open(candidate, "w", opener=_private_file) as out:
+                out.write(secrets.token_urlsafe(32))
+            with contextlib.suppress(FileExistsError):
+                os.link(candidate, key_file)
+            candidate.unlink()
+        return key_file.read_text().strip().encode()
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,6 +3,7 @@
 import gzip
 import json
 
+from paperboard.db.schema import head_revision
 from tests.catalog.test_jsonl import SHARED_FORMAT, write_lines
 from tests.conftest import Cli, cli_environment
 
@@ -13,7 +14,7 @@ def test_init_creates_the_schema_and_is_safe_to_repeat(cli):
     assert "Created the database" in first.stdout
     second = cli.run("init")
     assert second.returncode == 0, second.stderr
-    assert "up to date (schema 0001)" in second.stdout
+    assert f"up to date (schema {head_revision()})" in second.stdout
 
 
 def test_commands_on_an_uninitialised_database_say_to_run_init(cli):

@@ -23,7 +23,8 @@ from paperboard.catalog.arxiv.oai_pmh import (
     parse_list_records,
     resume_params,
 )
-from paperboard.catalog.store import UpsertCounts, mark_deleted, upsert_papers, utcnow
+from paperboard.catalog.store import UpsertCounts, mark_deleted, upsert_papers
+from paperboard.clock import utcnow
 from paperboard.db import Database
 from paperboard.db.models import HarvestCheckpoint
 from paperboard.progress import Progress, SilentProgress

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from paperboard.catalog.record import RECORD_FIELDS, PaperRecord
+from paperboard.clock import utcnow
 from paperboard.db.models import Paper, PaperCategory
 
 # Core tables rather than ORM classes: bulk statements on them skip the ORM's per-row bookkeeping.
@@ -49,10 +50,6 @@ class UpsertCounts:
     @property
     def total(self) -> int:
         return self.inserted + self.updated + self.unchanged + self.stale
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _values(record: PaperRecord) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from paperboard.cli import catalog, database, fetch, harvest, serve
+from paperboard.cli import catalog, database, fetch, harvest, serve, users
 
 app = typer.Typer(
     name="paperboard",
@@ -18,6 +18,7 @@ catalog.register(app)
 fetch.register(app)
 harvest.register(app)
 serve.register(app)
+users.register(app)
 
 
 def main() -> None:

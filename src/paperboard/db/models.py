@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -13,7 +13,7 @@ JSONList = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(), date: Date()}
 
 
 class Paper(Base):
@@ -76,3 +76,104 @@ class HarvestCheckpoint(Base):
     latest_datestamp: Mapped[str | None] = mapped_column(String(32))
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """An account. `username_key` is the name folded to lower case: names are unique whatever their case."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40))
+    username_key: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+    suspended_at: Mapped[datetime | None]
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in ("moderator", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class LoginAttempt(Base):
+    """One try at signing in, kept for a while to rate-limit guessing per account and per address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_key", "username_key", "attempted_at"),
+        Index("ix_login_attempts_address", "address", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username_key: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime]
+    succeeded: Mapped[bool]
+
+
+class Listing(Base):
+    """A paper on a daily list: submitted on `day`, by a local user or, for imported history, by a named one."""
+
+    __tablename__ = "listings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), unique=True)
+    day: Mapped[date] = mapped_column(index=True)
+    submitted_at: Mapped[datetime]
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # Imported history (the Hugging Face archive): its submitter's name and its counts, kept apart from local
+    # users and their votes, and added to them for ranking.
+    imported_submitter: Mapped[str | None] = mapped_column(String(100))
+    imported_upvotes: Mapped[int] = mapped_column(default=0)
+    imported_comments: Mapped[int] = mapped_column(default=0)
+    github_stars: Mapped[int | None]
+    hidden_at: Mapped[datetime | None]
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Vote(Base):
+    """One user's upvote of one paper, with when it was cast: trending decays with the age of each vote."""
+
+    __tablename__ = "votes"
+    __table_args__ = (Index("ix_votes_paper_id_created_at", "paper_id", "created_at"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class Comment(Base):
+    """A comment on a paper, or a reply to one (one level deep). The Markdown source and its sanitised HTML."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_paper_id_created_at", "paper_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    hidden_at: Mapped[datetime | None]
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -8,20 +8,23 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response, status
+from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 import paperboard
 from paperboard.config import Settings, load_settings
 from paperboard.db import Database
-from paperboard.web.pages import health, home
+from paperboard.web.pages import account, health, home, votes
+from paperboard.web.security import SignInRequired, attach_csrf_cookie, current_user, sign_in_path
 from paperboard.web.templating import templates
 
 STATIC_DIR = Path(__file__).with_name("static")
+# The routers of the pages people read; each module is one group of pages.
+PAGE_ROUTERS = (home, account, votes)
 # Machines read these paths, so their errors are JSON like FastAPI's own; people read every other page.
 JSON_PATH_PREFIXES = ("/api/", "/healthz")
 # Everything comes from this site: the policy makes browsers refuse a CDN font or script that slipped in, and
@@ -75,12 +78,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the engine connects lazily, at the first query.
     app.state.database = Database(settings.resolved_database_url)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(home.router)
+    for pages in PAGE_ROUTERS:
+        # Every page knows who is signed in, for its header, before any of its own dependencies run.
+        app.include_router(pages.router, dependencies=[Depends(current_user)])
     app.include_router(health.router)
+    app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)
-    app.middleware("http")(_add_security_headers)
+    app.middleware("http")(_finish_response)
     return app
 
 
@@ -92,11 +98,22 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database.dispose()
 
 
-async def _add_security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+async def _finish_response(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     response = await call_next(request)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    attach_csrf_cookie(request, response)
     return response
+
+
+async def _sign_in_first(request: Request, error: SignInRequired) -> Response:
+    target = sign_in_path(error.next_path)
+    if request.headers.get("HX-Request"):
+        # htmx follows a redirect inside the page; this header makes it load the sign-in page as a whole.
+        return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Redirect": target})
+    if _wants_json(request):
+        return JSONResponse({"detail": "Sign in first."}, status_code=status.HTTP_401_UNAUTHORIZED)
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
 def _wants_json(request: Request) -> bool:

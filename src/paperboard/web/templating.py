@@ -13,6 +13,8 @@ import jinja2
 from fastapi.templating import Jinja2Templates
 
 import paperboard
+from paperboard.db.models import User
+from paperboard.web.security import csrf_token
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -46,6 +48,18 @@ def is_web_url(value: object) -> bool:
 
 
 @jinja2.pass_context
+def csrf_token_global(context: dict[str, Any]) -> str:
+    return csrf_token(context["request"])
+
+
+@jinja2.pass_context
+def signed_in_user(context: dict[str, Any]) -> User | None:
+    """The user a page was made for; None on pages whose route did not look (error pages) or for visitors."""
+    user: User | None = getattr(context["request"].state, "user", None)
+    return user
+
+
+@jinja2.pass_context
 def path_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
     """The root-relative path of a route, so that links keep working behind a proxy that terminates TLS."""
     return context["request"].url_for(name, **path_params).path
@@ -63,6 +77,8 @@ def _environment() -> jinja2.Environment:
     environment.filters["date"] = format_date
     environment.tests["web_url"] = is_web_url
     environment.globals["path_for"] = path_for
+    environment.globals["csrf_token"] = csrf_token_global
+    environment.globals["signed_in_user"] = signed_in_user
     environment.globals["version"] = paperboard.__version__
     return environment
 

@@ -1,0 +1,68 @@
+"""`paperboard user ...`: accounts from the command line, such as the first administrator."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from paperboard.cli.console import Failure, open_database, out, reported_failures, settings
+from paperboard.community.accounts import ROLES, AccountError, create_user, set_role, user_by_name
+
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@users_app.command("create")
+def create(
+    username: Annotated[str, typer.Argument(help="The new user's name.", show_default=False)],
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an administrator.")] = False,
+    moderator: Annotated[bool, typer.Option("--moderator", help="Make the user a moderator.")] = False,
+    display_name: Annotated[str | None, typer.Option(help="Name shown on the site.", show_default=False)] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input instead of asking.")
+    ] = False,
+) -> None:
+    """Create an account; asks for its password."""
+    if admin and moderator:
+        raise typer.BadParameter("give --admin or --moderator, not both", param_hint="--admin")
+    role = "admin" if admin else "moderator" if moderator else "user"
+    with reported_failures():
+        database = open_database(settings())
+        password = _password(password_stdin)
+        try:
+            with database.session() as session:
+                user = create_user(session, username, password, display_name=display_name, role=role)
+        except AccountError as error:
+            raise Failure(str(error)) from None
+        out.print(f"Created {user.role} {user.username}.", highlight=False)
+
+
+@users_app.command("role")
+def change_role(
+    username: Annotated[str, typer.Argument(help="An existing user's name.", show_default=False)],
+    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.", show_default=False)],
+) -> None:
+    """Give a user another role."""
+    with reported_failures():
+        database = open_database(settings())
+        try:
+            with database.session() as session:
+                user = user_by_name(session, username)
+                if user is None:
+                    raise Failure(f"there is no user named {username}")
+                set_role(user, role)
+        except AccountError as error:
+            raise Failure(str(error)) from None
+        out.print(f"{user.username} is now {user.role}.", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app, name="user")

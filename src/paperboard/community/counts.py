@@ -1,0 +1,49 @@
+"""The numbers shown beside a paper: upvotes and comments, each local activity plus imported history.
+
+Imported daily lists (the Hugging Face archive) carry their own counts; they are stored apart from the votes and
+comments of local users and added to them only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from paperboard.db.models import Comment, Listing, Vote
+
+
+def _summed(session: Session, paper_ids: Collection[int], *queries: Select[tuple[int, int]]) -> dict[int, int]:
+    counts = dict.fromkeys(paper_ids, 0)
+    for query in queries:
+        for paper_id, count in session.execute(query):
+            counts[paper_id] += count
+    return counts
+
+
+def upvote_counts(session: Session, paper_ids: Collection[int]) -> dict[int, int]:
+    """Each paper's upvotes; papers without any count 0."""
+    ids = list(paper_ids)
+    if not ids:
+        return {}
+    return _summed(
+        session,
+        ids,
+        select(Vote.paper_id, func.count()).where(Vote.paper_id.in_(ids)).group_by(Vote.paper_id),
+        select(Listing.paper_id, Listing.imported_upvotes).where(Listing.paper_id.in_(ids)),
+    )
+
+
+def comment_counts(session: Session, paper_ids: Collection[int]) -> dict[int, int]:
+    """Each paper's comments that readers can see (not deleted, not hidden), plus imported ones."""
+    ids = list(paper_ids)
+    if not ids:
+        return {}
+    visible = (Comment.paper_id.in_(ids), Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
+    return _summed(
+        session,
+        ids,
+        select(Comment.paper_id, func.count()).where(*visible).group_by(Comment.paper_id),
+        select(Listing.paper_id, Listing.imported_comments).where(Listing.paper_id.in_(ids)),
+    )

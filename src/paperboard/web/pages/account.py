@@ -1,0 +1,191 @@
+"""Accounts on the web: sign up, sign in, sign out, and the account page where the password is changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from paperboard.community.accounts import (
+    MAX_DISPLAY_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    AccountError,
+    authenticate,
+    change_password,
+    create_user,
+)
+from paperboard.community.login_limits import LoginLimits, record_attempt, seconds_until_allowed
+from paperboard.community.sessions import end_other_sessions, end_session, start_session
+from paperboard.config import Settings
+from paperboard.web.deps import DatabaseDep, SettingsDep
+from paperboard.web.security import (
+    CsrfChecked,
+    OptionalUser,
+    RequiredUser,
+    clear_session_cookie,
+    session_token,
+    set_session_cookie,
+)
+from paperboard.web.templating import templates
+
+router = APIRouter()
+
+Username = Annotated[str, Form(max_length=100)]
+Password = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)]
+NextPath = Annotated[str, Form(max_length=2000)]
+
+
+def safe_next(path: str | None) -> str:
+    """Where to go after signing in: a path on this site, never another site (`//evil.example`, `\\\\evil`)."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return "/"
+
+
+def _login_limits(settings: Settings) -> LoginLimits:
+    return LoginLimits(
+        failures_per_account=settings.login_failures_per_account,
+        failures_per_address=settings.login_failures_per_address,
+        window=timedelta(minutes=settings.login_window_minutes),
+    )
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _signed_in_redirect(request: Request, settings: Settings, token: str, next_path: str) -> Response:
+    response = RedirectResponse(safe_next(next_path), status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookie(request, response, token, timedelta(days=settings.session_days))
+    return response
+
+
+def _form_page(
+    request: Request, template: str, *, status_code: int = 200, headers: dict[str, str] | None = None, **context: object
+) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, context, status_code=status_code, headers=headers)
+
+
+@router.get("/signup", name="signup")
+def signup_form(request: Request, user: OptionalUser, next: str = "/") -> Response:
+    if user is not None:
+        return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    return _form_page(request, "account/signup.html", next=safe_next(next), error=None, username="", display_name="")
+
+
+@router.post("/signup", dependencies=[CsrfChecked])
+def signup(
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    username: Username,
+    password: Password,
+    password_again: Password,
+    display_name: Annotated[str, Form(max_length=MAX_DISPLAY_NAME_LENGTH)] = "",
+    next: NextPath = "/",
+) -> Response:
+    try:
+        if password != password_again:
+            raise AccountError("The two passwords differ.")
+        with database.session() as session:
+            user = create_user(session, username, password, display_name=display_name)
+            token = start_session(session, user, timedelta(days=settings.session_days))
+    except AccountError as error:
+        return _form_page(
+            request,
+            "account/signup.html",
+            status_code=status.HTTP_400_BAD_REQUEST,
+            next=safe_next(next),
+            error=str(error),
+            username=username,
+            display_name=display_name,
+        )
+    return _signed_in_redirect(request, settings, token, next)
+
+
+@router.get("/login", name="login")
+def login_form(request: Request, user: OptionalUser, next: str = "/") -> Response:
+    if user is not None:
+        return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    return _form_page(request, "account/login.html", next=safe_next(next), error=None, username="")
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+def login(
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    username: Username,
+    password: Password,
+    next: NextPath = "/",
+) -> Response:
+    address = _client_address(request)
+    limits = _login_limits(settings)
+    with database.session() as session:
+        wait = seconds_until_allowed(session, limits, username, address)
+        if wait > 0:
+            minutes = max(1, round(wait / 60))
+            return _form_page(
+                request,
+                "account/login.html",
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(int(wait) + 1)},
+                next=safe_next(next),
+                error=f"Too many failed attempts. Try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
+                username=username,
+            )
+        user = authenticate(session, username, password)
+        record_attempt(session, username, address, succeeded=user is not None)
+        token = start_session(session, user, timedelta(days=settings.session_days)) if user else None
+    if token is None:
+        return _form_page(
+            request,
+            "account/login.html",
+            status_code=status.HTTP_400_BAD_REQUEST,
+            next=safe_next(next),
+            error="That name and password do not match an account.",
+            username=username,
+        )
+    return _signed_in_redirect(request, settings, token, next)
+
+
+@router.post("/logout", name="logout", dependencies=[CsrfChecked])
+def logout(request: Request, database: DatabaseDep) -> Response:
+    token = session_token(request)
+    if token:
+        with database.session() as session:
+            end_session(session, token)
+    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    clear_session_cookie(request, response)
+    return response
+
+
+@router.get("/account", name="account")
+def account_page(request: Request, user: RequiredUser, changed: bool = False) -> Response:
+    return _form_page(request, "account/settings.html", error=None, changed=changed)
+
+
+@router.post("/account/password", name="change_password", dependencies=[CsrfChecked])
+def change_password_form(
+    request: Request,
+    database: DatabaseDep,
+    user: RequiredUser,
+    current_password: Password,
+    new_password: Password,
+    new_password_again: Password,
+) -> Response:
+    try:
+        if new_password != new_password_again:
+            raise AccountError("The two new passwords differ.")
+        with database.session() as session:
+            stored = session.merge(user)
+            change_password(session, stored, current_password, new_password)
+            # Whoever else holds a session, perhaps the reason for the change, is signed out.
+            end_other_sessions(session, stored, keep_token=session_token(request))
+    except AccountError as error:
+        return _form_page(
+            request, "account/settings.html", status_code=status.HTTP_400_BAD_REQUEST, error=str(error), changed=False
+        )
+    return RedirectResponse("/account?changed=true", status_code=status.HTTP_303_SEE_OTHER)

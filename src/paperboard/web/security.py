@@ -1,0 +1,158 @@
+"""Who is asking, and whether a state-changing request really comes from this site's own pages.
+
+- The session cookie holds a random token (see `community.sessions`); it is HttpOnly, SameSite=Lax, and Secure
+  when the site is served over HTTPS.
+- Every form that changes something carries a CSRF token, an HMAC of the session token (or, before signing in, of
+  a random `pb_csrf` cookie) under the site's secret key; htmx sends the same token in an `X-CSRF-Token` header.
+  A POST whose token does not match changes nothing and gets 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request, Response, status
+
+from paperboard.community.sessions import user_for_token
+from paperboard.db.models import User
+from paperboard.web.deps import DatabaseDep, SettingsDep
+
+SESSION_COOKIE = "pb_session"
+ANONYMOUS_CSRF_COOKIE = "pb_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+_MAX_TOKEN_LENGTH = 100
+
+
+class SignInRequired(Exception):
+    """Raised by a route that needs a signed-in user; the app answers with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def sign_in_path(next_path: str) -> str:
+    return f"/login?next={quote(next_path, safe='/')}"
+
+
+def _is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def set_session_cookie(request: Request, response: Response, token: str, lifetime: timedelta) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_is_https(request),
+        path="/",
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_is_https(request), path="/")
+
+
+def session_token(request: Request) -> str | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    return token if token and len(token) <= _MAX_TOKEN_LENGTH else None
+
+
+def current_user(request: Request, database: DatabaseDep) -> User | None:
+    """The signed-in user, looked up once per request and kept on `request.state` for the templates."""
+    if not hasattr(request.state, "user"):
+        token = session_token(request)
+        user = None
+        if token:
+            with database.session() as session:
+                user = user_for_token(session, token)
+        request.state.user = user
+    user: User | None = request.state.user
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(current_user)]
+
+
+def require_user(request: Request, user: OptionalUser) -> User:
+    if user is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        # A form posted while signed out is sent back to the page it came from, not to a POST-only address.
+        if request.method != "GET":
+            path = same_site_referrer(request) or "/"
+        raise SignInRequired(path)
+    return user
+
+
+RequiredUser = Annotated[User, Depends(require_user)]
+
+
+def require_moderator(user: RequiredUser) -> User:
+    if not user.is_moderator:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only moderators may do this.")
+    return user
+
+
+ModeratorUser = Annotated[User, Depends(require_moderator)]
+
+
+def same_site_referrer(request: Request) -> str | None:
+    referrer = request.headers.get("referer", "")
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    if referrer.startswith(origin + "/"):
+        return referrer[len(origin) :]
+    return None
+
+
+def _csrf_for(secret: bytes, value: str) -> str:
+    return hmac.new(secret, f"csrf:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token(request: Request) -> str:
+    """The token this visitor's forms must send back. Before sign-in it rests on a random cookie, minted here if
+    the visitor has none yet (the app then sets it on the response)."""
+    secret: bytes = request.app.state.settings.signing_key
+    token = session_token(request)
+    if token:
+        return _csrf_for(secret, token)
+    anonymous = request.cookies.get(ANONYMOUS_CSRF_COOKIE) or getattr(request.state, "new_csrf_cookie", None)
+    if not anonymous or len(anonymous) > _MAX_TOKEN_LENGTH:
+        anonymous = secrets.token_urlsafe(24)
+        request.state.new_csrf_cookie = anonymous
+    return _csrf_for(secret, anonymous)
+
+
+def attach_csrf_cookie(request: Request, response: Response) -> None:
+    """Set the cookie that `csrf_token` minted while this response was being made, if it minted one."""
+    minted = getattr(request.state, "new_csrf_cookie", None)
+    if minted:
+        response.set_cookie(
+            ANONYMOUS_CSRF_COOKIE, minted, httponly=True, samesite="lax", secure=_is_https(request), path="/"
+        )
+
+
+async def check_csrf(request: Request, settings: SettingsDep) -> None:
+    """A dependency of every state-changing route: 403, before anything is changed, when the token is wrong."""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await request.form()).get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    token = session_token(request) or request.cookies.get(ANONYMOUS_CSRF_COOKIE)
+    if not sent or not token or not hmac.compare_digest(sent, _csrf_for(settings.signing_key, token)):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "This form has expired or did not come from this site. Reload the page and try again.",
+        )
+
+
+CsrfChecked = Depends(check_csrf)
