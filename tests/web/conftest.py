@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime, timedelta
@@ -13,8 +14,10 @@ from fastapi.testclient import TestClient
 
 from paperboard.catalog.record import PaperRecord, build_record
 from paperboard.catalog.store import upsert_papers
+from paperboard.community import accounts
 from paperboard.config import Settings
 from paperboard.db import Database
+from paperboard.db.models import User
 from paperboard.web.app import create_app
 
 FIRST_PUBLISHED = datetime(2025, 6, 1, 12, 0)
@@ -74,3 +77,47 @@ def unmigrated_database(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'unmigrated.sqlite3'}")
     yield database
     database.dispose()
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+DEFAULT_PASSWORD = "a long enough password"
+
+SignIn = Callable[..., TestClient]
+CreateUser = Callable[..., User]
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = CSRF_INPUT.search(html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def create_user() -> CreateUser:
+    """An account made through the accounts service (the sign-up form has tests of its own)."""
+
+    def create(database: Database, username: str, *, role: str = "user", password: str = DEFAULT_PASSWORD) -> User:
+        with database.session() as session:
+            return accounts.create_user(session, username, password, role=role)  # type: ignore[arg-type]
+
+    return create
+
+
+@pytest.fixture
+def sign_in(client_for: ClientFor, create_user: CreateUser) -> SignIn:
+    """A client of the app signed in as a new user `username`, through the real sign-in form."""
+
+    def sign_in(database: Database, username: str, *, role: str = "user") -> TestClient:
+        create_user(database, username, role=role)
+        client = client_for(database)
+        token = csrf_from(client.get("/login").text)
+        response = client.post(
+            "/login",
+            data={"username": username, "password": DEFAULT_PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+        return client
+
+    return sign_in

@@ -121,9 +121,7 @@ def test_markup_in_papers_is_shown_as_text(sqlite_database, client_for, make_pap
     html = client_for(sqlite_database).get("/").text
 
     # The only scripts are the site's own files; none comes from the papers.
-    assert re.findall(r"<script[^>]*>", html, re.IGNORECASE) == [
-        '<script src="/static/vendor/htmx/htmx.min.js" defer>'
-    ]
+    assert re.findall(r"<script[^>]*>", html, re.IGNORECASE) == ['<script src="/static/vendor/htmx/htmx.min.js" defer>']
     for field in ("title", "abstract", "author"):
         assert f"&lt;script&gt;alert(&#39;{field}&#39;)&lt;/script&gt;" in html
     assert "javascript:" not in html
