@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -22,6 +27,7 @@ SHARED_DATA = Path(os.environ.get("PAPERBOARD_SHARED_DATA", REPOSITORY.parent / 
 # An administrative URL of a PostgreSQL server where tests may create and drop databases.
 POSTGRES_URL = os.environ.get("PAPERBOARD_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("PAPERBOARD_TEST_REQUIRE_POSTGRES") == "1"
+PASSWORD = "a long enough password"
 
 
 def _postgres_database() -> Iterator[str]:
@@ -103,6 +109,68 @@ def cli_environment(data_dir: Path, database_url: str | None = None, **settings:
 def cli(tmp_path: Path) -> Cli:
     """The CLI on a fresh SQLite data folder."""
     return Cli(cli_environment(tmp_path / "data"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    cli: Cli
+    data_dir: Path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def create_user(self, username: str, *, role: str = "user") -> None:
+        flags = {"admin": ["--admin"], "moderator": ["--moderator"]}.get(role, [])
+        result = self.cli.run("user", "create", username, *flags, "--password-stdin", input=PASSWORD + "\n")
+        assert result.returncode == 0, result.stderr
+
+
+@contextmanager
+def serving(cli: Cli, data_dir: Path, *, workers: int = 1) -> Iterator[LiveServer]:
+    """`paperboard serve` with the CLI's settings, in its own process, until the block ends."""
+    assert cli.run("init").returncode == 0
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "server.log"
+    # The log goes to a file: an unread pipe would fill up with access lines and stall the server.
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            cli.command("serve", "--port", str(port), "--workers", str(workers)),
+            env=cli.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise AssertionError(f"the server did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield LiveServer(base_url, cli, data_dir)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """An initialised, empty Paperboard on SQLite, served by uvicorn in its own process."""
+    cli = Cli(cli_environment(tmp_path / "data", arxiv_api_delay="0"))
+    with serving(cli, tmp_path / "data") as server:
+        yield server
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def default_from_date(database: Database, request: HarvestRequest) -> date:
     """Where the last complete harvest of the same set ended, so daily runs overlap by at most a day;
     yesterday when there has been none."""
     key = _key(request)
-    with database.session() as session:
+    with database.read_session() as session:
         latest = session.scalar(
             select(HarvestCheckpoint.latest_datestamp)
             .where(

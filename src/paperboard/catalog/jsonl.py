@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from paperboard.catalog.queries import count_papers, iter_records
 from paperboard.catalog.record import PaperRecord, RecordError, build_record, split_author_string
@@ -33,6 +33,8 @@ from paperboard.db import Database
 from paperboard.progress import Progress, SilentProgress
 
 BATCH_SIZE = 2000
+# What a line's JSON is read into: a paper record here, other shapes for other files of JSON Lines.
+Parsed = TypeVar("Parsed")
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -140,7 +142,7 @@ def _open_lines(raw: io.BufferedReader) -> IO[bytes]:
     return gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == _GZIP_MAGIC else raw
 
 
-def _line_chunks(path: Path, on_position: Callable[[int], None]) -> Iterator[tuple[int, list[bytes]]]:
+def line_chunks(path: Path, on_position: Callable[[int], None]) -> Iterator[tuple[int, list[bytes]]]:
     """(number of the first line, lines) in chunks; a damaged end becomes a last line that cannot parse."""
     with open(path, "rb", buffering=1 << 20) as raw:
         lines = _open_lines(raw)
@@ -163,16 +165,18 @@ def _line_chunks(path: Path, on_position: Callable[[int], None]) -> Iterator[tup
 _DAMAGED_END = b"\x00damaged end: "
 
 
-def parse_lines(first: int, lines: list[bytes]) -> list[tuple[int, PaperRecord | RecordError]]:
-    """(line number, record or the error that line raised) for each non-blank line."""
-    results: list[tuple[int, PaperRecord | RecordError]] = []
+def parse_lines(
+    first: int, lines: list[bytes], parse: Callable[[object], Parsed]
+) -> list[tuple[int, Parsed | RecordError]]:
+    """(line number, what `parse` made of its JSON, or the error the line raised) for each non-blank line."""
+    results: list[tuple[int, Parsed | RecordError]] = []
     for number, line in enumerate(lines, start=first):
         if line.startswith(_DAMAGED_END):
             message = line.removeprefix(_DAMAGED_END).decode()
             results.append((number, RecordError(f"the file ends early or is damaged ({message})")))
         elif line.strip():
             try:
-                results.append((number, record_from_json(json.loads(line))))
+                results.append((number, parse(json.loads(line))))
             except UnicodeDecodeError:
                 results.append((number, RecordError("not valid UTF-8")))
             except json.JSONDecodeError as error:
@@ -223,8 +227,8 @@ def import_file(
     workers = _parsers()
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: deque[Future[list[tuple[int, PaperRecord | RecordError]]]] = deque()
-        for first, lines in _line_chunks(path, on_position):
-            pending.append(pool.submit(parse_lines, first, lines))
+        for first, lines in line_chunks(path, on_position):
+            pending.append(pool.submit(parse_lines, first, lines, record_from_json))
             # Keep every parser busy, and the writer one batch behind them, without reading the whole file ahead.
             while len(pending) > 2 * workers:
                 store(pending.popleft().result())
@@ -262,7 +266,7 @@ def export_file(database: Database, path: Path | None, progress: Progress | None
     """Write every paper as JSON Lines (gzip when the name ends in .gz; standard output when None)."""
     progress = progress or SilentProgress()
     written = 0
-    with database.session() as session, _open_for_writing(path) as out:
+    with database.read_session() as session, _open_for_writing(path) as out:
         progress.start("Exporting", total=count_papers(session, include_deleted=True))
         for record in iter_records(session):
             out.write(json.dumps(record_to_json(record), ensure_ascii=False) + "\n")

@@ -66,7 +66,7 @@ def stats(
     """Count the papers in the catalogue: in total, by primary category and by month."""
     with reported_failures():
         database = open_database(settings())
-        with database.session() as session:
+        with database.read_session() as session:
             figures = catalogue_stats(session)
         out.print(
             f"[bold]{figures.papers:,}[/] papers" + (f" ({figures.withdrawn:,} withdrawn)" if figures.withdrawn else "")

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,7 +27,13 @@ def normalise_url(url: str) -> URL:
     raise UnsupportedDatabaseError(f"unsupported database {parsed.drivername!r}: use sqlite:/// or postgresql://")
 
 
+_READ_ONLY = "paperboard_read_only"
+
+
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Transactions are begun by `_begin_sqlite_transaction` instead of by the driver, which would begin them
+    # late and always DEFERRED.
+    dbapi_connection.isolation_level = None
     # WAL lets the web app read while an import or harvest writes; the busy timeout makes writers queue
     # instead of failing with "database is locked".
     cursor = dbapi_connection.cursor()
@@ -38,13 +44,22 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_sqlite_transaction(connection: Connection) -> None:
+    # A transaction that may write takes the write lock when it begins. Begun DEFERRED, it would take it at its
+    # first write, and if another connection had committed since its first read, SQLite would refuse at once
+    # (SQLITE_BUSY_SNAPSHOT) rather than wait: concurrent upvotes would fail instead of queueing.
+    mode = "DEFERRED" if connection.get_execution_options().get(_READ_ONLY) else "IMMEDIATE"
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
 class Database:
-    """An engine and its session factory for one database URL."""
+    """An engine and its session factories for one database URL: sessions that may write, and reading sessions."""
 
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = self._create_engine()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
 
     @property
     def backend(self) -> str:
@@ -57,14 +72,23 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(self.url)
             event.listen(engine, "connect", _configure_sqlite_connection)
+            event.listen(engine, "begin", _begin_sqlite_transaction)
             return engine
         # A server that drops packets would otherwise hold a request (or /healthz) until the kernel gives up.
         return create_engine(self.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session whose work is committed when the block ends without error, rolled back otherwise."""
+        """A session whose work is committed when the block ends without error, rolled back otherwise.
+
+        On SQLite it holds the write lock from its start, so writers queue one after the other."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading only: on SQLite it runs beside writers and other readers without waiting."""
+        with self._read_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

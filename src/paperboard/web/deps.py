@@ -31,7 +31,7 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def get_read_session(database: DatabaseDep) -> Iterator[Session]:
-    with database.session() as session:
+    with database.read_session() as session:
         yield session
 
 

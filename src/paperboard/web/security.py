@@ -72,7 +72,7 @@ def current_user(request: Request, database: DatabaseDep) -> User | None:
         token = session_token(request)
         user = None
         if token:
-            with database.session() as session:
+            with database.read_session() as session:
                 user = user_for_token(session, token)
         request.state.user = user
     user: User | None = request.state.user

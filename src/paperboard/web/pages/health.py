@@ -35,7 +35,7 @@ def health(database: DatabaseDep) -> JSONResponse:
         if revision != head:
             state = "has no schema" if revision is None else f"is at schema {revision}, not {head}"
             return _unhealthy(f"the database {state}: run `paperboard init`", database="ok", schema=revision)
-        with database.session() as session:
+        with database.read_session() as session:
             papers = count_papers(session)
     except SQLAlchemyError as error:
         # The details (host names, SQL) go to the log, not to whoever can reach this public endpoint; one line
