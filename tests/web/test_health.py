@@ -84,3 +84,9 @@ def test_paperboard_serve_runs_the_site_in_worker_processes(cli):
     assert home.status_code == 200 and "The catalogue is empty" in home.text
     assert server.returncode == 0, log
     assert log.count("Application shutdown complete") == 2, log
+
+
+def test_liveness_answers_without_the_database(unmigrated_database, client_for):
+    response = client_for(unmigrated_database).get("/livez")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

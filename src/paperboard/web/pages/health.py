@@ -1,7 +1,10 @@
-"""`/healthz`: whether the site can serve, for load balancers, container probes and monitoring.
+"""Probes for load balancers, container orchestrators and monitoring.
 
-It answers 200 only when the database is reachable and its schema is current, and 503 otherwise; it never fails
-with a 500, because a probe must be able to tell "down" from "broken".
+- `/healthz` (readiness): 200 only when the database is reachable and its schema is current, 503 otherwise; it
+  never fails with a 500, because a probe must be able to tell "down" from "broken".
+- `/livez` (liveness): 200 whenever the process answers at all, without touching the database, so that a
+  database outage does not get every worker restarted. It is also the bare endpoint the page benchmarks
+  compare against.
 """
 
 from __future__ import annotations
@@ -43,3 +46,8 @@ def health(database: DatabaseDep) -> JSONResponse:
         logger.warning("health check: the database cannot be queried: %s", error)
         return _unhealthy("the database cannot be reached", database="error", schema=None)
     return JSONResponse({"status": "ok", "database": "ok", "schema": revision, "papers": papers})
+
+
+@router.get("/livez", name="liveness")
+def liveness() -> JSONResponse:
+    return JSONResponse({"status": "ok"})

@@ -1,0 +1,175 @@
+"""Page throughput and latency: wrk against the day, week, month, trending and paper pages, beside a bare endpoint.
+
+    .venv/bin/python bench/pages.py [--data-dir DIR] [--duration 10] [--connections 16] [--threads 2]
+
+Without --data-dir, a temporary instance is filled with the shared corpus and the Hugging Face archive first
+(about a minute); with it, an instance filled before is reused (fill one with `paperboard import` and
+`paperboard import-hf-daily`). The site runs as `paperboard serve --workers 2`; wrk (Debian package) runs on the
+same machine. Prints requests/s, p50 and p99 latency for each page, and each page's rate as a share of `/livez`,
+which answers without touching the database. Targets (issue 3): every page p99 under 50 ms, the day page at
+least 1,000 requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from paperboard.config import Settings
+from paperboard.db import Database
+from paperboard.db.models import Listing, Paper
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def paperboard(data_dir: Path, *args: str) -> None:
+    environment = {**os.environ, "PAPERBOARD_DATA_DIR": str(data_dir)}
+    subprocess.run([sys.executable, "-m", "paperboard", *args], env=environment, check=True)
+
+
+def fill(data_dir: Path) -> None:
+    for name in ("papers.jsonl.gz", "hf_daily.jsonl.gz"):
+        if not (SHARED_DATA / name).is_file():
+            sys.exit(f"{SHARED_DATA / name} is missing; pass --data-dir of a filled instance")
+    paperboard(data_dir, "init")
+    paperboard(data_dir, "import", str(SHARED_DATA / "papers.jsonl.gz"))
+    paperboard(data_dir, "import-hf-daily", str(SHARED_DATA / "hf_daily.jsonl.gz"))
+
+
+def pages(data_dir: Path) -> dict[str, str]:
+    """The addresses to measure, chosen from what the instance holds: its latest listed day, and so on."""
+    database = Database(Settings(data_dir=data_dir).resolved_database_url)
+    with database.read_session() as session:
+        day = session.scalar(select(func.max(Listing.day)).where(Listing.hidden_at.is_(None)))
+        if day is None:
+            sys.exit("the instance has no daily listings; import the Hugging Face archive first")
+        top_paper = session.scalar(
+            select(Paper.arxiv_id)
+            .join(Listing, Listing.paper_id == Paper.id)
+            .where(Listing.day == day)
+            .order_by(Listing.imported_upvotes.desc())
+            .limit(1)
+        )
+    database.dispose()
+    year, week, _ = day.isocalendar()
+    return {
+        "bare (/livez)": "/livez",
+        "day": f"/papers/date/{day.isoformat()}",
+        "week": f"/papers/week/{year}-W{week:02d}",
+        "month": f"/papers/month/{day:%Y-%m}",
+        "trending": "/papers/trending",
+        "paper": f"/papers/{top_paper}",
+    }
+
+
+def _milliseconds(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if not match:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(url: str, *, duration: int, connections: int, threads: int) -> Measurement:
+    output = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    latencies = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if not rate or set(latencies) != {"50", "99"}:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    return Measurement(
+        requests_per_second=float(rate.group(1)),
+        p50_ms=_milliseconds(latencies["50"]),
+        p99_ms=_milliseconds(latencies["99"]),
+        errors=int(errors.group(1)) if errors else 0,
+    )
+
+
+def serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    environment = {**os.environ, "PAPERBOARD_DATA_DIR": str(data_dir)}
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "paperboard", "serve", "--port", str(port), "--workers", "2"],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.3)
+    server.terminate()
+    sys.exit(f"the server did not start; see {log}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, help="a filled Paperboard data folder to reuse")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections wrk keeps open")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--port", type=int, default=8931)
+    arguments = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    with ExitStack() as stack:
+        data_dir = arguments.data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if arguments.data_dir is None:
+            fill(data_dir)
+        addresses = pages(data_dir)
+        server = serve(data_dir, arguments.port, data_dir / "bench-server.log")
+        stack.callback(server.wait)
+        stack.callback(server.terminate)
+        base = f"http://127.0.0.1:{arguments.port}"
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(f"wrk: {arguments.threads} threads, {arguments.connections} connections, {arguments.duration} s a page")
+        print(f"{'page':<16}{'address':<34}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'of bare':>9}")
+        bare: float | None = None
+        for name, path in addresses.items():
+            # A short warm-up so that caches and connection pools are in the state a busy site keeps them in.
+            run_wrk(base + path, duration=2, connections=arguments.connections, threads=arguments.threads)
+            result = run_wrk(
+                base + path,
+                duration=arguments.duration,
+                connections=arguments.connections,
+                threads=arguments.threads,
+            )
+            bare = bare or result.requests_per_second
+            errors = f"  ({result.errors} non-2xx)" if result.errors else ""
+            print(
+                f"{name:<16}{path:<34}{result.requests_per_second:>12,.0f}{result.p50_ms:>9.1f}"
+                f"{result.p99_ms:>9.1f}{result.requests_per_second / bare:>9.0%}{errors}"
+            )
+
+
+if __name__ == "__main__":
+    main()
