@@ -90,7 +90,9 @@ def parse_datetime(value: object, field: str) -> datetime:
     return parsed
 
 
-def _text(value: object, field: str, limit: int = MAX_FIELD_LENGTH) -> str | None:
+def checked_text(value: object, field: str, limit: int = MAX_FIELD_LENGTH) -> str | None:
+    """Text with its whitespace collapsed, None when empty; RecordError, naming `field`, when it is not text or
+    is longer than `limit`."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -101,8 +103,9 @@ def _text(value: object, field: str, limit: int = MAX_FIELD_LENGTH) -> str | Non
     return text or None
 
 
-def _web_url(value: object, field: str) -> str | None:
-    url = _text(value, field)
+def checked_web_url(value: object, field: str) -> str | None:
+    """An http(s) address, None when empty; RecordError, naming `field`, for anything else."""
+    url = checked_text(value, field)
     # Pages turn these into links: anything but http(s) (javascript:, data:) would be a way to inject script.
     if url is not None and not url.lower().startswith(("http://", "https://")):
         raise RecordError(f"{field}: {url[:80]!r} is not an http(s) URL")
@@ -118,7 +121,7 @@ def _sequence(values: Iterable[object], field: str) -> Iterable[object]:
 def _names(values: Iterable[object], field: str) -> tuple[str, ...]:
     names = []
     for value in _sequence(values, field):
-        name = _text(value, field, MAX_AUTHOR_LENGTH)
+        name = checked_text(value, field, MAX_AUTHOR_LENGTH)
         if name:
             names.append(name)
     if len(names) > MAX_AUTHORS:
@@ -163,7 +166,7 @@ def build_record(
         parsed_id = parse_arxiv_id(arxiv_id)  # type: ignore[arg-type]
     except InvalidArxivId as error:
         raise RecordError(f"id: {error}") from None
-    clean_title = _text(title, "title", MAX_TITLE_LENGTH)
+    clean_title = checked_text(title, "title", MAX_TITLE_LENGTH)
     if not clean_title:
         raise RecordError("title: missing")
     if abstract is not None and not isinstance(abstract, str):
@@ -175,7 +178,7 @@ def build_record(
         raise RecordError("published: missing")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise RecordError(f"version: {version!r} is not a version number")
-    clean_comment = _text(comment, "comment")
+    clean_comment = checked_text(comment, "comment")
     if code_url is _UNSET or project_url is _UNSET:
         found = find_links(clean_abstract, clean_comment)
         code_url = found.code_url if code_url is _UNSET else code_url
@@ -190,10 +193,10 @@ def build_record(
         version=version if version is not None else parsed_id.version,  # type: ignore[arg-type]
         updated_at=None if updated_at in (None, "") else parse_datetime(updated_at, "updated"),
         comment=clean_comment,
-        journal_ref=_text(journal_ref, "journal_ref"),
-        doi=_text(doi, "doi", 255),
-        license=_text(license, "license", 255),
-        code_url=_web_url(code_url, "code_url"),
-        project_url=_web_url(project_url, "project_url"),
+        journal_ref=checked_text(journal_ref, "journal_ref"),
+        doi=checked_text(doi, "doi", 255),
+        license=checked_text(license, "license", 255),
+        code_url=checked_web_url(code_url, "code_url"),
+        project_url=checked_web_url(project_url, "project_url"),
         deleted_at=None if deleted_at in (None, "") else parse_datetime(deleted_at, "deleted"),
     )

@@ -11,7 +11,7 @@ A record that would change nothing writes nothing, so re-importing or re-harvest
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -194,6 +194,31 @@ def _apply_changes(session: Session, changes: list[tuple[int, dict[str, Any], di
             insert(_categories),
             [row for pk, categories in recategorised for row in _category_rows(pk, categories)],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PaperLinks:
+    code_url: str | None
+    project_url: str | None
+
+
+def fill_missing_links(session: Session, links: Mapping[str, PaperLinks]) -> int:
+    """Give papers, by arXiv id, the code repository and project page they lack; a link a paper has is kept, and
+    unknown ids are ignored. Returns how many papers changed."""
+    changes = []
+    for chunk in _chunks(list(links)):
+        rows = session.execute(
+            select(_papers.c.id, _papers.c.arxiv_id, _papers.c.code_url, _papers.c.project_url).where(
+                _papers.c.arxiv_id.in_(chunk)
+            )
+        )
+        for pk, arxiv_id, code_url, project_url in rows:
+            filled = (code_url or links[arxiv_id].code_url, project_url or links[arxiv_id].project_url)
+            if filled != (code_url, project_url):
+                changes.append({"pk": pk, "code_url": filled[0], "project_url": filled[1]})
+    if changes:
+        session.execute(update(_papers).where(_papers.c.id == bindparam("pk")).values(changed_at=utcnow()), changes)
+    return len(changes)
 
 
 def mark_deleted(session: Session, arxiv_id: str, deleted_at: datetime) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from paperboard.cli import catalog, database, fetch, harvest, serve, users
+from paperboard.cli import catalog, database, fetch, harvest, listings, serve, users
 
 app = typer.Typer(
     name="paperboard",
@@ -17,6 +17,7 @@ database.register(app)
 catalog.register(app)
 fetch.register(app)
 harvest.register(app)
+listings.register(app)
 serve.register(app)
 users.register(app)
 

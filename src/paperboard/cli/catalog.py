@@ -21,7 +21,7 @@ def counts_summary(counts: UpsertCounts) -> str:
     )
 
 
-def _warn(bad: BadLine) -> None:
+def warn_bad_line(bad: BadLine) -> None:
     err.print(f"[yellow]skipped[/] {escape(str(bad))}", highlight=False, soft_wrap=True)
 
 
@@ -36,7 +36,7 @@ def import_(
         database = open_database(settings())
         skipped = 0
         for path in paths:
-            report = import_file(database, path, progress_reporter(), on_bad_line=_warn)
+            report = import_file(database, path, progress_reporter(), on_bad_line=warn_bad_line)
             skipped += len(report.bad_lines)
             out.print(
                 f"{path}: {report.lines:,} lines; {counts_summary(report.counts)}; {len(report.bad_lines):,} skipped",

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from paperboard.community.comments import VISIBLE
 from paperboard.db.models import Comment, Listing, Vote
 
 
@@ -36,14 +37,13 @@ def upvote_counts(session: Session, paper_ids: Collection[int]) -> dict[int, int
 
 
 def comment_counts(session: Session, paper_ids: Collection[int]) -> dict[int, int]:
-    """Each paper's comments that readers can see (not deleted, not hidden), plus imported ones."""
+    """Each paper's comments that every reader can see (`comments.VISIBLE`), plus imported ones."""
     ids = list(paper_ids)
     if not ids:
         return {}
-    visible = (Comment.paper_id.in_(ids), Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
     return _summed(
         session,
         ids,
-        select(Comment.paper_id, func.count()).where(*visible).group_by(Comment.paper_id),
+        select(Comment.paper_id, func.count()).where(Comment.paper_id.in_(ids), VISIBLE).group_by(Comment.paper_id),
         select(Listing.paper_id, Listing.imported_comments).where(Listing.paper_id.in_(ids)),
     )

@@ -18,21 +18,26 @@ from starlette.exceptions import HTTPException
 import paperboard
 from paperboard.config import Settings, load_settings
 from paperboard.db import Database
-from paperboard.web.pages import account, health, home, votes
+from paperboard.web.pages import account, comments, daily, health, paper, recent, submit, users, votes
 from paperboard.web.security import SignInRequired, attach_csrf_cookie, current_user, sign_in_path
 from paperboard.web.templating import templates
 
 STATIC_DIR = Path(__file__).with_name("static")
-# The routers of the pages people read; each module is one group of pages.
-PAGE_ROUTERS = (home, account, votes)
+# The routers of the pages people read; each module is one group of pages. `paper` comes last: its
+# `/papers/{arxiv_id:path}` matches every address under /papers/, so the more specific routes must be tried first.
+PAGE_ROUTERS = (daily, submit, recent, account, votes, users, comments, paper)
 # Machines read these paths, so their errors are JSON like FastAPI's own; people read every other page.
 JSON_PATH_PREFIXES = ("/api/", "/healthz")
 # Everything comes from this site: the policy makes browsers refuse a CDN font or script that slipped in, and
 # blunts any markup that escaped escaping. `data:` covers the empty favicon in the base template.
+# KaTeX (paper pages) sizes every glyph with inline styles, but it sets them through the DOM (`element.style`),
+# which the policy does not restrict: styles need no 'unsafe-inline', as tests/e2e/test_paper_in_browser.py shows in
+# Chromium. `style-src` and `font-src` restate the default on purpose, for KaTeX's stylesheet and fonts, which the
+# site serves itself (static/vendor/katex), so that no edit here lets a CDN in.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; font-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
 }

@@ -1,4 +1,4 @@
-"""The home page: the newest papers, page by page, the empty catalogue, escaping, and the error pages."""
+"""Newest papers of the catalogue at /papers/recent: pages, the empty catalogue, escaping, and error pages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from paperboard.web.pages.home import PAPERS_PER_PAGE
+from paperboard.web.pages.recent import PAPERS_PER_PAGE
 
 
 def paper_cards(html: str) -> list[str]:
@@ -18,11 +18,11 @@ def paper_cards(html: str) -> list[str]:
 
 
 def test_the_empty_catalogue_says_how_to_fill_it(sqlite_database, client_for):
-    response = client_for(sqlite_database).get("/")
+    response = client_for(sqlite_database).get("/papers/recent")
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert "<title>Paperboard</title>" in response.text
+    assert "<title>Newest papers · Paperboard</title>" in response.text
     assert "The catalogue is empty" in response.text
     assert re.search(r"<code>paperboard harvest --category cs.CL --from \d{4}-\d{2}-\d{2}</code>", response.text)
     assert "<code>paperboard import FILE.jsonl.gz</code>" in response.text
@@ -47,7 +47,7 @@ def test_the_newest_papers_come_first_with_their_details(database, client_for, m
         make_paper(4, published_at=datetime(2025, 6, 5), deleted_at=datetime(2025, 6, 6)),
     )
 
-    response = client_for(database).get("/")
+    response = client_for(database).get("/papers/recent")
 
     assert response.status_code == 200
     assert "3 papers, most recently published first." in response.text
@@ -75,15 +75,16 @@ def test_pages_hold_thirty_papers_and_link_to_their_neighbours(sqlite_database, 
     add_papers(sqlite_database, *(make_paper(number) for number in range(1, 2 * PAPERS_PER_PAGE + 2)))
     client = client_for(sqlite_database)
 
-    first, second, last = (client.get("/", params={"page": page}) for page in (1, 2, 3))
+    first, second, last = (client.get("/papers/recent", params={"page": page}) for page in (1, 2, 3))
 
     assert [len(paper_cards(page.text)) for page in (first, second, last)] == [PAPERS_PER_PAGE, PAPERS_PER_PAGE, 1]
     assert "2506.00061" in paper_cards(first.text)[0] and "2506.00001" in paper_cards(last.text)[0]
-    assert 'rel="prev"' not in first.text and '<a href="/?page=2" rel="next">' in first.text
-    assert '<a href="/" rel="prev">' in second.text and '<a href="/?page=3" rel="next">' in second.text
+    assert 'rel="prev"' not in first.text and '<a href="/papers/recent?page=2" rel="next">' in first.text
+    assert '<a href="/papers/recent" rel="prev">' in second.text
+    assert '<a href="/papers/recent?page=3" rel="next">' in second.text
     assert '<ol class="papers" start="31" role="list">' in second.text and "Page 2 of 3" in second.text
-    assert '<a href="/?page=2" rel="prev">' in last.text and 'rel="next"' not in last.text
-    assert "<title>Page 3 · Paperboard</title>" in last.text
+    assert '<a href="/papers/recent?page=2" rel="prev">' in last.text and 'rel="next"' not in last.text
+    assert "<title>Page 3 · Newest papers · Paperboard</title>" in last.text
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,7 @@ def test_a_bad_page_number_gets_the_friendly_error_page(
 ):
     add_papers(sqlite_database, make_paper(1))
 
-    response = client_for(sqlite_database).get("/", params={"page": page})
+    response = client_for(sqlite_database).get("/papers/recent", params={"page": page})
 
     assert response.status_code == status
     assert response.headers["content-type"].startswith("text/html")
@@ -118,7 +119,7 @@ def test_markup_in_papers_is_shown_as_text(sqlite_database, client_for, make_pap
     # Records refuse non-http(s) links; the page must not trust that alone, so one is slipped past the check.
     add_papers(sqlite_database, replace(paper, code_url="javascript:alert('code')"))
 
-    html = client_for(sqlite_database).get("/").text
+    html = client_for(sqlite_database).get("/papers/recent").text
 
     # The only scripts are the site's own files; none comes from the papers.
     assert re.findall(r"<script[^>]*>", html, re.IGNORECASE) == ['<script src="/static/vendor/htmx/htmx.min.js" defer>']

@@ -1,0 +1,410 @@
+"""Daily lists: papers submitted to the list of the day (UTC), the lists of a day, week or month ranked by upvotes,
+and moderators hiding papers from them.
+
+Rules of submission (refusals raise a `SubmissionRefused` whose message says why):
+- the submitter is signed in and not suspended;
+- the text is an arXiv id or address in any form people paste; a paper the catalogue lacks is fetched from arXiv;
+- the paper was first published at most `max_age_days` days before today, and is not withdrawn;
+- a paper is listed once, ever: `listings.paper_id` is unique, which also settles two submissions racing.
+
+A list holds the listed papers of its period that are neither hidden by a moderator nor withdrawn, ranked by
+upvotes (local votes plus imported ones, `community.counts`), ties going to the earlier submission.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from paperboard.catalog.arxiv.api import ArxivApiClient
+from paperboard.catalog.fetch import FetchInterrupted, FetchReport, fetch_papers
+from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
+from paperboard.catalog.queries import get_paper
+from paperboard.clock import utcnow
+from paperboard.community.counts import comment_counts, upvote_counts
+from paperboard.community.periods import Period, period_of
+from paperboard.community.votes import voted_papers
+from paperboard.config import Settings
+from paperboard.db import Database
+from paperboard.db.models import Listing, Paper, User
+
+logger = logging.getLogger(__name__)
+
+# Cards show the start of an abstract; reading a little more than they show keeps whole abstracts out of memory.
+ABSTRACT_START_LENGTH = 400
+
+# Fetches one paper, by canonical id, from arXiv into the catalogue.
+PaperFetcher = Callable[[str], FetchReport]
+SUBMISSION_RETRIES = 1
+SUBMISSION_WAIT = 15.0
+
+
+class SubmissionRefused(Exception):
+    """A paper cannot be listed; the message says why, in words fit for the person who submitted it."""
+
+
+class MalformedId(SubmissionRefused):
+    """The text is not an arXiv id or address."""
+
+
+class UnknownPaper(SubmissionRefused):
+    """arXiv has no paper with this id."""
+
+
+class PaperTooOld(SubmissionRefused):
+    """The paper was first published longer ago than submissions allow."""
+
+
+class PaperWithdrawn(SubmissionRefused):
+    """The paper was withdrawn from arXiv."""
+
+
+class AlreadyListed(SubmissionRefused):
+    """The paper is on a list already, possibly hidden there by a moderator."""
+
+
+class ArxivFailure(SubmissionRefused):
+    """arXiv could not be asked about the paper, or its answer could not be read."""
+
+
+class SubmitterSuspended(SubmissionRefused):
+    """The account is suspended."""
+
+
+class ListingNotFound(LookupError):
+    """The paper is not on any list."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A paper just listed: where the list that now holds it is."""
+
+    arxiv_id: str
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class RankedListing:
+    """A listed paper's place in a ranking: what ranks it, and the listing's own facts a card shows."""
+
+    paper_id: int
+    day: date
+    submitted_at: datetime
+    # A local user's name, or the name imported with the listing; None when neither is known.
+    submitter: str | None
+    github_stars: int | None
+    imported_upvotes: int
+    imported_comments: int
+    upvotes: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaperCard:
+    """Everything a card on a list shows about one listed paper."""
+
+    paper_id: int
+    arxiv_id: str
+    title: str
+    abstract_start: str
+    authors: list[str]
+    code_url: str | None
+    project_url: str | None
+    day: date
+    submitter: str | None
+    github_stars: int | None
+    upvotes: int
+    comments: int
+    voted: bool
+    is_new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenListing:
+    """A paper a moderator hid from the lists, for the moderators' view of a period."""
+
+    arxiv_id: str
+    title: str
+    day: date
+    hidden_at: datetime
+    hidden_by: str | None
+
+
+def today() -> date:
+    """The day of the list that submissions go to now."""
+    return utcnow().date()
+
+
+# Submitting
+
+
+def arxiv_fetcher(database: Database, settings: Settings) -> PaperFetcher:
+    """A `PaperFetcher` through the arXiv API at the address the settings name; it connects only when called.
+
+    Someone is waiting for the answer, so arXiv gets at most one retry and `SUBMISSION_WAIT` seconds per request,
+    however patient the settings are for harvests and other background jobs."""
+    impatient = settings.model_copy(
+        update={
+            "http_retries": min(settings.http_retries, SUBMISSION_RETRIES),
+            "http_timeout": min(settings.http_timeout, SUBMISSION_WAIT),
+            "http_max_retry_wait": min(settings.http_max_retry_wait, SUBMISSION_WAIT),
+        }
+    )
+
+    def fetch(arxiv_id: str) -> FetchReport:
+        with ArxivApiClient.from_settings(impatient, batch_size=1) as client:
+            return fetch_papers(database, client, [arxiv_id])
+
+    return fetch
+
+
+def _check_submitter(session: Session, submitter: User) -> User:
+    # Read again: the caller's copy may predate a suspension.
+    stored = session.get(User, submitter.id)
+    if stored is None or stored.suspended_at is not None:
+        raise SubmitterSuspended("A suspended account cannot submit papers.")
+    return stored
+
+
+def _fetch(fetch: PaperFetcher, arxiv_id: str) -> None:
+    """Bring the paper into the catalogue, or say why arXiv did not give it."""
+    try:
+        report = fetch(arxiv_id)
+    except FetchInterrupted as error:
+        # The details (addresses, retries) are for the log; the submitter needs to know what to do.
+        logger.warning("submission of %s: arXiv could not be asked: %s", arxiv_id, error)
+        raise ArxivFailure(
+            f"arXiv cannot be reached right now to fetch {arxiv_id}; try again in a few minutes."
+        ) from None
+    if report.rejected:
+        raise UnknownPaper(f"arXiv does not know the paper {arxiv_id}: {report.rejected[0].message}.")
+    if report.bad_entries:
+        raise ArxivFailure(
+            f"arXiv's record of {arxiv_id} cannot be read ({report.bad_entries[0].message}), so it cannot be listed."
+        )
+    if report.not_found:
+        raise UnknownPaper(f"arXiv has no paper {arxiv_id}.")
+
+
+def _already_listed(listing: Listing, arxiv_id: str) -> AlreadyListed:
+    if listing.hidden_at is not None:
+        return AlreadyListed(
+            f"{arxiv_id} was listed on {listing.day.isoformat()} and removed by a moderator; it cannot be listed again."
+        )
+    return AlreadyListed(f"{arxiv_id} is already listed on {listing.day.isoformat()}.")
+
+
+def _list(session: Session, paper: Paper, submitter: User, day: date, max_age_days: int) -> Submission:
+    if paper.deleted_at is not None:
+        raise PaperWithdrawn(f"{paper.arxiv_id} was withdrawn from arXiv, so it cannot be listed.")
+    age = (day - paper.published_at.date()).days
+    if age > max_age_days:
+        raise PaperTooOld(
+            f"{paper.arxiv_id} was first published on {paper.published_at.date().isoformat()}, {age} days ago; "
+            f"only papers first published in the last {max_age_days} days may be submitted."
+        )
+    existing = session.scalars(select(Listing).where(Listing.paper_id == paper.id)).one_or_none()
+    if existing is not None:
+        raise _already_listed(existing, paper.arxiv_id)
+    # A savepoint, so that losing a race with another submission of the same paper leaves the transaction usable
+    # to say where that submission listed it.
+    try:
+        with session.begin_nested():
+            session.add(Listing(paper_id=paper.id, day=day, submitted_at=utcnow(), submitter_id=submitter.id))
+    except IntegrityError:
+        winner = session.scalars(select(Listing).where(Listing.paper_id == paper.id)).one()
+        raise _already_listed(winner, paper.arxiv_id) from None
+    return Submission(paper.arxiv_id, day)
+
+
+def submit_paper(
+    database: Database, submitter: User, text: str, *, fetch: PaperFetcher, max_age_days: int
+) -> Submission:
+    """List the paper `text` names on today's list; SubmissionRefused when it may not be, with nothing listed (a
+    paper fetched from arXiv on the way stays in the catalogue, like any fetched paper)."""
+    try:
+        arxiv_id = parse_arxiv_id(text).id
+    except InvalidArxivId as error:
+        message = str(error)
+        raise MalformedId(f"{message[:1].upper()}{message[1:]}.") from None
+    day = today()
+    with database.session() as session:
+        stored_submitter = _check_submitter(session, submitter)
+        paper = get_paper(session, arxiv_id)
+        if paper is not None:
+            return _list(session, paper, stored_submitter, day, max_age_days)
+    # Outside any transaction: asking arXiv can take seconds, and the fetch stores the paper in its own.
+    _fetch(fetch, arxiv_id)
+    with database.session() as session:
+        stored_submitter = _check_submitter(session, submitter)
+        paper = get_paper(session, arxiv_id)
+        if paper is None:
+            raise UnknownPaper(f"arXiv has no paper {arxiv_id}.")
+        return _list(session, paper, stored_submitter, day, max_age_days)
+
+
+# Reading lists
+
+
+def _visible_listings(*columns: Any) -> Select[Any]:
+    """Listings readers see: not hidden by a moderator, of papers not withdrawn."""
+    return (
+        select(*columns)
+        .select_from(Listing)
+        .join(Paper, Paper.id == Listing.paper_id)
+        .where(Listing.hidden_at.is_(None), Paper.deleted_at.is_(None))
+    )
+
+
+def ranked_listings(session: Session, start: date, end: date | None = None) -> list[RankedListing]:
+    """The visible listings of the days from `start` up to `end` (open-ended when None), most upvoted first;
+    ties go to the earlier submission."""
+    query = _visible_listings(
+        Listing.paper_id,
+        Listing.day,
+        Listing.submitted_at,
+        func.coalesce(User.username, Listing.imported_submitter).label("submitter"),
+        Listing.github_stars,
+        Listing.imported_upvotes,
+        Listing.imported_comments,
+    ).outerjoin(User, User.id == Listing.submitter_id)
+    query = query.where(Listing.day >= start)
+    if end is not None:
+        query = query.where(Listing.day < end)
+    rows = session.execute(query).all()
+    upvotes = upvote_counts(session, [row.paper_id for row in rows])
+    ranked = [
+        RankedListing(
+            paper_id=row.paper_id,
+            day=row.day,
+            submitted_at=row.submitted_at,
+            submitter=row.submitter,
+            github_stars=row.github_stars,
+            imported_upvotes=row.imported_upvotes,
+            imported_comments=row.imported_comments,
+            upvotes=upvotes[row.paper_id],
+        )
+        for row in rows
+    ]
+    ranked.sort(key=lambda listing: (-listing.upvotes, listing.submitted_at, listing.paper_id))
+    return ranked
+
+
+def paper_cards(session: Session, listings: Sequence[RankedListing], viewer: User | None) -> list[PaperCard]:
+    """Cards for these listings, in their order: the papers' details, comment counts, and the viewer's votes."""
+    paper_ids = [listing.paper_id for listing in listings]
+    if not paper_ids:
+        return []
+    papers = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Paper.id,
+                Paper.arxiv_id,
+                Paper.title,
+                func.substr(Paper.abstract, 1, ABSTRACT_START_LENGTH).label("abstract_start"),
+                Paper.authors,
+                Paper.code_url,
+                Paper.project_url,
+            ).where(Paper.id.in_(paper_ids))
+        )
+    }
+    comments = comment_counts(session, paper_ids)
+    voted = voted_papers(session, viewer, paper_ids)
+    new_day = today()
+    cards = []
+    for listing in listings:
+        paper = papers.get(listing.paper_id)
+        if paper is None:  # deleted since the listings were read, as PostgreSQL's statements see each commit
+            continue
+        cards.append(
+            PaperCard(
+                paper_id=listing.paper_id,
+                arxiv_id=paper.arxiv_id,
+                title=paper.title,
+                abstract_start=paper.abstract_start,
+                authors=paper.authors,
+                code_url=paper.code_url,
+                project_url=paper.project_url,
+                day=listing.day,
+                submitter=listing.submitter,
+                github_stars=listing.github_stars,
+                upvotes=listing.upvotes,
+                comments=comments[listing.paper_id],
+                voted=listing.paper_id in voted,
+                is_new=listing.day == new_day,
+            )
+        )
+    return cards
+
+
+def latest_listed_day(session: Session) -> date | None:
+    """The most recent day with a visible listing."""
+    day: date | None = session.scalar(_visible_listings(Listing.day).order_by(Listing.day.desc()).limit(1))
+    return day
+
+
+def neighbouring_periods(session: Session, period: Period) -> tuple[Period | None, Period | None]:
+    """The nearest earlier and later periods of the same kind that have visible listings."""
+    # Ordered and limited rather than max()/min(): the database walks the day index and stops at the first match.
+    before: date | None = session.scalar(
+        _visible_listings(Listing.day).where(Listing.day < period.start).order_by(Listing.day.desc()).limit(1)
+    )
+    after: date | None = session.scalar(
+        _visible_listings(Listing.day).where(Listing.day >= period.end).order_by(Listing.day).limit(1)
+    )
+    return (
+        None if before is None else period_of(period.kind, before),
+        None if after is None else period_of(period.kind, after),
+    )
+
+
+def hidden_listings(session: Session, period: Period) -> list[HiddenListing]:
+    """The papers of a period that moderators hid, most recently hidden first."""
+    moderator = aliased(User)
+    rows = session.execute(
+        select(Paper.arxiv_id, Paper.title, Listing.day, Listing.hidden_at, moderator.username)
+        .select_from(Listing)
+        .join(Paper, Paper.id == Listing.paper_id)
+        .outerjoin(moderator, moderator.id == Listing.hidden_by_id)
+        .where(Listing.hidden_at.is_not(None), Listing.day >= period.start, Listing.day < period.end)
+        .order_by(Listing.hidden_at.desc())
+    )
+    return [HiddenListing(*row) for row in rows]
+
+
+# Moderation
+
+
+def _listing_of(session: Session, moderator: User, arxiv_id: str) -> Listing:
+    if not moderator.is_moderator:
+        raise PermissionError("Only moderators may hide papers from the lists or show them again.")
+    listing = session.scalars(
+        select(Listing).join(Paper, Paper.id == Listing.paper_id).where(Paper.arxiv_id == arxiv_id)
+    ).one_or_none()
+    if listing is None:
+        raise ListingNotFound(f"{arxiv_id} is not on any list.")
+    return listing
+
+
+def hide_listing(session: Session, moderator: User, arxiv_id: str) -> Listing:
+    """Take a paper off the lists; hiding it again keeps the first hiding's time and moderator."""
+    listing = _listing_of(session, moderator, arxiv_id)
+    if listing.hidden_at is None:
+        listing.hidden_at = utcnow()
+        listing.hidden_by_id = moderator.id
+    return listing
+
+
+def unhide_listing(session: Session, moderator: User, arxiv_id: str) -> Listing:
+    """Put a hidden paper back on its list."""
+    listing = _listing_of(session, moderator, arxiv_id)
+    listing.hidden_at = None
+    listing.hidden_by_id = None
+    return listing

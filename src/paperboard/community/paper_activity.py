@@ -1,0 +1,58 @@
+"""What a paper's page shows beyond its catalogue record: upvotes, the daily list it is on and who put it there,
+and its comments as the reader sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from paperboard.community.comments import ThreadComment, paper_thread
+from paperboard.community.counts import comment_counts, upvote_counts
+from paperboard.community.votes import voted_papers
+from paperboard.db.models import Listing, Paper, User
+
+
+@dataclass(frozen=True, slots=True)
+class ListedOn:
+    """The daily list a paper is on: submitted by a local user, or by someone named in imported history."""
+
+    day: date
+    submitter: User | None
+    imported_submitter: str | None
+    imported_comments: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaperActivity:
+    upvotes: int
+    voted: bool
+    # Comments every reader sees plus imported ones: the number the lists show beside the paper.
+    comment_count: int
+    listing: ListedOn | None
+    thread: list[ThreadComment]
+
+
+def listed_on(session: Session, paper_id: int) -> ListedOn | None:
+    """The list the paper is on, unless a moderator took it off."""
+    row = session.execute(
+        select(Listing, User)
+        .outerjoin(User, User.id == Listing.submitter_id)
+        .where(Listing.paper_id == paper_id, Listing.hidden_at.is_(None))
+    ).one_or_none()
+    if row is None:
+        return None
+    listing, submitter = row
+    return ListedOn(listing.day, submitter, listing.imported_submitter, listing.imported_comments)
+
+
+def paper_activity(session: Session, paper: Paper, reader: User | None) -> PaperActivity:
+    return PaperActivity(
+        upvotes=upvote_counts(session, [paper.id])[paper.id],
+        voted=paper.id in voted_papers(session, reader, [paper.id]),
+        comment_count=comment_counts(session, [paper.id])[paper.id],
+        listing=listed_on(session, paper.id),
+        thread=paper_thread(session, paper.id, reader),
+    )

@@ -1,0 +1,88 @@
+"""Trending: the recently listed papers that are drawing attention now, in the spirit of Hacker News' gravity.
+
+Every upvote and every comment counts for less the older it is, each by its own age:
+
+    score = Σ over upvotes    1 / (hours since the upvote + 2) ^ 1.8
+          + ½ × Σ over comments 1 / (hours since the comment + 2) ^ 1.8
+
+So a fresh upvote is worth 0.29, one cast a day ago 0.003: a paper climbs while people upvote it now, not because
+it gathered many upvotes last month. A comment weighs half an upvote. Upvotes and comments imported with a listing
+(the Hugging Face archive) carry no time of their own and count as cast when the paper was submitted. Only papers
+listed in the last 30 days are ranked, which keeps the computation small; equal scores go to the paper with more
+upvotes, then to the earlier submission.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from paperboard.clock import utcnow
+from paperboard.community.comments import VISIBLE
+from paperboard.community.listings import RankedListing, ranked_listings
+from paperboard.db.models import Comment, Listing, Vote
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingFormula:
+    """The numbers of the formula above; the trending page explains it with these."""
+
+    gravity: float = 1.8
+    # Hours added to every age, so that the newest upvote counts about twice as much as one an hour old, not
+    # infinitely more.
+    age_offset_hours: int = 2
+    comment_weight: float = 0.5
+    window_days: int = 30
+
+    def weight_after(self, hours: float) -> float:
+        """What one upvote is worth `hours` after it was cast."""
+        return 1 / (max(0.0, hours) + self.age_offset_hours) ** self.gravity
+
+    def weight(self, count: int, cast_at: datetime, now: datetime) -> float:
+        """What `count` upvotes cast at `cast_at` are worth at `now`."""
+        return count * self.weight_after((now - cast_at).total_seconds() / 3600)
+
+
+FORMULA = TrendingFormula()
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingListing:
+    listing: RankedListing
+    score: float
+
+
+def trending_listings(
+    session: Session, *, limit: int, now: datetime | None = None, formula: TrendingFormula = FORMULA
+) -> list[TrendingListing]:
+    """The `limit` highest-scoring papers listed in the formula's window of days (see the module's docstring)."""
+    now = now or utcnow()
+    since = (now - timedelta(days=formula.window_days)).date()
+    listings = ranked_listings(session, since)
+    if not listings:
+        return []
+    scores: dict[int, float] = defaultdict(float)
+    for listing in listings:
+        scores[listing.paper_id] += formula.weight(listing.imported_upvotes, listing.submitted_at, now)
+        scores[listing.paper_id] += formula.comment_weight * formula.weight(
+            listing.imported_comments, listing.submitted_at, now
+        )
+    # Joined to the listings of the window rather than filtered by a list of ids, which could run to thousands.
+    recent = Listing.day >= since
+    for paper_id, cast_at in session.execute(
+        select(Vote.paper_id, Vote.created_at).join(Listing, Listing.paper_id == Vote.paper_id).where(recent)
+    ):
+        scores[paper_id] += formula.weight(1, cast_at, now)
+    for paper_id, written_at in session.execute(
+        select(Comment.paper_id, Comment.created_at)
+        .join(Listing, Listing.paper_id == Comment.paper_id)
+        .where(recent, VISIBLE)
+    ):
+        scores[paper_id] += formula.comment_weight * formula.weight(1, written_at, now)
+    # `listings` is ranked by upvotes then submission time already, and the sort is stable: ties keep that order.
+    ranked = sorted(listings, key=lambda listing: -scores[listing.paper_id])
+    return [TrendingListing(listing, scores[listing.paper_id]) for listing in ranked[:limit]]
