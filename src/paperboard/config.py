@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         14, ge=0, description="Oldest paper (days since first published) that may be submitted to a daily list."
     )
 
+    page_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="Seconds a public page is served from memory to visitors who are not signed in; 0 turns it off.",
+    )
+
     oai_pmh_url: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv's OAI-PMH base URL.")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv's Atom API query URL.")
     http_timeout: float = Field(60.0, gt=0, description="Seconds before an outgoing request times out.")

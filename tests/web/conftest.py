@@ -29,12 +29,19 @@ AddPapers = Callable[..., None]
 
 @pytest.fixture
 def client_for(tmp_path: Path) -> Iterator[ClientFor]:
-    """Builds the app on a database, as `paperboard serve` would, with its lifespan running until the test ends."""
+    """Builds the app on a database, as `paperboard serve` would, with its lifespan running until the test ends.
+
+    The page cache is off unless a test sets `page_cache_seconds`: tests change the database behind the app's back,
+    which a running site never does."""
     with ExitStack() as clients:
 
-        def client_for(database: Database, *, raise_server_exceptions: bool = True) -> TestClient:
+        def client_for(
+            database: Database, *, raise_server_exceptions: bool = True, page_cache_seconds: float = 0
+        ) -> TestClient:
             settings = Settings(
-                database_url=database.url.render_as_string(hide_password=False), data_dir=tmp_path / "data"
+                database_url=database.url.render_as_string(hide_password=False),
+                data_dir=tmp_path / "data",
+                page_cache_seconds=page_cache_seconds,
             )
             client = TestClient(create_app(settings), raise_server_exceptions=raise_server_exceptions)
             return clients.enter_context(client)

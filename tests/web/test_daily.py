@@ -277,10 +277,19 @@ def test_trending_explains_its_formula_and_follows_recent_votes(sqlite_database,
     assert '<span class="vote-count">4</span>' in cards(page)[1]
 
 
-def test_trending_with_nothing_recent_says_so(sqlite_database, client_for):
-    add_paper(sqlite_database, "2506.00001")
-    add_listing(sqlite_database, "2506.00001", date(2025, 6, 4), upvotes=100)
+def test_trending_with_nothing_recent_shows_how_the_latest_list_closed(sqlite_database, client_for):
+    for arxiv_id, day, upvotes in [("2506.00001", date(2025, 6, 3), 100), ("2506.00002", date(2025, 6, 4), 5)]:
+        add_paper(sqlite_database, arxiv_id)
+        add_listing(sqlite_database, arxiv_id, day, upvotes=upvotes)
 
+    page = client_for(sqlite_database).get("/papers/trending").text
+
+    assert "Nothing was listed in the last 30 days" in page
+    assert "as it stood at the end of 4 Jun 2025" in page
+    assert card_ids(page) == ["2506.00001", "2506.00002"]
+
+
+def test_trending_with_nothing_listed_at_all_says_so(sqlite_database, client_for):
     page = client_for(sqlite_database).get("/papers/trending").text
 
     assert "Nothing listed in the last 30 days" in page and cards(page) == []

@@ -53,7 +53,7 @@ def test_the_newest_papers_come_first_with_their_details(database, client_for, m
     assert "3 papers, most recently published first." in response.text
     newest, middle, oldest = paper_cards(response.text)
     assert "2506.00002" in newest and "2506.00003" in middle and "2506.00001" in oldest
-    assert r'<a href="https://arxiv.org/abs/2506.00002">Attention in $\mathcal{O}(n)$</a>' in newest
+    assert r'<a href="/papers/2506.00002">Attention in $\mathcal{O}(n)$</a>' in newest
     assert '<time datetime="2025-06-04">4 Jun 2025</time>' in newest
     assert '<span class="category">cs.LG</span>' in newest and "cs.CL" not in newest
     assert "Author A, Author B, Author C" in newest and "+ 5 more" in newest and "Author D" not in newest
@@ -101,7 +101,7 @@ def test_a_bad_page_number_gets_the_friendly_error_page(
     assert response.status_code == status
     assert response.headers["content-type"].startswith("text/html")
     assert f"Error {status}" in response.text
-    assert '<a href="/">Back to the newest papers</a>' in response.text
+    assert '<a href="/">Back to the daily papers</a>' in response.text
     if status == 404:
         assert "the list has 1 page." in response.text
     else:

@@ -10,20 +10,23 @@ it gathered many upvotes last month. A comment weighs half an upvote. Upvotes an
 (the Hugging Face archive) carry no time of their own and count as cast when the paper was submitted. Only papers
 listed in the last 30 days are ranked, which keeps the computation small; equal scores go to the paper with more
 upvotes, then to the earlier submission.
+
+When nothing was listed in the last 30 days (an instance that holds only imported history, or one left idle), the
+ranking is the one that stood at the end of the latest listed day, and says so, rather than an empty page.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paperboard.clock import utcnow
 from paperboard.community.comments import VISIBLE
-from paperboard.community.listings import RankedListing, ranked_listings
+from paperboard.community.listings import RankedListing, latest_listed_day, ranked_listings
 from paperboard.db.models import Comment, Listing, Vote
 
 
@@ -54,6 +57,26 @@ FORMULA = TrendingFormula()
 class TrendingListing:
     listing: RankedListing
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Trending:
+    entries: list[TrendingListing]
+    # None when the ranking is of now; otherwise the latest listed day, at whose end the ranking stood.
+    closed_day: date | None = None
+
+
+def trending(
+    session: Session, *, limit: int, now: datetime | None = None, formula: TrendingFormula = FORMULA
+) -> Trending:
+    """The trending papers now or, when nothing was listed within the window, as the latest listed day closed."""
+    now = now or utcnow()
+    entries = trending_listings(session, limit=limit, now=now, formula=formula)
+    latest = latest_listed_day(session) if not entries else None
+    if latest is None:
+        return Trending(entries)
+    end_of_day = datetime.combine(latest + timedelta(days=1), time())
+    return Trending(trending_listings(session, limit=limit, now=end_of_day, formula=formula), closed_day=latest)
 
 
 def trending_listings(

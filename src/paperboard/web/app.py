@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -18,8 +18,9 @@ from starlette.exceptions import HTTPException
 import paperboard
 from paperboard.config import Settings, load_settings
 from paperboard.db import Database
+from paperboard.web.middleware import AnonymousPageCache, SecurityHeaders
 from paperboard.web.pages import account, comments, daily, health, paper, recent, submit, users, votes
-from paperboard.web.security import SignInRequired, attach_csrf_cookie, current_user, sign_in_path
+from paperboard.web.security import SignInRequired, current_user, sign_in_path
 from paperboard.web.templating import templates
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -28,6 +29,8 @@ STATIC_DIR = Path(__file__).with_name("static")
 PAGE_ROUTERS = (daily, submit, recent, account, votes, users, comments, paper)
 # Machines read these paths, so their errors are JSON like FastAPI's own; people read every other page.
 JSON_PATH_PREFIXES = ("/api/", "/healthz")
+# The public pages every visitor sees alike (besides `/`): lists, trending, papers, profiles.
+CACHED_PATH_PREFIXES = ("/papers/", "/users/")
 # Everything comes from this site: the policy makes browsers refuse a CDN font or script that slipped in, and
 # blunts any markup that escaped escaping. `data:` covers the empty favicon in the base template.
 # KaTeX (paper pages) sizes every glyph with inline styles, but it sets them through the DOM (`element.style`),
@@ -91,7 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)
-    app.middleware("http")(_finish_response)
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
+    # Added last, so it wraps the headers middleware and keeps the headers with each page it stores.
+    app.add_middleware(AnonymousPageCache, ttl=settings.page_cache_seconds, prefixes=CACHED_PATH_PREFIXES)
     return app
 
 
@@ -101,14 +106,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         app.state.database.dispose()
-
-
-async def _finish_response(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    attach_csrf_cookie(request, response)
-    return response
 
 
 async def _sign_in_first(request: Request, error: SignInRequired) -> Response:

@@ -107,14 +107,15 @@ def month_list(
 
 @router.get("/papers/trending", name="trending", response_class=HTMLResponse)
 def trending_list(request: Request, session: ReadSessionDep, viewer: OptionalUser) -> HTMLResponse:
-    entries = trending.trending_listings(session, limit=TRENDING_SHOWN)
+    ranking = trending.trending(session, limit=TRENDING_SHOWN)
     return templates.TemplateResponse(
         request,
         "daily/trending.html",
         {
-            "cards": paper_cards(session, [entry.listing for entry in entries], viewer),
-            "scores": {entry.listing.paper_id: entry.score for entry in entries},
+            "cards": paper_cards(session, [entry.listing for entry in ranking.entries], viewer),
+            "scores": {entry.listing.paper_id: entry.score for entry in ranking.entries},
             "formula": trending.FORMULA,
+            "ranking": ranking,
         },
     )
 

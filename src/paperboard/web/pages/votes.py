@@ -7,10 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
-from paperboard.catalog.queries import get_paper
 from paperboard.community.votes import set_vote
 from paperboard.web.deps import DatabaseDep
+from paperboard.web.pages.paper import canonical_id, paper_or_404
 from paperboard.web.security import CsrfChecked, RequiredUser, same_site_referrer
 from paperboard.web.templating import templates
 
@@ -25,14 +24,11 @@ def upvote(
     user: RequiredUser,
     action: Annotated[Literal["add", "remove"], Form()],
 ) -> Response:
-    try:
-        canonical = parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+    canonical = canonical_id(arxiv_id)
     with database.session() as session:
-        paper = get_paper(session, canonical)
-        if paper is None or paper.deleted_at is not None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no paper {canonical} here.")
+        paper = paper_or_404(session, canonical)
+        if paper.deleted_at is not None:
+            raise HTTPException(status.HTTP_409_CONFLICT, "This paper was withdrawn from arXiv; it takes no upvotes.")
         state = set_vote(session, user, paper.id, voted=action == "add")
     if request.headers.get("HX-Request"):
         return templates.TemplateResponse(
