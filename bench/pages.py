@@ -99,7 +99,7 @@ def run_wrk(url: str, *, duration: int, connections: int, threads: int) -> Measu
         text=True,
         check=True,
     ).stdout
-    latencies = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    latencies = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if not rate or set(latencies) != {"50", "99"}:

@@ -28,12 +28,12 @@ from paperboard.catalog.fetch import FetchInterrupted, FetchReport, fetch_papers
 from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.queries import get_paper
 from paperboard.clock import utcnow
-from paperboard.community.counts import comment_counts, upvote_counts
+from paperboard.community.counts import comment_counts
 from paperboard.community.periods import Period, period_of
 from paperboard.community.votes import voted_papers
 from paperboard.config import Settings
 from paperboard.db import Database
-from paperboard.db.models import Listing, Paper, User
+from paperboard.db.models import Listing, Paper, User, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +265,9 @@ def _visible_listings(*columns: Any) -> Select[Any]:
 def ranked_listings(session: Session, start: date, end: date | None = None) -> list[RankedListing]:
     """The visible listings of the days from `start` up to `end` (open-ended when None), most upvoted first;
     ties go to the earlier submission."""
+    # Local votes are counted in the same query, per listing, along the votes' (paper, time) index; the imported
+    # count is on the row already.
+    local_votes = select(func.count()).where(Vote.paper_id == Listing.paper_id).scalar_subquery()
     query = _visible_listings(
         Listing.paper_id,
         Listing.day,
@@ -273,12 +276,12 @@ def ranked_listings(session: Session, start: date, end: date | None = None) -> l
         Listing.github_stars,
         Listing.imported_upvotes,
         Listing.imported_comments,
+        (Listing.imported_upvotes + local_votes).label("upvotes"),
     ).outerjoin(User, User.id == Listing.submitter_id)
     query = query.where(Listing.day >= start)
     if end is not None:
         query = query.where(Listing.day < end)
     rows = session.execute(query).all()
-    upvotes = upvote_counts(session, [row.paper_id for row in rows])
     ranked = [
         RankedListing(
             paper_id=row.paper_id,
@@ -288,7 +291,7 @@ def ranked_listings(session: Session, start: date, end: date | None = None) -> l
             github_stars=row.github_stars,
             imported_upvotes=row.imported_upvotes,
             imported_comments=row.imported_comments,
-            upvotes=upvotes[row.paper_id],
+            upvotes=row.upvotes,
         )
         for row in rows
     ]
