@@ -37,7 +37,3 @@ def head_revision() -> str:
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     assert head is not None, "the migrations folder has no revisions"
     return head
-
-
-def is_up_to_date(database: Database) -> bool:
-    return current_revision(database) == head_revision()
