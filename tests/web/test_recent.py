@@ -171,7 +171,7 @@ def test_api_errors_stay_json(sqlite_database, client_for):
     response = client_for(sqlite_database).get("/api/no/such/thing")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not Found"}
+    assert response.json() == {"error": "Not Found"}
 
 
 def test_a_failing_page_gets_the_friendly_error_page_without_details(unmigrated_database, client_for):

@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
+from types import ModuleType
 
 from fastapi import Depends, FastAPI, Request, Response, status
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -27,6 +27,8 @@ STATIC_DIR = Path(__file__).with_name("static")
 # The routers of the pages people read; each module is one group of pages. `paper` comes last: its
 # `/papers/{arxiv_id:path}` matches every address under /papers/, so the more specific routes must be tried first.
 PAGE_ROUTERS = (daily, submit, recent, account, votes, users, comments, paper)
+# The JSON API's routers, one per resource; within /api/papers/ too, the more specific paths come first.
+API_ROUTERS: tuple[ModuleType, ...] = ()
 # Machines read these paths, so their errors are JSON like FastAPI's own; people read every other page.
 JSON_PATH_PREFIXES = ("/api/", "/healthz")
 # The public pages every visitor sees alike (besides `/`): lists, trending, papers, profiles.
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for pages in PAGE_ROUTERS:
         # Every page knows who is signed in, for its header, before any of its own dependencies run.
         app.include_router(pages.router, dependencies=[Depends(current_user)])
+    for resource in API_ROUTERS:
+        app.include_router(resource.router)
     app.include_router(health.router)
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(HTTPException, _http_error)
@@ -114,7 +118,7 @@ async def _sign_in_first(request: Request, error: SignInRequired) -> Response:
         # htmx follows a redirect inside the page; this header makes it load the sign-in page as a whole.
         return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Redirect": target})
     if _wants_json(request):
-        return JSONResponse({"detail": "Sign in first."}, status_code=status.HTTP_401_UNAUTHORIZED)
+        return json_error(status.HTTP_401_UNAUTHORIZED, "Sign in first.")
     return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -146,9 +150,16 @@ def _error_page(
     )
 
 
+def json_error(status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error as the API states it: `{"error": message}`, the shape Hugging Face's API uses and
+    `huggingface_hub` shows its users."""
+    return JSONResponse({"error": message}, status_code=status_code, headers=headers)
+
+
 async def _http_error(request: Request, error: HTTPException) -> Response:
     if _wants_json(request):
-        return await http_exception_handler(request, error)
+        message = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        return json_error(error.status_code, message, error.headers)
     # Routing errors carry the bare status phrase as detail; a route that raised its own sentence ("There is no
     # page 9…") says more than the standard explanation.
     custom = isinstance(error.detail, str) and error.detail != HTTPStatus(error.status_code).phrase
@@ -156,9 +167,10 @@ async def _http_error(request: Request, error: HTTPException) -> Response:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
-    if _wants_json(request):
-        return await request_validation_exception_handler(request, error)
     problems = [f"{problem['loc'][-1]}: {problem['msg']}" for problem in error.errors()]
+    if _wants_json(request):
+        # 400 as Hugging Face answers a malformed parameter, rather than FastAPI's 422.
+        return json_error(status.HTTP_400_BAD_REQUEST, "; ".join(problems))
     return _error_page(request, status.HTTP_422_UNPROCESSABLE_CONTENT, problems=problems)
 
 
@@ -166,5 +178,5 @@ async def _server_error(request: Request, _error: Exception) -> Response:
     # Starlette re-raises the exception after sending this response, so its traceback still reaches the log.
     status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
     if _wants_json(request):
-        return JSONResponse({"detail": HTTPStatus(status_code).phrase}, status_code=status_code)
+        return json_error(status_code, HTTPStatus(status_code).phrase)
     return _error_page(request, status_code)
