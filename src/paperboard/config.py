@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a public page is served from memory to visitors who are not signed in; 0 turns it off.",
     )
+    api_requests_per_minute: int = Field(
+        600, ge=0, description="API requests allowed per client address per minute, in each worker; 0 is no limit."
+    )
+    api_token_requests_per_minute: int = Field(
+        300, ge=0, description="API requests allowed per API token per minute, in each worker; 0 is no limit."
+    )
 
     oai_pmh_url: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv's OAI-PMH base URL.")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv's Atom API query URL.")

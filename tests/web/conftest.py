@@ -32,16 +32,18 @@ def client_for(tmp_path: Path) -> Iterator[ClientFor]:
     """Builds the app on a database, as `paperboard serve` would, with its lifespan running until the test ends.
 
     The page cache is off unless a test sets `page_cache_seconds`: tests change the database behind the app's back,
-    which a running site never does."""
+    which a running site never does. The API's rate limits are off unless a test sets them: tests make many requests
+    from one address. Other settings may be given too (`arxiv_api_url=...`)."""
     with ExitStack() as clients:
 
         def client_for(
-            database: Database, *, raise_server_exceptions: bool = True, page_cache_seconds: float = 0
+            database: Database, *, raise_server_exceptions: bool = True, page_cache_seconds: float = 0, **overrides: Any
         ) -> TestClient:
             settings = Settings(
                 database_url=database.url.render_as_string(hide_password=False),
                 data_dir=tmp_path / "data",
                 page_cache_seconds=page_cache_seconds,
+                **({"api_requests_per_minute": 0, "api_token_requests_per_minute": 0} | overrides),
             )
             client = TestClient(create_app(settings), raise_server_exceptions=raise_server_exceptions)
             return clients.enter_context(client)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import extract, func, select
@@ -19,17 +19,26 @@ def get_paper(session: Session, arxiv_id: str) -> Paper | None:
     return session.scalars(select(Paper).where(Paper.arxiv_id == arxiv_id)).one_or_none()
 
 
-def newest_papers(session: Session, *, limit: int, offset: int = 0) -> list[Paper]:
-    """Papers not withdrawn, most recently published first."""
+def papers_by_ids(session: Session, paper_ids: Sequence[int]) -> list[Paper]:
+    """The papers with these row ids, in the order given; ids that name no paper are left out."""
+    found = {paper.id: paper for paper in session.scalars(select(Paper).where(Paper.id.in_(list(paper_ids))))}
+    return [found[paper_id] for paper_id in paper_ids if paper_id in found]
+
+
+def newest_papers(session: Session, *, limit: int, offset: int = 0, category: str | None = None) -> list[Paper]:
+    """Papers not withdrawn, most recently published first; only those filed under `category` when given."""
+    query = select(Paper).where(Paper.deleted_at.is_(None))
+    if category is not None:
+        # A semi-join along the (category, paper_id) index: a paper counts once, whatever its category's position.
+        query = query.where(Paper.id.in_(select(PaperCategory.paper_id).where(PaperCategory.category == category)))
     return list(
-        session.scalars(
-            select(Paper)
-            .where(Paper.deleted_at.is_(None))
-            .order_by(Paper.published_at.desc(), Paper.arxiv_id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
+        session.scalars(query.order_by(Paper.published_at.desc(), Paper.arxiv_id.desc()).limit(limit).offset(offset))
     )
+
+
+def has_category(session: Session, category: str) -> bool:
+    """Whether any stored paper, withdrawn ones included, is filed under `category`."""
+    return session.scalar(select(PaperCategory.paper_id).where(PaperCategory.category == category).limit(1)) is not None
 
 
 def count_papers(session: Session, *, include_deleted: bool = False) -> int:

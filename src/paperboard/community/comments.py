@@ -105,6 +105,15 @@ def _own_comment(session: Session, user: User, comment_id: int, action: str) -> 
     return comment
 
 
+def comment_on(session: Session, paper: Paper, comment_id: int) -> Comment:
+    """Comment `comment_id`, which must be on `paper`: for addresses that name both, where another paper's comment
+    is as unknown as a comment that never existed."""
+    comment = _live_comment(session, comment_id)
+    if comment.paper_id != paper.id:
+        raise CommentNotFound(f"There is no comment {comment_id} on {paper.arxiv_id}.")
+    return comment
+
+
 def _thread_of(session: Session, paper: Paper, parent_id: int) -> int:
     """The top-level comment a reply to `parent_id` belongs under."""
     parent = _comment(session, parent_id)

@@ -14,12 +14,12 @@ upvotes (local votes plus imported ones, `community.counts`), ties going to the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -84,10 +84,11 @@ class ListingNotFound(LookupError):
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A paper just listed: where the list that now holds it is."""
+    """A paper just listed: where the list that now holds it is, and when it was put there."""
 
     arxiv_id: str
     day: date
+    submitted_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +98,12 @@ class RankedListing:
     paper_id: int
     day: date
     submitted_at: datetime
+    # The local user who submitted the paper; None for imported history.
+    submitter_id: int | None
     # A local user's name, or the name imported with the listing; None when neither is known.
     submitter: str | None
+    # How the submitter is shown: a local user's display name, or the imported name.
+    submitter_display_name: str | None
     github_stars: int | None
     imported_upvotes: int
     imported_comments: int
@@ -214,13 +219,14 @@ def _list(session: Session, paper: Paper, submitter: User, day: date, max_age_da
         raise _already_listed(existing, paper.arxiv_id)
     # A savepoint, so that losing a race with another submission of the same paper leaves the transaction usable
     # to say where that submission listed it.
+    submitted_at = utcnow()
     try:
         with session.begin_nested():
-            session.add(Listing(paper_id=paper.id, day=day, submitted_at=utcnow(), submitter_id=submitter.id))
+            session.add(Listing(paper_id=paper.id, day=day, submitted_at=submitted_at, submitter_id=submitter.id))
     except IntegrityError:
         winner = session.scalars(select(Listing).where(Listing.paper_id == paper.id)).one()
         raise _already_listed(winner, paper.arxiv_id) from None
-    return Submission(paper.arxiv_id, day)
+    return Submission(paper.arxiv_id, day, submitted_at)
 
 
 def submit_paper(
@@ -262,41 +268,99 @@ def _visible_listings(*columns: Any) -> Select[Any]:
     )
 
 
-def ranked_listings(session: Session, start: date, end: date | None = None) -> list[RankedListing]:
-    """The visible listings of the days from `start` up to `end` (open-ended when None), most upvoted first;
-    ties go to the earlier submission."""
-    # Local votes are counted in the same query, per listing, along the votes' (paper, time) index; the imported
-    # count is on the row already.
-    local_votes = select(func.count()).where(Vote.paper_id == Listing.paper_id).scalar_subquery()
-    query = _visible_listings(
-        Listing.paper_id,
-        Listing.day,
-        Listing.submitted_at,
-        func.coalesce(User.username, Listing.imported_submitter).label("submitter"),
-        Listing.github_stars,
-        Listing.imported_upvotes,
-        Listing.imported_comments,
-        (Listing.imported_upvotes + local_votes).label("upvotes"),
-    ).outerjoin(User, User.id == Listing.submitter_id)
-    query = query.where(Listing.day >= start)
+ListingOrder = Literal["upvotes", "newest"]
+
+
+def _listings_query(start: date | None, end: date | None, submitter: str | None, *columns: Any) -> Select[Any]:
+    """The visible listings of the days from `start` up to `end` (either open when None), of one submitter (a local
+    user's name or an imported one, in any case) when given: these columns of them, or by default all that make a
+    `RankedListing`."""
+    submitter_name = func.coalesce(User.username, Listing.imported_submitter)
+    if not columns:
+        # Local votes are counted in the same query, per listing, along the votes' (paper, time) index; the
+        # imported count is on the row already.
+        local_votes = select(func.count()).where(Vote.paper_id == Listing.paper_id).scalar_subquery()
+        columns = (
+            Listing.paper_id,
+            Listing.day,
+            Listing.submitted_at,
+            Listing.submitter_id,
+            submitter_name.label("submitter"),
+            func.coalesce(User.display_name, Listing.imported_submitter).label("submitter_display_name"),
+            Listing.github_stars,
+            Listing.imported_upvotes,
+            Listing.imported_comments,
+            (Listing.imported_upvotes + local_votes).label("upvotes"),
+        )
+    query = _visible_listings(*columns).outerjoin(User, User.id == Listing.submitter_id)
+    if start is not None:
+        query = query.where(Listing.day >= start)
     if end is not None:
         query = query.where(Listing.day < end)
-    rows = session.execute(query).all()
-    ranked = [
-        RankedListing(
-            paper_id=row.paper_id,
-            day=row.day,
-            submitted_at=row.submitted_at,
-            submitter=row.submitter,
-            github_stars=row.github_stars,
-            imported_upvotes=row.imported_upvotes,
-            imported_comments=row.imported_comments,
-            upvotes=row.upvotes,
-        )
-        for row in rows
-    ]
+    if submitter is not None:
+        query = query.where(func.lower(submitter_name) == submitter.lower())
+    return query
+
+
+def _ranked_listing(row: Row[Any]) -> RankedListing:
+    return RankedListing(
+        paper_id=row.paper_id,
+        day=row.day,
+        submitted_at=row.submitted_at,
+        submitter_id=row.submitter_id,
+        submitter=row.submitter,
+        submitter_display_name=row.submitter_display_name,
+        github_stars=row.github_stars,
+        imported_upvotes=row.imported_upvotes,
+        imported_comments=row.imported_comments,
+        upvotes=row.upvotes,
+    )
+
+
+def ranked_listings(
+    session: Session, start: date, end: date | None = None, *, submitter: str | None = None
+) -> list[RankedListing]:
+    """The visible listings of the days from `start` up to `end` (open-ended when None), most upvoted first;
+    ties go to the earlier submission."""
+    ranked = [_ranked_listing(row) for row in session.execute(_listings_query(start, end, submitter))]
     ranked.sort(key=lambda listing: (-listing.upvotes, listing.submitted_at, listing.paper_id))
     return ranked
+
+
+def listings_page(
+    session: Session,
+    *,
+    order: ListingOrder,
+    limit: int,
+    offset: int = 0,
+    start: date | None = None,
+    end: date | None = None,
+    submitter: str | None = None,
+) -> list[RankedListing]:
+    """One page of the visible listings between `start` and `end` (see `ranked_listings`), ordered by the database:
+    most upvoted first as on the lists, or most recently submitted first."""
+    if order == "upvotes":
+        query = (
+            _listings_query(start, end, submitter)
+            .order_by(literal_column("upvotes").desc(), Listing.submitted_at, Listing.paper_id)
+            .limit(limit)
+            .offset(offset)
+        )
+    else:
+        # The page is chosen first from the bare listings, so that upvotes are counted for its rows only.
+        newest = (Listing.submitted_at.desc(), Listing.paper_id.desc())
+        page = _listings_query(start, end, submitter, Listing.id).order_by(*newest).limit(limit).offset(offset)
+        query = _listings_query(None, None, None).where(Listing.id.in_(page.scalar_subquery())).order_by(*newest)
+    return [_ranked_listing(row) for row in session.execute(query)]
+
+
+def listings_of(session: Session, paper_ids: Collection[int]) -> dict[int, RankedListing]:
+    """The visible listings of these papers, by paper; papers on no list (or hidden from it) are absent."""
+    ids = list(paper_ids)
+    if not ids:
+        return {}
+    query = _listings_query(None, None, None).where(Listing.paper_id.in_(ids))
+    return {row.paper_id: _ranked_listing(row) for row in session.execute(query)}
 
 
 def paper_cards(session: Session, listings: Sequence[RankedListing], viewer: User | None) -> list[PaperCard]:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from paperboard.clock import utcnow
 from paperboard.community.comments import VISIBLE
 from paperboard.community.listings import RankedListing, latest_listed_day, ranked_listings
+from paperboard.community.periods import Period
 from paperboard.db.models import Comment, Listing, Vote
 
 
@@ -80,12 +81,24 @@ def trending(
 
 
 def trending_listings(
-    session: Session, *, limit: int, now: datetime | None = None, formula: TrendingFormula = FORMULA
+    session: Session,
+    *,
+    limit: int | None,
+    now: datetime | None = None,
+    formula: TrendingFormula = FORMULA,
+    period: Period | None = None,
+    submitter: str | None = None,
 ) -> list[TrendingListing]:
-    """The `limit` highest-scoring papers listed in the formula's window of days (see the module's docstring)."""
+    """The `limit` (all when None) highest-scoring papers listed in the formula's window of days (see the module's
+    docstring), or in `period` when given, scored as at the period's end if that is earlier than `now`;
+    of one submitter when given."""
     now = now or utcnow()
-    since = (now - timedelta(days=formula.window_days)).date()
-    listings = ranked_listings(session, since)
+    if period is None:
+        start, end = (now - timedelta(days=formula.window_days)).date(), None
+    else:
+        start, end = period.start, period.end
+        now = min(now, datetime.combine(period.end, time()))
+    listings = ranked_listings(session, start, end, submitter=submitter)
     if not listings:
         return []
     scores: dict[int, float] = defaultdict(float)
@@ -94,16 +107,19 @@ def trending_listings(
         scores[listing.paper_id] += formula.comment_weight * formula.weight(
             listing.imported_comments, listing.submitted_at, now
         )
-    # Joined to the listings of the window rather than filtered by a list of ids, which could run to thousands.
-    recent = Listing.day >= since
+    # Joined to the listings of the days rather than filtered by a list of ids, which could run to thousands. Votes
+    # and comments after `now` (a ranking of the past) do not count yet.
+    listed = [Listing.day >= start] + ([] if end is None else [Listing.day < end])
     for paper_id, cast_at in session.execute(
-        select(Vote.paper_id, Vote.created_at).join(Listing, Listing.paper_id == Vote.paper_id).where(recent)
+        select(Vote.paper_id, Vote.created_at)
+        .join(Listing, Listing.paper_id == Vote.paper_id)
+        .where(*listed, Vote.created_at <= now)
     ):
         scores[paper_id] += formula.weight(1, cast_at, now)
     for paper_id, written_at in session.execute(
         select(Comment.paper_id, Comment.created_at)
         .join(Listing, Listing.paper_id == Comment.paper_id)
-        .where(recent, VISIBLE)
+        .where(*listed, Comment.created_at <= now, VISIBLE)
     ):
         scores[paper_id] += formula.comment_weight * formula.weight(1, written_at, now)
     # `listings` is ranked by upvotes then submission time already, and the sort is stable: ties keep that order.

@@ -113,6 +113,20 @@ class UserSession(Base):
     expires_at: Mapped[datetime]
 
 
+class ApiToken(Base):
+    """A personal API token that scripts send as `Authorization: Bearer ...`; like a session, only its SHA-256 is
+    stored. `last_used_at` moves at most about once a minute, so that using a token rarely costs a write."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+
 class LoginAttempt(Base):
     """One try at signing in, kept for a while to rate-limit guessing per account and per address."""
 

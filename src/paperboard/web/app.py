@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
@@ -18,23 +20,52 @@ from starlette.exceptions import HTTPException
 import paperboard
 from paperboard.config import Settings, load_settings
 from paperboard.db import Database
+from paperboard.web.api import comments as api_comments
+from paperboard.web.api import daily_papers, papers, submissions, upvotes
+from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.middleware import AnonymousPageCache, SecurityHeaders
-from paperboard.web.pages import account, comments, daily, health, paper, recent, submit, users, votes
+from paperboard.web.pages import (
+    account,
+    api_docs,
+    api_tokens,
+    comments,
+    daily,
+    exports,
+    feeds,
+    health,
+    paper,
+    recent,
+    submit,
+    users,
+    votes,
+)
+from paperboard.web.rate_limits import RATE_LIMITED_RESPONSE, ApiRateLimits
 from paperboard.web.security import SignInRequired, current_user, sign_in_path
 from paperboard.web.templating import templates
 
 STATIC_DIR = Path(__file__).with_name("static")
 # The routers of the pages people read; each module is one group of pages. `paper` comes last: its
 # `/papers/{arxiv_id:path}` matches every address under /papers/, so the more specific routes must be tried first.
-PAGE_ROUTERS = (daily, submit, recent, account, votes, users, comments, paper)
+# `exports` comes first, for the same reason: `daily`'s `/papers/date/{day}` would take `/papers/date/{day}.bib`.
+PAGE_ROUTERS = (exports, daily, submit, recent, account, api_tokens, votes, users, comments, api_docs, feeds, paper)
 # The JSON API's routers, one per resource; within /api/papers/ too, the more specific paths come first.
-API_ROUTERS: tuple[ModuleType, ...] = ()
+API_ROUTERS: tuple[ModuleType, ...] = (submissions, upvotes, api_comments, daily_papers, papers)
+# The introduction of the OpenAPI schema, which /docs shows above the operations (Markdown).
+API_DESCRIPTION = (
+    "The JSON API of this Paperboard site. Its paths, parameters and field names are Hugging Face's "
+    "(`/api/daily_papers`, `/api/papers/{arxiv_id}` …), so code written for huggingface.co/api, "
+    "`huggingface_hub.HfApi(endpoint=...)` among it, works against it. Every error answers with its HTTP status "
+    'and a body `{"error": message}`. Requests that change something need an API token, created on your account '
+    "page and sent as `Authorization: Bearer <token>`."
+)
 # Machines read these paths, so their errors are JSON like FastAPI's own; people read every other page.
 JSON_PATH_PREFIXES = ("/api/", "/healthz")
-# The public pages every visitor sees alike (besides `/`): lists, trending, papers, profiles.
-CACHED_PATH_PREFIXES = ("/papers/", "/users/")
+# The public pages every visitor sees alike (besides `/`): lists, trending, papers, profiles, and the API's
+# answers to reads, which are the same for every caller, token or not.
+CACHED_PATH_PREFIXES = ("/papers/", "/users/", "/api/daily_papers", "/api/papers/")
 # Everything comes from this site: the policy makes browsers refuse a CDN font or script that slipped in, and
-# blunts any markup that escaped escaping. `data:` covers the empty favicon in the base template.
+# blunts any markup that escaped escaping. `data:` covers the empty favicon in the base template and Swagger UI's
+# icons on /docs, which its stylesheet embeds.
 # KaTeX (paper pages) sizes every glyph with inline styles, but it sets them through the DOM (`element.style`),
 # which the policy does not restrict: styles need no 'unsafe-inline', as tests/e2e/test_paper_in_browser.py shows in
 # Chromium. `style-src` and `font-src` restate the default on purpose, for KaTeX's stylesheet and fonts, which the
@@ -81,27 +112,53 @@ def _error_text(status_code: int) -> ErrorText:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The site and its API on the database the settings name; uvicorn calls this once in each worker process."""
     settings = settings or load_settings()
-    # FastAPI's /docs and /redoc pages load their scripts from a CDN, which this site never does.
-    app = FastAPI(title="Paperboard", version=paperboard.__version__, lifespan=_lifespan, docs_url=None, redoc_url=None)
+    # FastAPI's /docs and /redoc pages load their scripts from a CDN, which this site never does: /docs is the
+    # site's own page (pages/api_docs.py), with Swagger UI served from static/vendor.
+    app = FastAPI(
+        title="Paperboard",
+        version=paperboard.__version__,
+        description=API_DESCRIPTION,
+        lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
+    app.openapi = lambda: _api_schema(app)  # type: ignore[method-assign]
     # Opened here rather than in the lifespan, so that an app driven without its lifespan still has a database;
     # the engine connects lazily, at the first query.
     app.state.database = Database(settings.resolved_database_url)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for pages in PAGE_ROUTERS:
-        # Every page knows who is signed in, for its header, before any of its own dependencies run.
-        app.include_router(pages.router, dependencies=[Depends(current_user)])
+        # Every page knows who is signed in, for its header, before any of its own dependencies run. The pages and
+        # their forms stay out of the OpenAPI schema, which describes the API that programs call (shown at /docs).
+        app.include_router(pages.router, dependencies=[Depends(current_user)], include_in_schema=False)
     for resource in API_ROUTERS:
-        app.include_router(resource.router)
+        app.include_router(resource.router, responses=RATE_LIMITED_RESPONSE)
     app.include_router(health.router)
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
-    # Added last, so it wraps the headers middleware and keeps the headers with each page it stores.
+    # Added after the headers middleware, so it wraps it and keeps the headers with each page it stores.
     app.add_middleware(AnonymousPageCache, ttl=settings.page_cache_seconds, prefixes=CACHED_PATH_PREFIXES)
+    # Added last, so it runs first: a request over its limit costs a dictionary lookup, and reaches neither the
+    # page cache (where a refused write would still empty it) nor the app.
+    app.add_middleware(
+        ApiRateLimits,
+        per_address=settings.api_requests_per_minute,
+        per_token=settings.api_token_requests_per_minute,
+    )
     return app
+
+
+def _api_schema(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema of the API, made once per process, with validation errors as the app answers them."""
+    if app.openapi_schema is None:
+        app.openapi_schema = with_json_validation_errors(
+            get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        )
+    return app.openapi_schema
 
 
 @asynccontextmanager

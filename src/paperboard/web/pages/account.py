@@ -1,4 +1,5 @@
-"""Accounts on the web: sign up, sign in, sign out, and the account page where the password is changed."""
+"""Accounts on the web: sign up, sign in, sign out, and the account page where the password is changed (and API
+tokens are managed: `pages.api_tokens`)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from paperboard.community.accounts import (
     change_password,
     create_user,
 )
+from paperboard.community.api_tokens import list_tokens
 from paperboard.community.login_limits import LoginLimits, record_attempt, seconds_until_allowed
 from paperboard.community.sessions import end_other_sessions, end_session, start_session
 from paperboard.config import Settings
+from paperboard.db import Database
+from paperboard.db.models import User
 from paperboard.web.deps import DatabaseDep, SettingsDep
 from paperboard.web.security import (
     CsrfChecked,
@@ -162,9 +166,28 @@ def logout(request: Request, database: DatabaseDep) -> Response:
     return response
 
 
+def account_settings(
+    request: Request, database: Database, user: User, *, status_code: int = 200, **context: object
+) -> HTMLResponse:
+    """The account page, with the user's API tokens; `context` holds what a form's answer adds to it."""
+    with database.read_session() as session:
+        tokens = list_tokens(session, user)
+    page: dict[str, object] = {
+        "error": None,
+        "changed": False,
+        "token_error": None,
+        "new_token": None,
+        "token_name": "",
+        "revoked": False,
+    }
+    return _form_page(request, "account/settings.html", status_code=status_code, tokens=tokens, **(page | context))
+
+
 @router.get("/account", name="account")
-def account_page(request: Request, user: RequiredUser, changed: bool = False) -> Response:
-    return _form_page(request, "account/settings.html", error=None, changed=changed)
+def account_page(
+    request: Request, database: DatabaseDep, user: RequiredUser, changed: bool = False, revoked: bool = False
+) -> Response:
+    return account_settings(request, database, user, changed=changed, revoked=revoked)
 
 
 @router.post("/account/password", name="change_password", dependencies=[CsrfChecked])
@@ -185,7 +208,5 @@ def change_password_form(
             # Whoever else holds a session, perhaps the reason for the change, is signed out.
             end_other_sessions(session, stored, keep_token=session_token(request))
     except AccountError as error:
-        return _form_page(
-            request, "account/settings.html", status_code=status.HTTP_400_BAD_REQUEST, error=str(error), changed=False
-        )
+        return account_settings(request, database, user, status_code=status.HTTP_400_BAD_REQUEST, error=str(error))
     return RedirectResponse("/account?changed=true", status_code=status.HTTP_303_SEE_OTHER)

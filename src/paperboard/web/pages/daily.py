@@ -25,6 +25,7 @@ from paperboard.community.listings import (
 from paperboard.community.periods import InvalidPeriod, Period, PeriodKind, parse_period, period_of
 from paperboard.db.models import Listing, User
 from paperboard.web.deps import DatabaseDep, ReadSessionDep, SettingsDep
+from paperboard.web.pages.feeds import list_feeds, trending_feeds
 from paperboard.web.pages.recent import suggested_harvest_start
 from paperboard.web.pagination import PageNumber, Pagination
 from paperboard.web.security import CsrfChecked, ModeratorUser, OptionalUser, same_site_referrer
@@ -37,14 +38,19 @@ TRENDING_SHOWN = 50
 router = APIRouter()
 
 
-def _period(kind: PeriodKind, text: str) -> Period:
+def period_or_404(kind: PeriodKind, text: str) -> Period:
+    """The period an address names; 404, saying what is wrong, for one it cannot name."""
     try:
         return parse_period(kind, text)
     except InvalidPeriod as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
 
 
-def _list_page(request: Request, session: Session, period: Period, page: int, viewer: User | None) -> HTMLResponse:
+def _list_page(
+    request: Request, session: Session, period: Period, page: int, viewer: User | None, *, latest: bool = False
+) -> HTMLResponse:
+    """The list of a period; `latest` when it is the front page's, which advertises the feed that follows the latest
+    list rather than this day's."""
     ranked = ranked_listings(session, period.start, period.end)
     pagination = Pagination.of(page, per_page=LISTINGS_PER_PAGE, total=len(ranked))
     cards = paper_cards(session, ranked[pagination.offset : pagination.offset + LISTINGS_PER_PAGE], viewer)
@@ -62,6 +68,7 @@ def _list_page(request: Request, session: Session, period: Period, page: int, vi
             "following": following,
             "views": {kind: period_of(kind, focus) for kind in ("day", "week", "month")},
             "hidden": hidden_listings(session, period) if viewer and viewer.is_moderator else [],
+            "feeds": list_feeds(request, None if latest else period),
         },
     )
 
@@ -72,7 +79,7 @@ def latest_day(
 ) -> HTMLResponse:
     day = latest_listed_day(session)
     if day is not None:
-        return _list_page(request, session, period_of("day", day), page, viewer)
+        return _list_page(request, session, period_of("day", day), page, viewer, latest=True)
     return templates.TemplateResponse(
         request,
         "daily/empty.html",
@@ -80,6 +87,7 @@ def latest_day(
             "catalogue_empty": count_papers(session) == 0,
             "harvest_from": suggested_harvest_start(),
             "max_age_days": settings.submission_max_age_days,
+            "feeds": list_feeds(request),
         },
     )
 
@@ -88,21 +96,21 @@ def latest_day(
 def day_list(
     request: Request, day: str, session: ReadSessionDep, viewer: OptionalUser, page: PageNumber = 1
 ) -> HTMLResponse:
-    return _list_page(request, session, _period("day", day), page, viewer)
+    return _list_page(request, session, period_or_404("day", day), page, viewer)
 
 
 @router.get("/papers/week/{week}", name="daily_week", response_class=HTMLResponse)
 def week_list(
     request: Request, week: str, session: ReadSessionDep, viewer: OptionalUser, page: PageNumber = 1
 ) -> HTMLResponse:
-    return _list_page(request, session, _period("week", week), page, viewer)
+    return _list_page(request, session, period_or_404("week", week), page, viewer)
 
 
 @router.get("/papers/month/{month}", name="daily_month", response_class=HTMLResponse)
 def month_list(
     request: Request, month: str, session: ReadSessionDep, viewer: OptionalUser, page: PageNumber = 1
 ) -> HTMLResponse:
-    return _list_page(request, session, _period("month", month), page, viewer)
+    return _list_page(request, session, period_or_404("month", month), page, viewer)
 
 
 @router.get("/papers/trending", name="trending", response_class=HTMLResponse)
@@ -116,6 +124,7 @@ def trending_list(request: Request, session: ReadSessionDep, viewer: OptionalUse
             "scores": {entry.listing.paper_id: entry.score for entry in ranking.entries},
             "formula": trending.FORMULA,
             "ranking": ranking,
+            "feeds": trending_feeds(request),
         },
     )
 

@@ -3,6 +3,7 @@
 The address takes an arXiv id in any form people paste (`2506.03781v2`, `arXiv:2506.03781`, `hep-th/9901001`)
 and redirects to the canonical one, so that each paper has one address. Its router must come after every other
 `/papers/...` route: the id is a path (old-style ids hold a slash), so this route matches any address below it.
+A request that prefers `text/markdown` gets the paper as Markdown, as `/papers/{arxiv_id}.md` serves it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from paperboard.catalog.queries import get_paper
 from paperboard.community.comments import MAX_COMMENT_LENGTH
 from paperboard.community.paper_activity import paper_activity
 from paperboard.db.models import Paper, User
+from paperboard.exports.markdown import paper_markdown
 from paperboard.web.deps import ReadSessionDep
+from paperboard.web.negotiation import preferred_media_type
 from paperboard.web.security import OptionalUser
 from paperboard.web.templating import templates
 
 router = APIRouter()
+
+MARKDOWN_MEDIA_TYPE = "text/markdown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,10 @@ def paper_page(
     )
 
 
+def markdown_response(session: Session, paper: Paper) -> Response:
+    return Response(paper_markdown(session, paper), media_type=f"{MARKDOWN_MEDIA_TYPE}; charset=utf-8")
+
+
 @router.get("/papers/{arxiv_id:path}", name="paper", response_class=HTMLResponse)
 def paper(request: Request, arxiv_id: str, session: ReadSessionDep, reader: OptionalUser) -> Response:
     canonical = canonical_id(arxiv_id)
@@ -88,4 +97,12 @@ def paper(request: Request, arxiv_id: str, session: ReadSessionDep, reader: Opti
         return templates.TemplateResponse(
             request, "paper/missing.html", {"arxiv_id": canonical}, status_code=status.HTTP_404_NOT_FOUND
         )
-    return paper_page(request, session, found, reader)
+    # Programs and language models may ask for the paper as Markdown rather than as a page.
+    wanted = preferred_media_type(request.headers.get("accept"), ("text/html", MARKDOWN_MEDIA_TYPE))
+    response = (
+        markdown_response(session, found)
+        if wanted == MARKDOWN_MEDIA_TYPE
+        else paper_page(request, session, found, reader)
+    )
+    response.headers["Vary"] = "Accept"
+    return response

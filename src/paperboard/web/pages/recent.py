@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from paperboard.catalog.queries import count_papers, newest_papers
 from paperboard.web.deps import ReadSessionDep
+from paperboard.web.pages.feeds import recent_feeds
 from paperboard.web.pagination import PageNumber, Pagination
 from paperboard.web.templating import templates
 
@@ -31,5 +32,10 @@ def recent(request: Request, session: ReadSessionDep, page: PageNumber = 1) -> H
     return templates.TemplateResponse(
         request,
         "recent.html",
-        {"papers": papers, "pagination": pagination, "harvest_from": suggested_harvest_start()},
+        {
+            "papers": papers,
+            "pagination": pagination,
+            "harvest_from": suggested_harvest_start(),
+            "feeds": recent_feeds(request),
+        },
     )

@@ -1,0 +1,72 @@
+"""What each feed holds, as entries in the feed's order: a daily, weekly or monthly list ranked as its page ranks
+it, trending, the newest papers of the catalogue (of one category), and the matches of a search.
+
+An entry's id is the address of the paper's page on this site: the same for the paper in every request and every
+feed, and a link readers can open. Papers on a list are dated when they were listed, the others when first
+published; an entry's `updated` moves on when arXiv has a newer version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from paperboard.catalog.queries import newest_papers, papers_by_ids
+from paperboard.community.listings import RankedListing, ranked_listings
+from paperboard.community.periods import Period
+from paperboard.community.trending import trending
+from paperboard.db.models import Paper
+from paperboard.feeds.documents import FeedEntry
+from paperboard.search.keyword import search_papers
+
+# The absolute address of a paper's page on this site, from its arXiv id.
+PaperUrl = Callable[[str], str]
+
+
+def _entry(paper: Paper, since: datetime, paper_url: PaperUrl) -> FeedEntry:
+    url = paper_url(paper.arxiv_id)
+    return FeedEntry(
+        id=url,
+        title=paper.title,
+        link=url,
+        authors=tuple(paper.authors),
+        summary=paper.abstract,
+        categories=tuple(category.category for category in paper.categories),
+        published=since,
+        updated=max(since, paper.updated_at or paper.published_at),
+    )
+
+
+def _listed_entries(session: Session, listings: Sequence[RankedListing], paper_url: PaperUrl) -> list[FeedEntry]:
+    listed_at = {listing.paper_id: listing.submitted_at for listing in listings}
+    papers = papers_by_ids(session, [listing.paper_id for listing in listings])
+    return [_entry(paper, listed_at[paper.id], paper_url) for paper in papers]
+
+
+def list_entries(session: Session, period: Period, paper_url: PaperUrl, *, limit: int) -> list[FeedEntry]:
+    """The `limit` highest ranked papers of the period's list."""
+    return _listed_entries(session, ranked_listings(session, period.start, period.end)[:limit], paper_url)
+
+
+def trending_entries(session: Session, paper_url: PaperUrl, *, limit: int) -> list[FeedEntry]:
+    """The `limit` papers trending now, as the trending page ranks them."""
+    return _listed_entries(session, [entry.listing for entry in trending(session, limit=limit).entries], paper_url)
+
+
+def newest_entries(
+    session: Session, paper_url: PaperUrl, *, limit: int, category: str | None = None
+) -> list[FeedEntry]:
+    """The `limit` most recently published papers of the catalogue, or of one category."""
+    return [
+        _entry(paper, paper.published_at, paper_url) for paper in newest_papers(session, limit=limit, category=category)
+    ]
+
+
+def search_entries(session: Session, query: str, paper_url: PaperUrl, *, limit: int) -> list[FeedEntry]:
+    """The `limit` best matches of `query`, newest first: whoever follows a search wants to see what is new.
+    `search.keyword.QueryTooLong` for an over-long query."""
+    papers = search_papers(session, query, limit=limit)
+    papers.sort(key=lambda paper: (paper.published_at, paper.arxiv_id), reverse=True)
+    return [_entry(paper, paper.published_at, paper_url) for paper in papers]

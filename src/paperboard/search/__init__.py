@@ -1,0 +1,1 @@
+"""Finding papers in the catalogue from what a reader types."""

@@ -1,0 +1,135 @@
+"""The JSON shapes of Hugging Face's papers API, which Paperboard's read endpoints answer with.
+
+Field names are Hugging Face's (camelCase, `_id`); times are UTC, written with a `Z` as Hugging Face writes them
+and `huggingface_hub` parses them. Ids Hugging Face takes from its own database are
+derived here from Paperboard's, and stay the same between requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from paperboard.community.daily_papers import ListedPaper
+from paperboard.community.listings import RankedListing
+from paperboard.db.models import Paper
+from paperboard.web.api.times import UtcDatetime
+
+AVATAR_PATH = "/static/avatar.svg"
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, serialize_by_alias=True)
+
+
+class PaperAuthor(ApiModel):
+    id: str = Field(alias="_id", description="A stable id of this author of this paper.")
+    name: str
+    hidden: bool
+
+
+class Submitter(ApiModel):
+    id: str = Field(alias="_id", description="A stable id of the account (or of the imported submitter's name).")
+    name: str = Field(description="The user name, as in /users/{name} and the `submitter` filter.")
+    fullname: str
+    avatar_url: str
+    type: Literal["user"] = "user"
+
+
+class PaperFields(ApiModel):
+    id: str = Field(description="The canonical arXiv id.", examples=["2506.03781"])
+    authors: list[PaperAuthor]
+    published_at: UtcDatetime = Field(description="When arXiv first published the paper.")
+    title: str
+    summary: str = Field(description="The abstract, LaTeX kept.")
+    upvotes: int
+    discussion_id: str
+    github_repo: str | None = Field(description="The paper's code repository, when known.")
+    github_stars: int | None
+    project_page: str | None
+    submitted_on_daily_at: UtcDatetime | None = Field(description="When the paper was submitted to a daily list.")
+    submitted_on_daily_by: Submitter | None
+
+
+class PaperDetail(PaperFields):
+    """`GET /api/papers/{id}`: the paper's fields flat."""
+
+    num_comments: int
+
+
+class DailyPaper(ApiModel):
+    """One item of `GET /api/daily_papers` and of search results."""
+
+    paper: PaperFields
+    published_at: UtcDatetime = Field(description="When the paper was submitted to its list (its own date if on none).")
+    title: str
+    summary: str
+    thumbnail: str | None = Field(description="Paperboard makes no thumbnails: always null.")
+    num_comments: int
+    submitted_by: Submitter | None
+    is_author_participating: bool = Field(description="Paperboard does not verify authors: always false.")
+
+
+def _stable_id(*parts: str) -> str:
+    """24 hex digits, the length of Hugging Face's ids, from what identifies the thing."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+def _submitter(listing: RankedListing | None, site_url: str) -> Submitter | None:
+    if listing is None or listing.submitter is None:
+        return None
+    if listing.submitter_id is not None:
+        submitter_id = f"{listing.submitter_id:024x}"
+    else:
+        submitter_id = _stable_id("imported submitter", listing.submitter)
+    return Submitter(
+        id=submitter_id,
+        name=listing.submitter,
+        fullname=listing.submitter_display_name or listing.submitter,
+        avatar_url=site_url + AVATAR_PATH,
+    )
+
+
+def _paper_fields(listed: ListedPaper, submitter: Submitter | None) -> dict[str, object]:
+    paper: Paper = listed.paper
+    listing = listed.listing
+    return {
+        "id": paper.arxiv_id,
+        "authors": [
+            PaperAuthor(id=_stable_id(paper.arxiv_id, str(position)), name=name, hidden=False)
+            for position, name in enumerate(paper.authors)
+        ],
+        "published_at": paper.published_at,
+        "title": paper.title,
+        "summary": paper.abstract,
+        "upvotes": listed.upvotes,
+        "discussion_id": f"{paper.id:024x}",
+        "github_repo": paper.code_url,
+        "github_stars": None if listing is None else listing.github_stars,
+        "project_page": paper.project_url,
+        "submitted_on_daily_at": None if listing is None else listing.submitted_at,
+        "submitted_on_daily_by": submitter,
+    }
+
+
+def paper_detail(listed: ListedPaper, site_url: str) -> PaperDetail:
+    submitter = _submitter(listed.listing, site_url)
+    return PaperDetail(**_paper_fields(listed, submitter), num_comments=listed.comments)
+
+
+def daily_paper(listed: ListedPaper, site_url: str) -> DailyPaper:
+    submitter = _submitter(listed.listing, site_url)
+    listing = listed.listing
+    return DailyPaper(
+        paper=PaperFields(**_paper_fields(listed, submitter)),
+        published_at=listed.paper.published_at if listing is None else listing.submitted_at,
+        title=listed.paper.title,
+        summary=listed.paper.abstract,
+        thumbnail=None,
+        num_comments=listed.comments,
+        submitted_by=submitter,
+        is_author_participating=False,
+    )

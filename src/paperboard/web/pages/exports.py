@@ -1,0 +1,99 @@
+"""Papers to take elsewhere: BibTeX of one paper (`/papers/{id}.bib`), of a day's, week's or month's list
+(`/papers/date/2025-06-04.bib`, `/papers/week/2025-W23.bib`, `/papers/month/2025-06.bib`) and of a search
+(`/search.bib?q=`), and one paper as Markdown (`/papers/{id}.md`).
+
+Its router comes before the daily lists' and the paper page's: their `/papers/date/{day}` and
+`/papers/{arxiv_id:path}` would take these addresses for a malformed day or an unknown paper. The paper routes come
+after the list routes here for the same reason: `date/2025-06-04` could be read as an (old-style) id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from paperboard.catalog.queries import papers_by_ids
+from paperboard.community.listings import ranked_listings
+from paperboard.community.periods import PeriodKind
+from paperboard.db.models import Paper
+from paperboard.exports.bibtex import bibtex_file
+from paperboard.search.keyword import QueryTooLong, search_papers
+from paperboard.web.deps import ReadSessionDep
+from paperboard.web.pages.daily import period_or_404
+from paperboard.web.pages.paper import canonical_id, markdown_response, paper_or_404
+
+BIBTEX_MEDIA_TYPE = "application/x-bibtex; charset=utf-8"
+# As many results as a reference manager is likely to want from one search; the best matches come first.
+SEARCH_EXPORT_LIMIT = 100
+
+router = APIRouter()
+
+
+def _bibtex_response(papers: Sequence[Paper], filename: str) -> Response:
+    # Inline: browsers show the entries to copy, while `curl -OJ` and download links keep the name.
+    return Response(
+        bibtex_file(papers),
+        media_type=BIBTEX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+def _list_bibtex(session: Session, kind: PeriodKind, text: str) -> Response:
+    period = period_or_404(kind, text)
+    ranked = ranked_listings(session, period.start, period.end)
+    return _bibtex_response(papers_by_ids(session, [listing.paper_id for listing in ranked]), f"{period.key}.bib")
+
+
+@router.get("/papers/date/{day}.bib", name="day_bibtex")
+def day_bibtex(day: str, session: ReadSessionDep) -> Response:
+    return _list_bibtex(session, "day", day)
+
+
+@router.get("/papers/week/{week}.bib", name="week_bibtex")
+def week_bibtex(week: str, session: ReadSessionDep) -> Response:
+    return _list_bibtex(session, "week", week)
+
+
+@router.get("/papers/month/{month}.bib", name="month_bibtex")
+def month_bibtex(month: str, session: ReadSessionDep) -> Response:
+    return _list_bibtex(session, "month", month)
+
+
+@router.get("/search.bib", name="search_bibtex")
+def search_bibtex(session: ReadSessionDep, q: str = "") -> Response:
+    try:
+        papers = search_papers(session, q, limit=SEARCH_EXPORT_LIMIT)
+    except QueryTooLong as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
+    return _bibtex_response(papers, "search.bib")
+
+
+def _paper_export(
+    request: Request, arxiv_id: str, session: Session, route: str, respond: Callable[[Paper], Response]
+) -> Response:
+    """The export of one paper, after a redirect from any other form of its id to the canonical one."""
+    canonical = canonical_id(arxiv_id)
+    if canonical != arxiv_id:
+        target = request.url_for(route, arxiv_id=canonical).path
+        return RedirectResponse(target, status_code=status.HTTP_301_MOVED_PERMANENTLY)
+    return respond(paper_or_404(session, canonical))
+
+
+@router.get("/papers/{arxiv_id:path}.bib", name="paper_bibtex")
+def paper_bibtex(request: Request, arxiv_id: str, session: ReadSessionDep) -> Response:
+    # Old-style ids hold a slash, which no file name may.
+    return _paper_export(
+        request,
+        arxiv_id,
+        session,
+        "paper_bibtex",
+        lambda paper: _bibtex_response([paper], f"{paper.arxiv_id.replace('/', '-')}.bib"),
+    )
+
+
+@router.get("/papers/{arxiv_id:path}.md", name="paper_markdown")
+def paper_markdown(request: Request, arxiv_id: str, session: ReadSessionDep) -> Response:
+    return _paper_export(request, arxiv_id, session, "paper_markdown", lambda paper: markdown_response(session, paper))
