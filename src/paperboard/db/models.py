@@ -151,7 +151,8 @@ class Listing(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), unique=True)
     day: Mapped[date] = mapped_column(index=True)
-    submitted_at: Mapped[datetime]
+    # Indexed for the API's default order, newest submission first, which reads one page of it.
+    submitted_at: Mapped[datetime] = mapped_column(index=True)
     submitter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Imported history (the Hugging Face archive): its submitter's name and its counts, kept apart from local
     # users and their votes, and added to them for ranking.
