@@ -122,7 +122,7 @@ def test_the_daily_feed_of_a_day_week_or_month(stored, client_for, query, expect
         ("date=2025-02-30", "There is no day 2025-02-30: February 2025 has 28 days."),
         ("week=2025-W60", "There is no week 2025-W60"),
         ("month=June", "&#39;June&#39; is not a month"),
-        ("date=2025-06-04&week=2025-W23", "Ask for one list at a time"),
+        ("date=2025-06-04&week=2025-W23", "Ask for one period at a time"),
     ],
 )
 def test_a_malformed_period_is_a_400_saying_why(sqlite_database, client_for, query, message):

@@ -114,3 +114,14 @@ def parse_period(kind: PeriodKind, text: str) -> Period:
         month_name = date(year, number, 1).strftime("%B")
         raise InvalidPeriod(f"There is no day {text}: {month_name} {year:04d} has {days_in_month} days.")
     return period_of("day", date(year, number, day))
+
+
+def requested_period(day: str | None, week: str | None, month: str | None) -> Period | None:
+    """The period named by at most one of a day, a week and a month, as query parameters give them (`date=`,
+    `week=`, `month=`); None when none is given. InvalidPeriod for a malformed one, or for more than one."""
+    named: list[tuple[PeriodKind, str]] = [
+        (kind, text) for kind, text in (("day", day), ("week", week), ("month", month)) if text is not None
+    ]
+    if len(named) > 1:
+        raise InvalidPeriod("Ask for one period at a time: a date, a week or a month.")
+    return parse_period(*named[0]) if named else None

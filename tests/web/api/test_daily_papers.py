@@ -140,7 +140,7 @@ def test_sorts_filters_and_pages(listed, client_for: ClientFor):
         ({"date": "2025-02-30"}, "2025-02-30"),
         ({"week": "2025-W54"}, "no week"),
         ({"month": "2025-13"}, "2025-13"),
-        ({"date": "2025-06-04", "week": "2025-W23"}, "at most one"),
+        ({"date": "2025-06-04", "week": "2025-W23"}, "one period at a time"),
         ({"sort": "random"}, "sort"),
         ({"limit": "0"}, "limit"),
         ({"limit": "101"}, "limit"),

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from paperboard.community.daily_papers import DailyPapersSort, daily_papers
-from paperboard.community.periods import InvalidPeriod, Period, PeriodKind, parse_period
+from paperboard.community.periods import InvalidPeriod, requested_period
 from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import DailyPaper, daily_paper
 from paperboard.web.deps import ReadSessionDep
@@ -17,21 +17,6 @@ router = APIRouter(tags=["daily papers"], responses=error_responses(status.HTTP_
 # Deeper pages than this are refused rather than computed: no list runs so long, and an offset in the billions
 # would only make the database count through every row to answer with nothing.
 MAX_PAGE = 10_000
-
-
-def _period(date: str | None, week: str | None, month: str | None) -> Period | None:
-    given: list[tuple[PeriodKind, str]] = [
-        (kind, text) for kind, text in (("day", date), ("week", week), ("month", month)) if text is not None
-    ]
-    if len(given) > 1:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Give at most one of date, week and month.")
-    if not given:
-        return None
-    kind, text = given[0]
-    try:
-        return parse_period(kind, text)
-    except InvalidPeriod as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
 
 
 @router.get("/api/daily_papers", response_model=list[DailyPaper])
@@ -53,8 +38,10 @@ def list_daily_papers(
     ] = "publishedAt",
 ) -> list[DailyPaper]:
     """Listed papers of a day, week or month (all of them when none is given), a page at a time."""
-    listed = daily_papers(
-        session, sort=sort, page=p, limit=limit, period=_period(date, week, month), submitter=submitter
-    )
+    try:
+        period = requested_period(date, week, month)
+    except InvalidPeriod as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
+    listed = daily_papers(session, sort=sort, page=p, limit=limit, period=period, submitter=submitter)
     site_url = str(request.base_url).rstrip("/")
     return [daily_paper(item, site_url) for item in listed]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from paperboard.catalog.queries import has_category
 from paperboard.community.listings import latest_listed_day
-from paperboard.community.periods import InvalidPeriod, Period, PeriodKind, parse_period, period_of
+from paperboard.community.periods import InvalidPeriod, Period, PeriodKind, period_of, requested_period
 from paperboard.feeds.documents import FEED_FORMATS, MEDIA_TYPES, Feed, FeedEntry, FeedFormat, render_feed
 from paperboard.feeds.sources import PaperUrl, list_entries, newest_entries, search_entries, trending_entries
 from paperboard.search.keyword import QueryTooLong
@@ -114,20 +114,6 @@ def _respond(
     )
 
 
-def _requested_period(day: str | None, week: str | None, month: str | None) -> Period | None:
-    named: list[tuple[PeriodKind, str]] = [
-        (kind, text) for kind, text in (("day", day), ("week", week), ("month", month)) if text is not None
-    ]
-    if len(named) > 1:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Ask for one list at a time: date, week or month.")
-    if not named:
-        return None
-    try:
-        return parse_period(*named[0])
-    except InvalidPeriod as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
-
-
 def _latest_day(session: Session) -> Period | None:
     day = latest_listed_day(session)
     return None if day is None else period_of("day", day)
@@ -143,7 +129,10 @@ def daily_feed(
     month: str | None = None,
 ) -> Response:
     chosen_format = _feed_format(feed_format)
-    period = _requested_period(day, week, month)
+    try:
+        period = requested_period(day, week, month)
+    except InvalidPeriod as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     if period is None:
         latest = _latest_day(session)
         return _respond(
