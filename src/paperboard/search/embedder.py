@@ -1,9 +1,9 @@
 """Sentence embeddings for semantic search, computed on the CPU with onnxruntime.
 
 The packaged model (`model/`, built by `scripts/build-embedder`) is all-MiniLM-L6-v2 exported to ONNX, with
-onnxruntime's BERT fusions applied and its weights quantised to int8 per channel: on a 2-core machine it embeds
-about 2.5 times as many abstracts per second as the original under sentence-transformers, ranks titles to
-abstracts as well, and needs neither torch nor a GPU stack (see `bench/embedder.py` and `model/README.md`).
+onnxruntime's BERT fusions applied and its weights quantised to int8 per channel: on 2 cores it embeds about 1.6
+to 2 times as many abstracts per second as the original under sentence-transformers, finds papers by their titles
+within 0.002 MRR@10 of it, and needs neither torch nor a GPU stack (`bench/embedder.py`, `docs/benchmarks.md`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ DEFAULT_BATCH_SIZE = 1
 
 
 def paper_text(title: str, abstract: str) -> str:
-    """The text embedded for a paper. A full stop keeps the title from reading as the abstract's first words;
-    `bench/embedder.py --paper-text` measured it against a space and a [SEP] token."""
+    """The text embedded for a paper: its title as a sentence, then its abstract. The separator hardly matters: a
+    space or [SEP] instead of the full stop scored within 0.002 MRR@10 (`bench/embedder.py --paper-text`)."""
     return f"{title.strip()}. {abstract.strip()}"
 
 
@@ -92,8 +92,8 @@ class Embedder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or available_cores()
         options.inter_op_num_threads = 1
-        # Spinning threads wait for the next operator busily instead of sleeping: on 2 idle cores that embeds
-        # 15-20% more texts per second, but on cores shared with web workers it takes their CPU and, measured
+        # Spinning threads wait for the next operator busily instead of sleeping: on 2 quieter cores that embeds
+        # 10-25% more texts per second, but on cores shared with web workers it takes their CPU and, measured
         # with other work running, it slowed the embedder itself too. So only a bulk job on a quiet machine spins.
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self._session = onnxruntime.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
