@@ -73,6 +73,27 @@ class Settings(BaseSettings):
         300, ge=0, description="API requests allowed per API token per minute, in each worker; 0 is no limit."
     )
 
+    embedding_threads: int = Field(
+        0,
+        ge=0,
+        description="CPU threads `paperboard index` and the worker embed papers with; 0 uses every core allowed.",
+    )
+    search_rebuild_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="While the worker is embedding, it writes a new search index at most this often; papers changed "
+        "meanwhile are searched from the database.",
+    )
+    worker_poll_seconds: float = Field(
+        30.0, gt=0, description="Pause, in seconds, of an idle worker before it looks for new work."
+    )
+    search_exact_max_vectors: int = Field(
+        50_000,
+        ge=0,
+        description="Up to this many paper vectors, semantic search compares the query with every one; above it, "
+        "it searches an HNSW graph (approximate, much faster at a million).",
+    )
+
     oai_pmh_url: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv's OAI-PMH base URL.")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv's Atom API query URL.")
     http_timeout: float = Field(60.0, gt=0, description="Seconds before an outgoing request times out.")
@@ -129,6 +150,11 @@ class Settings(BaseSettings):
                 os.link(candidate, key_file)
             candidate.unlink()
         return key_file.read_text().strip().encode()
+
+    @property
+    def search_index_dir(self) -> Path:
+        """Where the search index's generations are written; derived data, rebuilt from the database if lost."""
+        return self.data_dir / "search-index"
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from paperboard.cli import catalog, database, fetch, harvest, listings, serve, users
+from paperboard.cli import catalog, database, fetch, harvest, listings, search, serve, users, worker
 
 app = typer.Typer(
     name="paperboard",
@@ -18,8 +18,10 @@ catalog.register(app)
 fetch.register(app)
 harvest.register(app)
 listings.register(app)
+search.register(app)
 serve.register(app)
 users.register(app)
+worker.register(app)
 
 
 def main() -> None:

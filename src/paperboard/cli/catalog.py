@@ -13,6 +13,7 @@ from paperboard.catalog.jsonl import BadLine, export_file, import_file
 from paperboard.catalog.queries import catalogue_stats
 from paperboard.catalog.store import UpsertCounts
 from paperboard.cli.console import Failure, err, open_database, out, progress_reporter, reported_failures, settings
+from paperboard.cli.search import update_search_index
 
 
 def counts_summary(counts: UpsertCounts) -> str:
@@ -33,7 +34,8 @@ def import_(
         for path in paths:
             if not path.is_file():
                 raise Failure(f"{path}: no such file")
-        database = open_database(settings())
+        configuration = settings()
+        database = open_database(configuration)
         skipped = 0
         for path in paths:
             report = import_file(database, path, progress_reporter(), on_bad_line=warn_bad_line)
@@ -42,6 +44,7 @@ def import_(
                 f"{path}: {report.lines:,} lines; {counts_summary(report.counts)}; {len(report.bad_lines):,} skipped",
                 highlight=False,
             )
+        update_search_index(configuration, database)
         if skipped:
             raise Failure(f"{skipped:,} bad line(s) skipped; every good record was stored")
 

@@ -14,6 +14,7 @@ from paperboard.catalog.arxiv.oai_pmh import FORMATS, BadRecord, set_for_categor
 from paperboard.catalog.harvest import HarvestError, HarvestRequest, default_from_date, harvest
 from paperboard.cli.catalog import counts_summary
 from paperboard.cli.console import Failure, err, open_database, out, progress_reporter, reported_failures, settings
+from paperboard.cli.search import update_search_index
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -103,6 +104,7 @@ def harvest_command(
             f"{report.deleted} withdrawn; {len(report.bad)} skipped",
             highlight=False,
         )
+        update_search_index(config, database)
         if report.bad:
             raise Failure(f"{len(report.bad)} record(s) skipped; every good record was stored")
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -192,3 +204,24 @@ class Comment(Base):
     deleted_at: Mapped[datetime | None]
     hidden_at: Mapped[datetime | None]
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class PaperEmbedding(Base):
+    """A paper's vectors for semantic search, kept so that a lost or stale index is rebuilt without embedding again.
+
+    The title and the abstract are embedded apart: the index searches a blend of the two, and the search benchmark
+    can search abstracts alone. `model` names the vector space (a digest of the embedder's identifier);
+    `text_digest` is a digest of the texts embedded, so that a paper whose other fields changed is not embedded
+    again. Vectors are float16 bytes.
+    """
+
+    __tablename__ = "paper_embeddings"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(32))
+    text_digest: Mapped[str] = mapped_column(String(32))
+    # The paper's changed_at when it was last checked: a newer one means the paper must be looked at again.
+    paper_changed_at: Mapped[datetime]
+    embedded_at: Mapped[datetime] = mapped_column(index=True)
+    title_vector: Mapped[bytes] = mapped_column(LargeBinary)
+    abstract_vector: Mapped[bytes] = mapped_column(LargeBinary)

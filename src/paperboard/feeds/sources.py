@@ -19,7 +19,8 @@ from paperboard.community.periods import Period
 from paperboard.community.trending import trending
 from paperboard.db.models import Paper
 from paperboard.feeds.documents import FeedEntry
-from paperboard.search.keyword import search_papers
+from paperboard.search.engine import SearchMode
+from paperboard.search.service import Searcher, SearchRequest, SearchSort
 
 # The absolute address of a paper's page on this site, from its arXiv id.
 PaperUrl = Callable[[str], str]
@@ -64,9 +65,12 @@ def newest_entries(
     ]
 
 
-def search_entries(session: Session, query: str, paper_url: PaperUrl, *, limit: int) -> list[FeedEntry]:
-    """The `limit` best matches of `query`, newest first: whoever follows a search wants to see what is new.
-    `search.keyword.QueryTooLong` for an over-long query."""
-    papers = search_papers(session, query, limit=limit)
-    papers.sort(key=lambda paper: (paper.published_at, paper.arxiv_id), reverse=True)
-    return [_entry(paper, paper.published_at, paper_url) for paper in papers]
+def search_entries(
+    session: Session, searcher: Searcher, query: str, paper_url: PaperUrl, *, limit: int
+) -> list[FeedEntry]:
+    """The `limit` newest of the best keyword matches of `query`: whoever follows a search wants to see what is new,
+    and papers that only resemble the query in meaning would crowd out the ones that match it, newest first.
+    `search.service.QueryTooLong` for an over-long query."""
+    request = SearchRequest(query=query, mode=SearchMode.KEYWORD, sort=SearchSort.DATE, limit=limit)
+    results = searcher.search(session, request)
+    return [_entry(hit.paper, hit.paper.published_at, paper_url) for hit in results.hits]

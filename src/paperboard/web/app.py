@@ -20,12 +20,14 @@ from starlette.exceptions import HTTPException
 import paperboard
 from paperboard.config import Settings, load_settings
 from paperboard.db import Database
+from paperboard.search.service import searcher_for
 from paperboard.web.api import comments as api_comments
 from paperboard.web.api import daily_papers, papers, submissions, upvotes
 from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.middleware import AnonymousPageCache, SecurityHeaders
 from paperboard.web.pages import (
     account,
+    admin,
     api_docs,
     api_tokens,
     comments,
@@ -35,6 +37,7 @@ from paperboard.web.pages import (
     health,
     paper,
     recent,
+    search,
     submit,
     users,
     votes,
@@ -47,7 +50,22 @@ STATIC_DIR = Path(__file__).with_name("static")
 # The routers of the pages people read; each module is one group of pages. `paper` comes last: its
 # `/papers/{arxiv_id:path}` matches every address under /papers/, so the more specific routes must be tried first.
 # `exports` comes first, for the same reason: `daily`'s `/papers/date/{day}` would take `/papers/date/{day}.bib`.
-PAGE_ROUTERS = (exports, daily, submit, recent, account, api_tokens, votes, users, comments, api_docs, feeds, paper)
+PAGE_ROUTERS = (
+    exports,
+    daily,
+    submit,
+    recent,
+    search,
+    account,
+    api_tokens,
+    votes,
+    users,
+    comments,
+    api_docs,
+    feeds,
+    admin,
+    paper,
+)
 # The JSON API's routers, one per resource; within /api/papers/ too, the more specific paths come first.
 API_ROUTERS: tuple[ModuleType, ...] = (submissions, upvotes, api_comments, daily_papers, papers)
 # The introduction of the OpenAPI schema, which /docs shows above the operations (Markdown).
@@ -127,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Opened here rather than in the lifespan, so that an app driven without its lifespan still has a database;
     # the engine connects lazily, at the first query.
     app.state.database = Database(settings.resolved_database_url)
+    app.state.searcher = searcher_for(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for pages in PAGE_ROUTERS:
         # Every page knows who is signed in, for its header, before any of its own dependencies run. The pages and

@@ -1,7 +1,7 @@
-"""Typed dependencies that routes declare to receive the settings, the database and a session.
+"""Typed dependencies that routes declare to receive the settings, the database, a session and the searcher.
 
-`create_app` keeps the settings and the one `Database` of the process on `app.state`; these read them back with
-their types, so that routes never touch `app.state` themselves.
+`create_app` keeps the settings, the one `Database` and the one `Searcher` of the process on `app.state`; these
+read them back with their types, so that routes never touch `app.state` themselves.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from paperboard.config import Settings
 from paperboard.db import Database
+from paperboard.search.service import Searcher
 
 
 def get_settings(request: Request) -> Settings:
@@ -26,8 +27,14 @@ def get_database(request: Request) -> Database:
     return database
 
 
+def get_searcher(request: Request) -> Searcher:
+    searcher: Searcher = request.app.state.searcher
+    return searcher
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 
 
 def get_read_session(database: DatabaseDep) -> Iterator[Session]:

@@ -104,6 +104,15 @@ def require_moderator(user: RequiredUser) -> User:
 ModeratorUser = Annotated[User, Depends(require_moderator)]
 
 
+def require_admin(user: RequiredUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only administrators may see this page.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
 def same_site_referrer(request: Request) -> str | None:
     referrer = request.headers.get("referer", "")
     origin = f"{request.url.scheme}://{request.url.netloc}"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlalchemy.orm import Session
 
 from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.queries import get_paper
 from paperboard.community.daily_papers import listed_papers
-from paperboard.search.keyword import QUERY_MAX_LENGTH, search_papers
+from paperboard.db.models import Paper
+from paperboard.search.engine import SearchMode
+from paperboard.search.facets import SearchFilters
+from paperboard.search.service import QUERY_MAX_LENGTH, RESULTS_DEPTH, SearchRequest, SearchSort
 from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import DailyPaper, PaperDetail, daily_paper, paper_detail
-from paperboard.web.deps import ReadSessionDep
+from paperboard.web.deps import ReadSessionDep, SearcherDep
 
 router = APIRouter(tags=["papers"])
 
@@ -29,13 +34,67 @@ def _site_url(request: Request) -> str:
 def search(
     request: Request,
     session: ReadSessionDep,
-    q: Annotated[str, Query(max_length=QUERY_MAX_LENGTH, description="Words to find in titles, abstracts, authors.")],
+    searcher: SearcherDep,
+    q: Annotated[
+        str, Query(max_length=QUERY_MAX_LENGTH, description='What to look for: words, "a phrase", a description.')
+    ],
     limit: Annotated[int, Query(ge=1, le=120, description="At most this many papers.")] = 50,
+    offset: Annotated[int, Query(ge=0, le=RESULTS_DEPTH, description="Skip this many results first (paging).")] = 0,
+    mode: Annotated[
+        SearchMode, Query(description="`hybrid` (the default) fuses `keyword` (BM25) and `semantic` (by meaning).")
+    ] = SearchMode.HYBRID,
+    sort: Annotated[SearchSort, Query(description="`relevance`, or the results newest first, or most upvoted.")] = (
+        SearchSort.RELEVANCE
+    ),
+    category: Annotated[
+        str | None, Query(max_length=64, description="An arXiv category (`cs.CL`) or archive (`cs`).")
+    ] = None,
+    published_from: Annotated[date | None, Query(description="First published on or after this day.")] = None,
+    published_to: Annotated[date | None, Query(description="First published on or before this day.")] = None,
+    has_code: Annotated[bool, Query(description="Only papers with a link to their code.")] = False,
+    listed: Annotated[bool, Query(description="Only papers that were on a daily list.")] = False,
 ) -> list[DailyPaper]:
-    """Papers of the catalogue matching the query, best first, whether or not they are on a daily list."""
-    papers = search_papers(session, q, limit=limit)
+    """Papers of the catalogue for a query, best first, whether or not they are on a daily list. Hugging Face's
+    endpoint takes `q` and `limit`; the other parameters are Paperboard's."""
+    filters = SearchFilters(
+        published_from=published_from, published_to=published_to, category=category, has_code=has_code, listed=listed
+    )
+    request_ = SearchRequest(query=q, mode=mode, filters=filters, sort=sort, limit=limit, offset=offset)
+    results = searcher.search(session, request_)
+    return _daily_papers(request, session, [hit.paper for hit in results.hits])
+
+
+@router.get(
+    "/api/papers/{arxiv_id:path}/similar",
+    response_model=list[DailyPaper],
+    responses=error_responses(status.HTTP_404_NOT_FOUND),
+)
+def similar(
+    request: Request,
+    session: ReadSessionDep,
+    searcher: SearcherDep,
+    arxiv_id: str,
+    limit: Annotated[int, Query(ge=1, le=50, description="At most this many papers.")] = 10,
+) -> list[DailyPaper]:
+    """The papers nearest in meaning to this one, nearest first (by its title's words while it has no vector)."""
+    paper = _stored_paper(session, arxiv_id)
+    return _daily_papers(request, session, searcher.similar(session, paper, limit))
+
+
+def _daily_papers(request: Request, session: Session, found: list[Paper]) -> list[DailyPaper]:
     site_url = _site_url(request)
-    return [daily_paper(item, site_url) for item in listed_papers(session, papers)]
+    return [daily_paper(item, site_url) for item in listed_papers(session, found)]
+
+
+def _stored_paper(session: Session, arxiv_id: str) -> Paper:
+    try:
+        canonical = parse_arxiv_id(arxiv_id).id
+    except InvalidArxivId as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no paper {arxiv_id!r} here: {error}.") from None
+    paper = get_paper(session, canonical)
+    if paper is None or paper.deleted_at is not None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no paper {canonical} here.")
+    return paper
 
 
 @router.get(
@@ -45,12 +104,5 @@ def search(
 )
 def paper_info(request: Request, session: ReadSessionDep, arxiv_id: str) -> PaperDetail:
     """One paper of the catalogue, by its arXiv id in any usual form (`2506.03781v2`, `arXiv:2506.03781`)."""
-    try:
-        canonical = parse_arxiv_id(arxiv_id).id
-    except InvalidArxivId as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no paper {arxiv_id!r} here: {error}.") from None
-    paper = get_paper(session, canonical)
-    if paper is None or paper.deleted_at is not None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no paper {canonical} here.")
-    [listed] = listed_papers(session, [paper])
+    [listed] = listed_papers(session, [_stored_paper(session, arxiv_id)])
     return paper_detail(listed, _site_url(request))

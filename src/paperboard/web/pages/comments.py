@@ -28,7 +28,7 @@ from paperboard.community.comments import (
 )
 from paperboard.db import Database
 from paperboard.db.models import Comment, Paper, User
-from paperboard.web.deps import DatabaseDep, ReadSessionDep
+from paperboard.web.deps import DatabaseDep, ReadSessionDep, SearcherDep
 from paperboard.web.pages.paper import CommentDraft, canonical_id, paper_or_404, paper_page, paper_path
 from paperboard.web.security import CsrfChecked, ModeratorUser, RequiredUser
 from paperboard.web.templating import templates
@@ -73,6 +73,7 @@ def add(
     request: Request,
     arxiv_id: str,
     database: DatabaseDep,
+    searcher: SearcherDep,
     user: RequiredUser,
     body: Body = "",
     parent_id: Annotated[int | None, Form()] = None,
@@ -88,7 +89,9 @@ def add(
         with database.read_session() as session:
             paper = paper_or_404(session, canonical)
             draft = CommentDraft(parent_id, body, str(error))
-            return paper_page(request, session, paper, user, draft=draft, status_code=status.HTTP_400_BAD_REQUEST)
+            return paper_page(
+                request, session, searcher, paper, user, draft=draft, status_code=status.HTTP_400_BAD_REQUEST
+            )
 
 
 @router.get("/comments/{comment_id:int}/edit", name="edit_comment")

@@ -20,8 +20,8 @@ from paperboard.community.listings import ranked_listings
 from paperboard.community.periods import PeriodKind
 from paperboard.db.models import Paper
 from paperboard.exports.bibtex import bibtex_file
-from paperboard.search.keyword import QueryTooLong, search_papers
-from paperboard.web.deps import ReadSessionDep
+from paperboard.search.service import QueryTooLong, SearchRequest
+from paperboard.web.deps import ReadSessionDep, SearcherDep
 from paperboard.web.pages.daily import period_or_404
 from paperboard.web.pages.paper import canonical_id, markdown_response, paper_or_404
 
@@ -63,12 +63,12 @@ def month_bibtex(month: str, session: ReadSessionDep) -> Response:
 
 
 @router.get("/search.bib", name="search_bibtex")
-def search_bibtex(session: ReadSessionDep, q: str = "") -> Response:
+def search_bibtex(session: ReadSessionDep, searcher: SearcherDep, q: str = "") -> Response:
     try:
-        papers = search_papers(session, q, limit=SEARCH_EXPORT_LIMIT)
+        results = searcher.search(session, SearchRequest(query=q, limit=SEARCH_EXPORT_LIMIT))
     except QueryTooLong as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
-    return _bibtex_response(papers, "search.bib")
+    return _bibtex_response([hit.paper for hit in results.hits], "search.bib")
 
 
 def _paper_export(

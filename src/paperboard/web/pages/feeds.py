@@ -23,9 +23,9 @@ from paperboard.community.listings import latest_listed_day
 from paperboard.community.periods import InvalidPeriod, Period, PeriodKind, period_of, requested_period
 from paperboard.feeds.documents import FEED_FORMATS, MEDIA_TYPES, Feed, FeedEntry, FeedFormat, render_feed
 from paperboard.feeds.sources import PaperUrl, list_entries, newest_entries, search_entries, trending_entries
-from paperboard.search.keyword import QueryTooLong
+from paperboard.search.service import RESULTS_DEPTH, QueryTooLong
 from paperboard.web.conditional import conditional_response
-from paperboard.web.deps import ReadSessionDep
+from paperboard.web.deps import ReadSessionDep, SearcherDep
 from paperboard.web.templating import format_date
 
 # As many as the first page of a list shows.
@@ -77,6 +77,10 @@ def trending_feeds(request: Request) -> list[FeedLinks]:
 
 def recent_feeds(request: Request) -> list[FeedLinks]:
     return [_feed_links(request, "Newest papers", "recent_feed")]
+
+
+def search_feeds(request: Request, query: str) -> list[FeedLinks]:
+    return [_feed_links(request, f"Papers matching “{query}”", "search_feed", {"q": query})]
 
 
 def _feed_format(text: str) -> FeedFormat:
@@ -200,10 +204,12 @@ def category_feed(request: Request, category: str, feed_format: str, session: Re
 
 
 @router.get("/feeds/search.{feed_format}", name="search_feed")
-def search_feed(request: Request, feed_format: str, session: ReadSessionDep, q: str = "") -> Response:
+def search_feed(
+    request: Request, feed_format: str, session: ReadSessionDep, searcher: SearcherDep, q: str = ""
+) -> Response:
     chosen_format = _feed_format(feed_format)
     try:
-        entries = search_entries(session, q, _paper_url(request), limit=FEED_ENTRIES)
+        entries = search_entries(session, searcher, q, _paper_url(request), limit=FEED_ENTRIES)
     except QueryTooLong as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     return _respond(
@@ -211,12 +217,11 @@ def search_feed(request: Request, feed_format: str, session: ReadSessionDep, q: 
         chosen_format,
         title=f"Papers matching “{q}”" if q.strip() else "Search",
         description=(
-            f"The newest of the {FEED_ENTRIES} papers that best match “{q}”."
+            f"The newest of the {RESULTS_DEPTH} papers that best match “{q}”."
             if q.strip()
             else "A search without words, which matches no paper: add ?q= and the words to look for."
         ),
-        # The search page is still to come; until then a search feed leads to the front page.
-        page_url=str(request.url_for("home")),
+        page_url=str(request.url_for("search").include_query_params(q=q)),
         entries=entries,
         query={"q": q},
     )

@@ -1,4 +1,5 @@
-"""The page of one paper, `/papers/{arxiv_id}`: its record, upvotes, the list it is on, and its comments.
+"""The page of one paper, `/papers/{arxiv_id}`: its record, upvotes, the list it is on, its comments, and papers
+like it.
 
 The address takes an arXiv id in any form people paste (`2506.03781v2`, `arXiv:2506.03781`, `hep-th/9901001`)
 and redirects to the canonical one, so that each paper has one address. Its router must come after every other
@@ -20,7 +21,8 @@ from paperboard.community.comments import MAX_COMMENT_LENGTH
 from paperboard.community.paper_activity import paper_activity
 from paperboard.db.models import Paper, User
 from paperboard.exports.markdown import paper_markdown
-from paperboard.web.deps import ReadSessionDep
+from paperboard.search.service import Searcher
+from paperboard.web.deps import ReadSessionDep, SearcherDep
 from paperboard.web.negotiation import preferred_media_type
 from paperboard.web.security import OptionalUser
 from paperboard.web.templating import templates
@@ -28,6 +30,8 @@ from paperboard.web.templating import templates
 router = APIRouter()
 
 MARKDOWN_MEDIA_TYPE = "text/markdown"
+# A short list under the abstract, as on Hugging Face's paper pages.
+SIMILAR_PAPERS_SHOWN = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ def paper_path(request: Request, arxiv_id: str) -> str:
 def paper_page(
     request: Request,
     session: Session,
+    searcher: Searcher,
     paper: Paper,
     reader: User | None,
     *,
@@ -76,8 +81,7 @@ def paper_page(
             "activity": paper_activity(session, paper, reader),
             "draft": draft,
             "max_comment_length": MAX_COMMENT_LENGTH,
-            # The slot the search issue fills with papers like this one; the section appears once it has any.
-            "similar_papers": [],
+            "similar_papers": searcher.similar(session, paper, SIMILAR_PAPERS_SHOWN),
         },
         status_code=status_code,
     )
@@ -88,7 +92,9 @@ def markdown_response(session: Session, paper: Paper) -> Response:
 
 
 @router.get("/papers/{arxiv_id:path}", name="paper", response_class=HTMLResponse)
-def paper(request: Request, arxiv_id: str, session: ReadSessionDep, reader: OptionalUser) -> Response:
+def paper(
+    request: Request, arxiv_id: str, session: ReadSessionDep, searcher: SearcherDep, reader: OptionalUser
+) -> Response:
     canonical = canonical_id(arxiv_id)
     if canonical != arxiv_id:
         return RedirectResponse(paper_path(request, canonical), status_code=status.HTTP_301_MOVED_PERMANENTLY)
@@ -102,7 +108,7 @@ def paper(request: Request, arxiv_id: str, session: ReadSessionDep, reader: Opti
     response = (
         markdown_response(session, found)
         if wanted == MARKDOWN_MEDIA_TYPE
-        else paper_page(request, session, found, reader)
+        else paper_page(request, session, searcher, found, reader)
     )
     response.headers["Vary"] = "Accept"
     return response

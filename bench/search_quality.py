@@ -1,0 +1,503 @@
+"""Search quality: keyword, semantic and hybrid search beside an arxiv-sanity-lite tf-idf baseline, as MRR@10 and
+Recall@10 on the shared corpus.
+
+    .venv/bin/python bench/search_quality.py [--corpus PATH] [--database PATH] [--sets a,b]
+        [--systems tfidf,keyword,semantic,hybrid] [--sample 1000] [--seed 5] [--limit-corpus N] [--allow-partial]
+        [--per-query] [--tune]
+
+Two sets of queries, each with one target paper per query:
+(a) title → abstract: `--sample` titles drawn with `--seed`; each title must find its own paper from the abstracts
+    alone (keyword documents without title or authors, and the abstracts' own vectors);
+(b) descriptive queries: `bench/data/search_queries.jsonl`, written by hand in other words than the title, as a
+    researcher half-remembers a paper; documents are whole papers (title, abstract and authors, blended vectors).
+MRR@10 averages the reciprocal rank of the target when it is in the top 10 (0 otherwise); Recall@10 is the share of
+queries whose target is in the top 10. Every query searches the whole corpus (or, with --limit-corpus N, its first N
+papers plus the targets, for quick runs only: fewer papers make every system look better).
+
+Systems:
+- tfidf: the baseline, as arxiv-sanity-lite computes its features (compute.py): scikit-learn's TfidfVectorizer with
+  its settings, fitted on the documents searched (title, abstract and authors joined, or the abstract alone for
+  (a)); the query is transformed with the same vectorizer and papers are ranked by cosine;
+- keyword, semantic, hybrid: Paperboard's own engine (`paperboard.search.engine.SearchEngine.rank`). Its vectors are
+  read from a Paperboard database embedded by `paperboard index` (--database); each query is embedded when it is
+  asked, with the threads a web worker uses. Semantic and hybrid figures are only reported when every paper
+  searched has a vector (--allow-partial reports them anyway, and says so): a partial index would flatter or hurt
+  them.
+Timings: building each index, and the mean and p99 time per query of each system. --per-query lists, for the
+descriptive queries, each target's rank under each system.
+
+--tune runs the hybrid ranking over a grid of the engine's fusion constants on data kept apart from the test
+figures: `bench/data/search_queries_dev.jsonl` and a sample of titles disjoint from (a)'s, drawn with --seed + 1.
+Targets (issue 5): hybrid clearly above keyword and semantic alone, and above the baseline on both sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sqlalchemy import select
+
+from paperboard.db import Database
+from paperboard.db.models import Paper
+from paperboard.search.analysis import Document
+from paperboard.search.embedder import Embedder
+from paperboard.search.embeddings import model_key, stored_vectors
+from paperboard.search.engine import DEFAULT_FUSION, Fusion, SearchEngine, SearchMode
+from paperboard.search.keyword_index import KeywordIndex, top_rows
+from paperboard.search.service import QUERY_EMBEDDING_THREADS
+from paperboard.search.vector_index import VectorIndex
+
+BENCH = Path(__file__).resolve().parent
+SHARED_DATA = BENCH.parents[1] / "shared" / "data"
+TEST_QUERIES = BENCH / "data" / "search_queries.jsonl"
+DEV_QUERIES = BENCH / "data" / "search_queries_dev.jsonl"
+DEFAULT_DATABASE = Path("/tmp/apibench/paperboard.sqlite3")
+CUTOFF = 10
+SETS = ("a", "b")
+SYSTEMS = ("tfidf", "keyword", "semantic", "hybrid")
+ENGINE_MODES = {"keyword": SearchMode.KEYWORD, "semantic": SearchMode.SEMANTIC, "hybrid": SearchMode.HYBRID}
+NEEDS_VECTORS = ("semantic", "hybrid")
+# The fusion constants --tune tries: the RRF constant, (keyword, semantic) weights, and how deep each list is read.
+TUNING_K = (5.0, 10.0, 20.0, 40.0, 60.0)
+TUNING_WEIGHTS = ((1.0, 1.0), (1.5, 1.0), (2.0, 1.0), (3.0, 1.0), (1.0, 1.5))
+TUNING_DEPTHS = (50, 100)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CorpusPaper:
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    target: int
+    """The target's row in the corpus, which is also its id in every index built here."""
+
+
+@dataclass(frozen=True)
+class QuerySet:
+    name: str
+    queries: list[Query]
+    abstracts_only: bool
+
+
+@dataclass(frozen=True)
+class Score:
+    mrr: float
+    recall: float
+    mean_ms: float
+    p99_ms: float
+    ranks: tuple[int | None, ...]
+    """Each query's rank of its target, None beyond the top `CUTOFF`."""
+
+
+Ranker = Callable[[str], list[int]]
+"""A query's best `CUTOFF` papers, as corpus rows, best first."""
+
+
+def load_corpus(path: Path) -> list[CorpusPaper]:
+    with gzip.open(path, "rt", encoding="utf-8") as stream:
+        return [
+            CorpusPaper(record["arxiv_id"], record["title"], record["abstract"], tuple(record["authors"]))
+            for record in map(json.loads, stream)
+        ]
+
+
+def load_queries(path: Path, row_of: dict[str, int]) -> list[Query]:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    unknown = [record["arxiv_id"] for record in records if record["arxiv_id"] not in row_of]
+    if unknown:
+        sys.exit(f"{path}: target papers not in the corpus: {', '.join(unknown)}")
+    return [Query(record["query"], row_of[record["arxiv_id"]]) for record in records]
+
+
+def sample_titles(papers: Sequence[CorpusPaper], count: int, seed: int, excluded: Iterable[int] = ()) -> list[Query]:
+    skipped = set(excluded)
+    candidates = [row for row in range(len(papers)) if row not in skipped]
+    chosen = random.Random(seed).sample(candidates, min(count, len(candidates)))
+    return [Query(papers[row].title, row) for row in chosen]
+
+
+def searched_rows(corpus_size: int, limit: int | None, query_sets: Iterable[QuerySet]) -> np.ndarray:
+    """The corpus rows searched, ascending: all of them, or the first `limit` plus every target."""
+    if limit is None:
+        return np.arange(corpus_size, dtype=np.int64)
+    targets = [query.target for query_set in query_sets for query in query_set.queries]
+    return np.union1d(np.arange(min(limit, corpus_size)), np.asarray(targets, dtype=np.int64)).astype(np.int64)
+
+
+def tfidf_text(paper: CorpusPaper, abstracts_only: bool) -> str:
+    # arxiv-sanity-lite's make_corpus: title, summary and author names, joined by spaces.
+    return paper.abstract if abstracts_only else " ".join([paper.title, paper.abstract, " ".join(paper.authors)])
+
+
+def engine_documents(papers: Sequence[CorpusPaper], rows: np.ndarray, abstracts_only: bool) -> Iterator[Document]:
+    for row in rows.tolist():
+        paper = papers[row]
+        if abstracts_only:
+            yield Document(title="", abstract=paper.abstract, authors=())
+        else:
+            yield Document(title=paper.title, abstract=paper.abstract, authors=paper.authors)
+
+
+class TfidfSearch:
+    """The arxiv-sanity-lite baseline: its tf-idf features of the documents searched, ranked by cosine."""
+
+    def __init__(self, texts: Iterable[str], rows: np.ndarray) -> None:
+        self.vectorizer = TfidfVectorizer(
+            input="content",
+            encoding="utf-8",
+            decode_error="replace",
+            strip_accents="unicode",
+            lowercase=True,
+            analyzer="word",
+            stop_words="english",
+            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+            ngram_range=(1, 2),
+            max_features=20000,
+            norm="l2",
+            use_idf=True,
+            smooth_idf=True,
+            sublinear_tf=True,
+            max_df=0.1,
+            min_df=5,
+        )
+        # Stored by feature, so that a query only reads the columns of its own few features.
+        self.features = self.vectorizer.fit_transform(texts).astype(np.float32).tocsc()
+        self.rows = rows
+
+    def rank(self, query: str) -> list[int]:
+        # Rows are l2-normalised, so the dot product is the cosine; papers sharing no feature are not results.
+        query_features = self.vectorizer.transform([query])
+        similarities = self.features[:, query_features.indices] @ query_features.data.astype(np.float32)
+        best, _ = top_rows(np.asarray(similarities).ravel(), CUTOFF)
+        return self.rows[best].tolist()
+
+
+class RememberingEmbedder:
+    """Embeds each query once: the tuning grid asks the engine the same queries many times."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def embed_one(self, text: str) -> np.ndarray:
+        if text not in self.vectors:
+            self.vectors[text] = self.embedder.embed_one(text)
+        return self.vectors[text]
+
+
+def database_url(database: str) -> str:
+    return database if "://" in database else f"sqlite:///{Path(database).resolve()}"
+
+
+def read_vectors(
+    url: str, embedder: Embedder, row_of: dict[str, int], *, abstracts_only: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(corpus rows, vectors), ascending by row, of the corpus papers the database holds vectors of `embedder` for."""
+    database = Database(url)
+    model = model_key(embedder)
+    rows: list[np.ndarray] = []
+    matrices: list[np.ndarray] = []
+    try:
+        with database.read_session() as session:
+            row_of_id = {
+                paper_id: row_of[arxiv_id]
+                for paper_id, arxiv_id in session.execute(select(Paper.id, Paper.arxiv_id))
+                if arxiv_id in row_of
+            }
+            for paper_ids, vectors in stored_vectors(
+                session, model, embedder.dimensions, abstracts_only=abstracts_only
+            ):
+                chunk_rows = np.fromiter((row_of_id.get(paper_id, -1) for paper_id in paper_ids.tolist()), np.int64)
+                rows.append(chunk_rows[chunk_rows >= 0])
+                matrices.append(vectors[chunk_rows >= 0])
+    finally:
+        database.dispose()
+    if not rows:
+        return np.empty(0, dtype=np.int64), np.empty((0, embedder.dimensions), dtype=np.float32)
+    all_rows, all_vectors = np.concatenate(rows), np.concatenate(matrices)
+    order = np.argsort(all_rows, kind="stable")
+    return all_rows[order], all_vectors[order]
+
+
+def evaluate(rank: Ranker, queries: Sequence[Query]) -> Score:
+    ranks: list[int | None] = []
+    latencies_ms = np.zeros(len(queries))
+    for number, query in enumerate(queries):
+        started = time.perf_counter()
+        found = rank(query.text)[:CUTOFF]
+        latencies_ms[number] = (time.perf_counter() - started) * 1000
+        ranks.append(found.index(query.target) + 1 if query.target in found else None)
+    reciprocal = np.array([0.0 if position is None else 1 / position for position in ranks])
+    return Score(
+        mrr=float(reciprocal.mean()),
+        recall=float((reciprocal > 0).mean()),
+        mean_ms=float(latencies_ms.mean()),
+        p99_ms=float(np.percentile(latencies_ms, 99)),
+        ranks=tuple(ranks),
+    )
+
+
+def timed(label: str, build: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    result = build()
+    print(f"  {label}: {time.perf_counter() - started:.1f} s", flush=True)
+    return result
+
+
+class SetIndexes:
+    """What one set of queries is searched with: the tf-idf baseline and Paperboard's engine, over the same rows."""
+
+    def __init__(
+        self,
+        query_set: QuerySet,
+        papers: Sequence[CorpusPaper],
+        rows: np.ndarray,
+        systems: Sequence[str],
+        vectors: tuple[np.ndarray, np.ndarray] | None,
+        embedder: Embedder | RememberingEmbedder | None,
+    ) -> None:
+        print(f"building the indexes of {query_set.name}, {len(rows):,} papers:", flush=True)
+        self.tfidf = None
+        self.engine = None
+        if "tfidf" in systems:
+            texts = (tfidf_text(papers[row], query_set.abstracts_only) for row in rows.tolist())
+            self.tfidf = timed("tf-idf baseline (fit and transform)", lambda: TfidfSearch(texts, rows))
+        if any(system in ENGINE_MODES for system in systems):
+            documents = engine_documents(papers, rows, query_set.abstracts_only)
+            keyword = timed("keyword index", lambda: KeywordIndex.build(rows, documents))
+            vector_index = None
+            if vectors is not None:
+                vector_rows, matrix = vectors
+                vector_index = timed("vector index", lambda: VectorIndex.build(vector_rows, matrix))
+            # The engine only calls `embed_one`, which a RememberingEmbedder answers too.
+            self.engine = SearchEngine(keyword=keyword, vectors=vector_index, embedder=embedder)  # type: ignore[arg-type]
+
+    def ranker(self, system: str, fusion: Fusion | None = None) -> Ranker:
+        if system == "tfidf":
+            assert self.tfidf is not None
+            return self.tfidf.rank
+        assert self.engine is not None
+        engine, mode = self.engine, ENGINE_MODES[system]
+        options = {} if fusion is None else {"fusion": fusion}
+        return lambda query: engine.rank(query, mode, limit=CUTOFF, **options)
+
+
+def vectors_for(
+    query_set: QuerySet,
+    rows: np.ndarray,
+    arguments: argparse.Namespace,
+    embedder: Embedder,
+    row_of: dict[str, int],
+) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
+    """The vectors of the rows searched, or None when semantic figures must not be reported, and a line saying why."""
+    kind = "abstracts' vectors" if query_set.abstracts_only else "blended title and abstract vectors"
+    started = time.perf_counter()
+    vector_rows, matrix = read_vectors(
+        database_url(arguments.database), embedder, row_of, abstracts_only=query_set.abstracts_only
+    )
+    keep = np.isin(vector_rows, rows)
+    vector_rows, matrix = vector_rows[keep], matrix[keep]
+    missing = len(rows) - len(vector_rows)
+    note = (
+        f"{query_set.name}: {len(vector_rows):,} of the {len(rows):,} papers searched have {kind} "
+        f"({time.perf_counter() - started:.1f} s to read)"
+    )
+    if missing == 0:
+        return (vector_rows, matrix), note
+    targets_missing = len({query.target for query in query_set.queries} - set(vector_rows.tolist()))
+    note += f"; {missing:,} have none ({targets_missing} of them targets)"
+    if arguments.allow_partial:
+        return (vector_rows, matrix), note + ": --allow-partial, so semantic and hybrid figures are of a PARTIAL index"
+    return None, note + ": semantic and hybrid not reported (embed them all, or pass --allow-partial)"
+
+
+def print_table(results: dict[tuple[str, str], Score], query_sets: Sequence[QuerySet], systems: Sequence[str]) -> None:
+    print(f"\n{'set':<44}{'system':<10}{'MRR@10':>8}{'Recall@10':>11}{'ms/query':>10}{'p99 ms':>8}")
+    for query_set in query_sets:
+        for system in systems:
+            score = results.get((query_set.name, system))
+            if score is None:
+                print(f"{query_set.name:<44}{system:<10}{'not reported':>29}")
+                continue
+            print(
+                f"{query_set.name:<44}{system:<10}{score.mrr:>8.4f}{score.recall:>11.4f}"
+                f"{score.mean_ms:>10.1f}{score.p99_ms:>8.1f}"
+            )
+
+
+def print_per_query(results: dict[tuple[str, str], Score], query_set: QuerySet, systems: Sequence[str]) -> None:
+    reported = [system for system in systems if (query_set.name, system) in results]
+    print(f"\n{query_set.name}: the target's rank for each query ('-': not in the top {CUTOFF})")
+    print("".join(f"{system:>9}" for system in reported) + "  query")
+    for number, query in enumerate(query_set.queries):
+        positions = [results[query_set.name, system].ranks[number] for system in reported]
+        print("".join(f"{'-' if position is None else position:>9}" for position in positions) + f"  {query.text}")
+
+
+def tune(indexes: dict[str, SetIndexes], query_sets: Sequence[QuerySet]) -> None:
+    grid = [
+        Fusion(k=k, keyword_weight=keyword_weight, semantic_weight=semantic_weight, depth=depth)
+        for k, (keyword_weight, semantic_weight), depth in product(TUNING_K, TUNING_WEIGHTS, TUNING_DEPTHS)
+    ]
+    print(f"\nhybrid fusion grid ({len(grid)} settings), MRR@10 / Recall@10 on data kept apart from the test figures:")
+    for query_set in query_sets:
+        for system in ("keyword", "semantic"):
+            score = evaluate(indexes[query_set.name].ranker(system), query_set.queries)
+            print(f"  {query_set.name}, {system} alone: {score.mrr:.4f} / {score.recall:.4f}")
+    rows = []
+    for fusion in grid:
+        scores = [evaluate(indexes[s.name].ranker("hybrid", fusion), s.queries) for s in query_sets]
+        rows.append((fusion, scores))
+    rows.sort(key=lambda row: -sum(score.mrr for score in row[1]) / len(row[1]))
+    print()
+    for number, query_set in enumerate(query_sets, start=1):
+        print(f"set {number}: {query_set.name}")
+    header = "".join(f"{f'set {number} MRR@10':>16}{'R@10':>7}" for number in range(1, len(query_sets) + 1))
+    print(f"{'k':>6}{'kw w':>6}{'sem w':>6}{'depth':>6}{header}{'mean MRR@10':>13}")
+    for fusion, scores in rows:
+        cells = "".join(f"{score.mrr:>16.4f}{score.recall:>7.3f}" for score in scores)
+        mean = sum(score.mrr for score in scores) / len(scores)
+        mark = "  (the engine's default)" if fusion == DEFAULT_FUSION else ""
+        print(
+            f"{fusion.k:>6.0f}{fusion.keyword_weight:>6.1f}{fusion.semantic_weight:>6.1f}{fusion.depth:>6}"
+            f"{cells}{mean:>13.4f}{mark}"
+        )
+
+
+def build_query_sets(
+    arguments: argparse.Namespace, set_keys: Sequence[str], papers: Sequence[CorpusPaper], row_of: dict[str, int]
+) -> list[QuerySet]:
+    """The test sets, or with --tune their counterparts kept apart: the dev queries, and titles disjoint from (a)'s
+    drawn with the next seed."""
+    query_sets = []
+    mark = "'" if arguments.tune else ""
+    if "a" in set_keys:
+        titles = sample_titles(papers, arguments.sample, arguments.seed)
+        seed = arguments.seed
+        if arguments.tune:
+            seed += 1
+            titles = sample_titles(papers, arguments.sample, seed, excluded=[query.target for query in titles])
+        name = f"(a{mark}) title → abstract, {len(titles):,} titles"
+        query_sets.append(QuerySet(name, titles, abstracts_only=True))
+        print(f"{name}: drawn with seed {seed}")
+    if "b" in set_keys:
+        path = arguments.dev_queries if arguments.tune else arguments.queries
+        descriptive = load_queries(path, row_of)
+        name = f"(b{mark}) descriptive, {len(descriptive)} queries"
+        query_sets.append(QuerySet(name, descriptive, abstracts_only=False))
+        print(f"{name}: {path}")
+    return query_sets
+
+
+def parse_choices(text: str, allowed: Sequence[str], option: str) -> list[str]:
+    chosen = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = [item for item in chosen if item not in allowed]
+    if unknown or not chosen:
+        sys.exit(f"{option}: choose among {', '.join(allowed)} (got {text!r})")
+    return [item for item in allowed if item in chosen]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=SHARED_DATA / "papers.jsonl.gz")
+    parser.add_argument(
+        "--database", default=str(DEFAULT_DATABASE), help="a Paperboard database (path or URL) embedded by `index`"
+    )
+    parser.add_argument("--sets", default="a,b", help="a: title → abstract; b: descriptive queries")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--sample", type=int, default=1000, help="titles drawn for (a)")
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--limit-corpus", type=int, metavar="N", help="search only the first N papers and the targets")
+    parser.add_argument("--allow-partial", action="store_true", help="report semantic figures of a partial index")
+    parser.add_argument("--queries", type=Path, default=TEST_QUERIES, help="the descriptive queries of (b)")
+    parser.add_argument("--dev-queries", type=Path, default=DEV_QUERIES, help="the descriptive queries for --tune")
+    parser.add_argument(
+        "--per-query", action="store_true", help="print each descriptive query's rank of its target under each system"
+    )
+    parser.add_argument("--tune", action="store_true", help="tune the hybrid fusion on data kept apart instead")
+    arguments = parser.parse_args()
+    if not arguments.corpus.is_file():
+        sys.exit(f"no corpus at {arguments.corpus}; pass --corpus PATH/TO/papers.jsonl.gz")
+    set_keys = parse_choices(arguments.sets, SETS, "--sets")
+    systems = list(ENGINE_MODES) if arguments.tune else parse_choices(arguments.systems, SYSTEMS, "--systems")
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"load average at start: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
+    started = time.perf_counter()
+    papers = load_corpus(arguments.corpus)
+    row_of = {paper.arxiv_id: row for row, paper in enumerate(papers)}
+    print(f"corpus: {len(papers):,} papers from {arguments.corpus} ({time.perf_counter() - started:.1f} s to read)")
+
+    query_sets = build_query_sets(arguments, set_keys, papers, row_of)
+
+    rows = searched_rows(len(papers), arguments.limit_corpus, query_sets)
+    if arguments.limit_corpus is not None:
+        print(
+            f"--limit-corpus {arguments.limit_corpus}: searching {len(rows):,} papers (the first "
+            f"{min(arguments.limit_corpus, len(papers)):,} and the targets), NOT the whole corpus: figures are higher "
+            "than on the whole corpus and only show that the run works"
+        )
+
+    embedder = None
+    vectors: dict[str, tuple[np.ndarray, np.ndarray] | None] = {query_set.name: None for query_set in query_sets}
+    if any(system in NEEDS_VECTORS for system in systems):
+        # Queries are embedded as a web worker embeds them, with as many threads.
+        embedder = Embedder(threads=QUERY_EMBEDDING_THREADS)
+        print(f"embedder: {embedder.identifier}, {QUERY_EMBEDDING_THREADS} thread(s) for queries")
+        print(f"database: {database_url(arguments.database)}; hybrid fusion: {DEFAULT_FUSION}")
+        if "://" not in arguments.database and not Path(arguments.database).is_file():
+            print(f"no database at {arguments.database}: semantic and hybrid not reported")
+        else:
+            for query_set in query_sets:
+                vectors[query_set.name], note = vectors_for(query_set, rows, arguments, embedder, row_of)
+                print(note)
+
+    query_embedder = RememberingEmbedder(embedder) if arguments.tune and embedder is not None else embedder
+    indexes = {
+        query_set.name: SetIndexes(query_set, papers, rows, systems, vectors[query_set.name], query_embedder)
+        for query_set in query_sets
+    }
+    if arguments.tune:
+        if any(vectors[query_set.name] is None for query_set in query_sets):
+            sys.exit("--tune needs the vectors of every paper searched (or --allow-partial)")
+        tune(indexes, query_sets)
+        return
+
+    results: dict[tuple[str, str], Score] = {}
+    for query_set in query_sets:
+        for system in systems:
+            if system in NEEDS_VECTORS and vectors[query_set.name] is None:
+                continue
+            results[query_set.name, system] = evaluate(indexes[query_set.name].ranker(system), query_set.queries)
+    print_table(results, query_sets, systems)
+    if arguments.per_query:
+        for query_set in query_sets:
+            if not query_set.abstracts_only:
+                print_per_query(results, query_set, systems)
+    print(f"\nload average at end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

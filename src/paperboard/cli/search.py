@@ -1,0 +1,59 @@
+"""`paperboard index`: embed the papers that need it and build the index the site searches."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from paperboard.cli.console import err, open_database, out, progress_reporter, reported_failures, settings
+from paperboard.config import Settings
+from paperboard.db import Database
+from paperboard.search.embeddings import embed_pending, embedding_counts, model_key
+from paperboard.search.indexing import build_index, indexing_embedder
+
+
+def index(
+    limit: Annotated[
+        int | None, typer.Option(help="Embed at most this many papers in this run (the rest wait for the next).", min=0)
+    ] = None,
+    embed: Annotated[
+        bool, typer.Option(help="Embed papers first; --no-embed only rebuilds the index from stored vectors.")
+    ] = True,
+    full: Annotated[bool, typer.Option(help="Analyse every paper again instead of only those changed.")] = False,
+) -> None:
+    """Embed the papers without an up-to-date vector, then build the search index. A run that is stopped keeps what
+    it embedded; the next one carries on."""
+    with reported_failures():
+        configuration = settings()
+        database = open_database(configuration)
+        embedder = indexing_embedder(configuration)
+        if embed:
+            started = time.monotonic()
+            embedded = embed_pending(database, embedder, progress_reporter(), limit=limit)
+            elapsed = time.monotonic() - started
+            rate = f" ({embedded / elapsed:.1f}/s)" if embedded and elapsed > 0 else ""
+            err.print(f"Embedded {embedded:,} papers in {elapsed:.0f} s{rate}", highlight=False)
+        manifest = build_index(database, configuration, embedder, progress_reporter(), full=full)
+        with database.read_session() as session:
+            counts = embedding_counts(session, model_key(embedder))
+        out.print(
+            f"Search index: {manifest.papers:,} papers, {manifest.vectors:,} with vectors "
+            f"({counts.embedded:,} of {counts.papers:,} embedded), built in {manifest.build_seconds:.1f} s",
+            highlight=False,
+        )
+
+
+def update_search_index(configuration: Settings, database: Database) -> None:
+    """After papers were stored: bring the keyword index up to date (vectors follow with `index` or the worker)."""
+    manifest = build_index(database, configuration, indexing_embedder(configuration), progress_reporter())
+    err.print(
+        f"Search index: {manifest.papers:,} papers, {manifest.vectors:,} with vectors, built in "
+        f"{manifest.build_seconds:.1f} s",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(index)

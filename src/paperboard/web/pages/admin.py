@@ -1,0 +1,46 @@
+"""The administrators' page, `/admin`: how the site's background work stands, one section per concern (for now
+the search index: how many papers have vectors, and what the index the site searches holds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from paperboard.search.service import IndexStatus
+from paperboard.web.deps import ReadSessionDep, SearcherDep
+from paperboard.web.security import AdminUser
+from paperboard.web.templating import templates
+
+router = APIRouter()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchIndexSection:
+    """The search index's figures as the page shows them."""
+
+    status: IndexStatus
+
+    @property
+    def embedded_share(self) -> str | None:
+        """The share of searchable papers with an up-to-date vector, as a percentage that reads 100% only when every
+        one has one; None while there are no papers."""
+        papers, embedded = self.status.papers, self.status.embedded
+        if not papers:
+            return None
+        if embedded == papers:
+            return "100%"
+        return f"{min(100 * embedded / papers, 99.9):.1f}%"
+
+    @property
+    def built_at(self) -> datetime | None:
+        return datetime.fromisoformat(self.status.built_at) if self.status.built_at else None
+
+
+@router.get("/admin", name="admin", response_class=HTMLResponse)
+def admin_page(request: Request, _admin: AdminUser, session: ReadSessionDep, searcher: SearcherDep) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "admin.html", {"search_index": SearchIndexSection(searcher.status(session))}
+    )

@@ -1,0 +1,235 @@
+"""`paperboard index`, `paperboard import` and `paperboard worker --once` as real processes: embedding, resuming
+after a limit or a kill, rebuilding a lost index without embedding again, and papers searchable after an import."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from paperboard.db import Database
+from paperboard.search.embedder import Embedder
+from paperboard.search.engine import SearchMode
+from paperboard.search.index_store import IndexStore
+from paperboard.search.service import Searcher, SearchRequest
+from tests.catalog.test_jsonl import write_lines
+from tests.conftest import Cli
+
+TOPICS = [
+    ("Sparse attention for long documents", "We make attention sparse so that transformers read long inputs."),
+    ("Dense retrieval at scale", "Retrieval with dual encoders over a billion passages."),
+    ("Gauge fields on the lattice", "We simulate quantum chromodynamics numerically."),
+    ("Crop yields under drought", "A survey of agriculture and rainfall in sub-Saharan Africa."),
+    ("Protein structure prediction", "Predicting how proteins fold from their amino acid sequence."),
+]
+
+
+def records(count: int) -> list[dict]:
+    return [
+        {
+            "arxiv_id": f"2506.{number:05d}",
+            "title": TOPICS[number % len(TOPICS)][0] + f", part {number}",
+            "abstract": TOPICS[number % len(TOPICS)][1],
+            "authors": ["Łukasz Kaiser", "Ada Lovelace"],
+            "categories": ["cs.CL"],
+            "published": "2025-06-02",
+        }
+        for number in range(1, count + 1)
+    ]
+
+
+def data_dir(cli: Cli) -> Path:
+    return Path(cli.env["PAPERBOARD_DATA_DIR"])
+
+
+def imported(cli: Cli, tmp_path: Path, count: int) -> Cli:
+    assert cli.run("init").returncode == 0
+    path = write_lines(tmp_path / "papers.jsonl", records(count))
+    result = cli.run("import", str(path))
+    assert result.returncode == 0, result.stderr
+    return cli
+
+
+def embedding_rows(cli: Cli) -> dict[int, str]:
+    """`embedded_at` of each stored vector, by paper id."""
+    with sqlite3.connect(data_dir(cli) / "paperboard.sqlite3") as connection:
+        return dict(connection.execute("SELECT paper_id, embedded_at FROM paper_embeddings").fetchall())
+
+
+def embedding_row_count(cli: Cli) -> int:
+    with sqlite3.connect(data_dir(cli) / "paperboard.sqlite3") as connection:
+        return connection.execute("SELECT count(*) FROM paper_embeddings").fetchone()[0]
+
+
+def paper_ids(cli: Cli) -> list[int]:
+    with sqlite3.connect(data_dir(cli) / "paperboard.sqlite3") as connection:
+        return sorted(row[0] for row in connection.execute("SELECT id FROM papers"))
+
+
+def index_store(cli: Cli) -> IndexStore:
+    return IndexStore(data_dir(cli) / "search-index")
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+def found(cli: Cli, embedder: Embedder, query: str, mode: SearchMode = SearchMode.KEYWORD) -> list[str]:
+    database = Database(f"sqlite:///{data_dir(cli) / 'paperboard.sqlite3'}")
+    try:
+        with database.read_session() as session:
+            results = Searcher(index_store(cli), lambda: embedder).search(
+                session, SearchRequest(query=query, mode=mode, limit=50)
+            )
+        return [hit.paper.arxiv_id for hit in results.hits]
+    finally:
+        database.dispose()
+
+
+def test_import_builds_the_keyword_index_so_papers_are_searchable_at_once(cli, tmp_path, embedder):
+    assert cli.run("init").returncode == 0
+    path = write_lines(tmp_path / "papers.jsonl", records(5))
+
+    result = cli.run("import", str(path))
+
+    assert result.returncode == 0, result.stderr
+    assert "Search index: 5 papers, 0 with vectors, built in" in result.stderr
+    manifest = index_store(cli).current_manifest()
+    assert manifest is not None and (manifest.papers, manifest.vectors) == (5, 0)
+    assert embedding_rows(cli) == {}
+    assert found(cli, embedder, "lattice") == ["2506.00002"]
+    assert sorted(found(cli, embedder, "Łukasz Kaiser")) == [f"2506.{number:05d}" for number in range(1, 6)]
+
+
+def test_index_embeds_every_paper_then_builds(cli, tmp_path, embedder):
+    imported(cli, tmp_path, 5)
+
+    result = cli.run("index")
+
+    assert result.returncode == 0, result.stderr
+    assert "Embedded 5 papers in" in result.stderr
+    assert "Search index: 5 papers, 5 with vectors (5 of 5 embedded), built in" in result.stdout
+    assert sorted(embedding_rows(cli)) == paper_ids(cli)
+    assert found(cli, embedder, "harvests in dry seasons", SearchMode.SEMANTIC)[:1] == ["2506.00003"]
+    again = cli.run("index")
+    assert "Embedded 0 papers" in again.stderr
+    assert "Search index: 5 papers, 5 with vectors (5 of 5 embedded)" in again.stdout
+
+
+def test_a_limited_run_leaves_the_rest_for_the_next(cli, tmp_path):
+    imported(cli, tmp_path, 5)
+
+    first = cli.run("index", "--limit", "2")
+    after_first = embedding_rows(cli)
+    second = cli.run("index")
+
+    assert first.returncode == 0, first.stderr
+    assert "Embedded 2 papers" in first.stderr
+    assert "Search index: 5 papers, 2 with vectors (2 of 5 embedded)" in first.stdout
+    assert len(after_first) == 2
+    assert "Embedded 3 papers" in second.stderr
+    assert "Search index: 5 papers, 5 with vectors (5 of 5 embedded)" in second.stdout
+    after_second = embedding_rows(cli)
+    assert sorted(after_second) == paper_ids(cli)
+    assert {paper: after_second[paper] for paper in after_first} == after_first
+
+
+def test_a_negative_limit_is_refused(cli, tmp_path):
+    imported(cli, tmp_path, 1)
+
+    result = cli.run("index", "--limit", "-1")
+
+    assert result.returncode == 2
+    assert "--limit" in result.stderr
+
+
+def test_no_embed_only_builds_the_index(cli, tmp_path):
+    imported(cli, tmp_path, 5)
+
+    result = cli.run("index", "--no-embed")
+
+    assert result.returncode == 0, result.stderr
+    assert "Embedded" not in result.stderr
+    assert "Search index: 5 papers, 0 with vectors (0 of 5 embedded)" in result.stdout
+    assert embedding_rows(cli) == {}
+
+
+# More kinds of damage are tried on the index store itself (tests/search/test_service.py).
+@pytest.mark.parametrize("damage", ["deleted", "corrupt arrays"])
+def test_a_lost_index_is_rebuilt_from_stored_vectors_without_embedding_again(cli, tmp_path, embedder, damage):
+    imported(cli, tmp_path, 5)
+    assert cli.run("index").returncode == 0
+    vectors = embedding_rows(cli)
+    store = index_store(cli)
+    before = store.current_manifest()
+    assert before is not None
+    if damage == "deleted":
+        shutil.rmtree(store.directory)
+    else:
+        for array in (store.directory / before.generation).glob("*.npy"):
+            array.write_bytes(b"\x93NUMPY garbage")
+    # Searches meanwhile read the catalogue from the database.
+    assert found(cli, embedder, "lattice") == ["2506.00002"]
+
+    result = cli.run("index", "--no-embed")
+
+    assert result.returncode == 0, result.stderr
+    assert "Search index: 5 papers, 5 with vectors (5 of 5 embedded)" in result.stdout
+    assert embedding_rows(cli) == vectors
+    after = store.load()
+    assert after is not None and after.manifest.generation != before.generation
+    assert (after.manifest.papers, after.manifest.vectors) == (5, 5)
+    assert found(cli, embedder, "harvests in dry seasons", SearchMode.SEMANTIC)[:1] == ["2506.00003"]
+
+
+def test_a_run_killed_while_embedding_resumes_without_duplicates(cli, tmp_path):
+    imported(cli, tmp_path, 200)
+
+    run = cli.popen("index")
+    deadline = time.monotonic() + 60
+    while embedding_row_count(cli) == 0:
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, "no vector was stored within a minute"
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=10)
+    kept = embedding_rows(cli)
+    assert 0 < len(kept) < 200
+
+    result = cli.run("index")
+
+    assert result.returncode == 0, result.stderr
+    assert f"Embedded {200 - len(kept)} papers" in result.stderr
+    assert "Search index: 200 papers, 200 with vectors (200 of 200 embedded)" in result.stdout
+    rows = embedding_rows(cli)
+    assert sorted(rows) == paper_ids(cli)
+    assert embedding_row_count(cli) == 200
+    # What the killed run stored was kept, not embedded a second time.
+    assert {paper: rows[paper] for paper in kept} == kept
+
+
+def test_worker_once_embeds_and_builds_then_has_nothing_to_do(cli, tmp_path, embedder):
+    imported(cli, tmp_path, 5)
+    built_by_import = index_store(cli).current_manifest()
+
+    result = cli.run("worker", "--once")
+
+    assert result.returncode == 0, result.stderr
+    assert "search index built: 5 papers, 5 vectors" in result.stderr
+    assert sorted(embedding_rows(cli)) == paper_ids(cli)
+    manifest = index_store(cli).current_manifest()
+    assert manifest is not None and built_by_import is not None
+    assert manifest.generation != built_by_import.generation
+    assert (manifest.papers, manifest.vectors) == (5, 5)
+    assert found(cli, embedder, "harvests in dry seasons", SearchMode.SEMANTIC)[:1] == ["2506.00003"]
+
+    idle = cli.run("worker", "--once")
+
+    assert idle.returncode == 0, idle.stderr
+    assert "search index built" not in idle.stderr
+    assert index_store(cli).current_manifest() == manifest
