@@ -20,6 +20,8 @@ from sqlalchemy import create_engine, text
 from paperboard.db import Database
 from paperboard.db.engine import normalise_url
 from paperboard.db.schema import upgrade
+from paperboard.search import service as search_service
+from paperboard.search.embedder import Embedder
 from tests.arxiv_server import ArxivServer
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -186,3 +188,16 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "papers.jsonl.gz").is_file():
         pytest.skip(f"the shared corpus is not at {SHARED_DATA} (set PAPERBOARD_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The packaged embedder, loaded once for the whole run."""
+    return Embedder()
+
+
+@pytest.fixture
+def searches_see_changes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searchers look for catalogue changes at most once a second (`REFRESH_SECONDS`); tests that change the
+    catalogue between searches need them to look every time."""
+    monkeypatch.setattr(search_service, "REFRESH_SECONDS", 0)

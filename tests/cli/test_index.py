@@ -74,11 +74,6 @@ def index_store(cli: Cli) -> IndexStore:
     return IndexStore(data_dir(cli) / "search-index")
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder()
-
-
 def found(cli: Cli, embedder: Embedder, query: str, mode: SearchMode = SearchMode.KEYWORD) -> list[str]:
     database = Database(f"sqlite:///{data_dir(cli) / 'paperboard.sqlite3'}")
     try:

@@ -23,11 +23,6 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder()
-
-
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b)
 

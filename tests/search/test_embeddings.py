@@ -34,11 +34,6 @@ TOPICS = [
 PUBLISHED = datetime(2025, 6, 1, 12)
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder()
-
-
 @pytest.fixture
 def catalogue(database: Database) -> Database:
     for number, (title, abstract) in enumerate(TOPICS, start=1):

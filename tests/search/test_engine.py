@@ -50,11 +50,6 @@ IDS = np.array(sorted(PAPERS), dtype=np.int64)
 
 
 @pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder()
-
-
-@pytest.fixture(scope="module")
 def engine(embedder: Embedder) -> SearchEngine:
     documents = [PAPERS[paper_id] for paper_id in IDS]
     vectors = embedder.embed([paper_text(document.title, document.abstract) for document in documents])

@@ -17,7 +17,6 @@ from paperboard.catalog.store import mark_deleted
 from paperboard.db import Database
 from paperboard.db.models import Paper, PaperEmbedding
 from paperboard.db.schema import upgrade
-from paperboard.search import service
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import embed_pending, model_key
 from paperboard.search.engine import SearchMode
@@ -32,6 +31,9 @@ from paperboard.search.service import (
     SearchSort,
 )
 from tests.community.factories import add_listing, add_paper, add_user, add_votes
+
+# A searcher looks for catalogue changes at most once a second; these tests change it between searches.
+pytestmark = pytest.mark.usefixtures("searches_see_changes_at_once")
 
 # arXiv number: (title, abstract, authors, categories, first published, code link).
 PAPERS = {
@@ -119,17 +121,6 @@ def add_numbered(database: Database, number: int, **changes) -> None:
         "code_url": code_url,
     }
     add_paper(database, arxiv_id(number), **(fields | changes))
-
-
-@pytest.fixture(autouse=True)
-def searches_see_changes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A searcher looks for changes at most once a second; tests change the catalogue between searches."""
-    monkeypatch.setattr(service, "REFRESH_SECONDS", 0)
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder()
 
 
 @pytest.fixture

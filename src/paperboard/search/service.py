@@ -82,19 +82,25 @@ EmbedderLoader = Callable[[], Embedder]
 
 
 @dataclass(frozen=True)
-class _View:
-    """What a worker searches: the main generation (if any) and, beside it, the papers changed or embedded since.
+class _MainPart:
+    """The generation on disk, with what changed since it was built masked out: papers whose text changed
+    (`unchanged` is False for them) and vectors replaced since (`vector_current`), whose new versions are in
+    `fresh_vectors`."""
 
-    `recent_*` hold papers whose text changed (or which are new) since the main generation; in the main index
-    they are masked out (`main_unchanged`). `fresh_vectors` hold vectors stored since the generation for papers whose
-    text it has; their older vectors in it are masked out (`main_vector_current`)."""
-
-    main: LoadedIndex | None
-    main_unchanged: np.ndarray | None
-    main_row_of_vector: np.ndarray
-    main_vector_current: np.ndarray | None
+    index: LoadedIndex
+    unchanged: np.ndarray | None
+    row_of_vector: np.ndarray
+    vector_current: np.ndarray | None
     fresh_vectors: VectorIndex
-    main_row_of_fresh: np.ndarray
+    row_of_fresh: np.ndarray
+
+
+@dataclass(frozen=True)
+class _View:
+    """What a worker searches: the main part (if there is a generation) and, beside it, the papers new or changed
+    since, read from the database (`recent`, with their facets and vectors)."""
+
+    main: _MainPart | None
     recent: KeywordIndex
     recent_facets: PaperFacets
     recent_vectors: VectorIndex
@@ -108,14 +114,15 @@ class _View:
         """The keyword and vector parts to search, each with the mask of rows that pass the filters."""
         keyword_parts: list[tuple[KeywordIndex, np.ndarray | None]] = []
         vector_parts: list[tuple[VectorIndex, np.ndarray | None]] = []
-        if self.main is not None:
-            allowed = _both(self.main.facets.mask(filters), self.main_unchanged)
+        main = self.main
+        if main is not None:
+            allowed = _both(main.index.facets.mask(filters), main.unchanged)
             if listed is not None:
-                allowed = _both(allowed, np.isin(self.main.keyword.paper_ids, listed))
-            keyword_parts.append((self.main.keyword, allowed))
-            vector_allowed = None if allowed is None else allowed[self.main_row_of_vector]
-            vector_parts.append((self.main.vectors, _both(vector_allowed, self.main_vector_current)))
-            vector_parts.append((self.fresh_vectors, None if allowed is None else allowed[self.main_row_of_fresh]))
+                allowed = _both(allowed, np.isin(main.index.keyword.paper_ids, listed))
+            keyword_parts.append((main.index.keyword, allowed))
+            vector_allowed = None if allowed is None else allowed[main.row_of_vector]
+            vector_parts.append((main.index.vectors, _both(vector_allowed, main.vector_current)))
+            vector_parts.append((main.fresh_vectors, None if allowed is None else allowed[main.row_of_fresh]))
         recent_allowed = self.recent_facets.mask(filters)
         if listed is not None:
             recent_allowed = _both(recent_allowed, np.isin(self.recent.paper_ids, listed))
@@ -246,14 +253,15 @@ class Searcher:
                 return view
             model = self._loaded_model()
             stamp = self.store.pointer_stamp()
-            main = view.main if view is not None and stamp == self._pointer_stamp else self._load_main(model)
+            current = view.main.index if view is not None and view.main is not None else None
+            main = current if view is not None and stamp == self._pointer_stamp else self._load_main(model)
             papers_mark = session.scalar(select(func.max(Paper.changed_at)))
             embeddings_mark = session.scalar(
                 select(func.max(PaperEmbedding.embedded_at)).where(PaperEmbedding.model == model)
             )
             if (
                 view is None
-                or main is not view.main
+                or main is not current
                 or (papers_mark, embeddings_mark) != (view.papers_mark, view.embeddings_mark)
             ):
                 dimensions = self._embedder.dimensions if self._embedder is not None else 0
@@ -303,21 +311,25 @@ def _build_view(
     statistics = main.keyword.statistics(main.manifest.average_length) if main is not None else None
     recent = KeywordIndex.from_counts(TermCounts.build(recent_ids, documents), statistics)
     recent_vectors = _vectors(session, model, dimensions, ids)
-    if main is None:
-        return _View(
-            main=None,
-            main_unchanged=None,
-            main_row_of_vector=np.empty(0, np.int64),
-            main_vector_current=None,
-            fresh_vectors=_empty_vectors(dimensions),
-            main_row_of_fresh=np.empty(0, np.int64),
-            recent=recent,
-            recent_facets=facets_for(session, recent_ids),
-            recent_vectors=recent_vectors,
-            recent_row_of_vector=rows_of(recent_ids, recent_vectors.paper_ids),
-            papers_mark=papers_mark,
-            embeddings_mark=embeddings_mark,
-        )
+    return _View(
+        main=None if main is None else _main_part(session, main, model, dimensions, changed_ids, embeddings_since),
+        recent=recent,
+        recent_facets=facets_for(session, recent_ids),
+        recent_vectors=recent_vectors,
+        recent_row_of_vector=rows_of(recent_ids, recent_vectors.paper_ids),
+        papers_mark=papers_mark,
+        embeddings_mark=embeddings_mark,
+    )
+
+
+def _main_part(
+    session: Session,
+    main: LoadedIndex,
+    model: str,
+    dimensions: int,
+    changed_ids: np.ndarray,
+    embeddings_since: datetime | None,
+) -> _MainPart:
     embedded = select(PaperEmbedding.paper_id).where(PaperEmbedding.model == model)
     if embeddings_since is not None:
         embedded = embedded.where(PaperEmbedding.embedded_at > embeddings_since)
@@ -331,26 +343,20 @@ def _build_view(
     current = np.ones(len(main.vectors), dtype=np.bool_)
     stale = rows_of(main.vectors.paper_ids, np.concatenate([changed_ids, fresh_vectors.paper_ids]))
     current[stale[stale >= 0]] = False
-    return _View(
-        main=main,
-        main_unchanged=None if unchanged.all() else unchanged,
-        main_row_of_vector=rows_of(main_ids, main.vectors.paper_ids),
-        main_vector_current=None if current.all() else current,
+    return _MainPart(
+        index=main,
+        unchanged=None if unchanged.all() else unchanged,
+        row_of_vector=rows_of(main_ids, main.vectors.paper_ids),
+        vector_current=None if current.all() else current,
         fresh_vectors=fresh_vectors,
-        main_row_of_fresh=rows_of(main_ids, fresh_vectors.paper_ids),
-        recent=recent,
-        recent_facets=facets_for(session, recent_ids),
-        recent_vectors=recent_vectors,
-        recent_row_of_vector=rows_of(recent_ids, recent_vectors.paper_ids),
-        papers_mark=papers_mark,
-        embeddings_mark=embeddings_mark,
+        row_of_fresh=rows_of(main_ids, fresh_vectors.paper_ids),
     )
 
 
 def _vector_of(view: _View, paper_id: int) -> np.ndarray | None:
-    parts = [(view.recent_vectors, None), (view.fresh_vectors, None)]
+    parts: list[tuple[VectorIndex, np.ndarray | None]] = [(view.recent_vectors, None)]
     if view.main is not None:
-        parts.append((view.main.vectors, view.main_vector_current))
+        parts += [(view.main.fresh_vectors, None), (view.main.index.vectors, view.main.vector_current)]
     for index, current in parts:
         [row] = rows_of(index.paper_ids, np.array([paper_id], dtype=np.int64))
         if row >= 0 and (current is None or current[row]):

@@ -10,13 +10,15 @@ import pytest
 from paperboard.catalog.store import mark_deleted
 from paperboard.config import Settings
 from paperboard.db import Database
-from paperboard.search import service
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import embed_pending, model_key
 from paperboard.search.index_store import IndexStore
 from tests.community.factories import add_listing, add_paper, add_user, add_votes
 from tests.web.api.test_daily_papers import ITEM_KEYS, PAPER_KEYS
 from tests.web.conftest import ClientFor
+
+# A searcher looks for catalogue changes at most once a second; these tests change it between searches.
+pytestmark = pytest.mark.usefixtures("searches_see_changes_at_once")
 
 # arXiv number: (title, abstract, categories, first published, code link).
 PAPERS = {
@@ -63,16 +65,6 @@ AUTHORS = {1: "Ashish Vaswani", 2: "Jürgen Schmidhuber", 3: "Kenneth Wilson", 4
 
 def arxiv_id(number: int) -> str:
     return f"2506.{number:05d}"
-
-
-@pytest.fixture(autouse=True)
-def searches_see_changes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "REFRESH_SECONDS", 0)
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder()
 
 
 @pytest.fixture
