@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -93,8 +94,19 @@ class Cli:
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            self.command(*args), env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            self.command(*args),
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_default_interrupt,
         )
+
+
+def _default_interrupt() -> None:
+    # A test suite started in the background of a non-interactive shell (`bash .ci/run &`) inherits SIGINT ignored,
+    # and Python then never turns Ctrl-C into KeyboardInterrupt: tests that interrupt a command need it back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def cli_environment(data_dir: Path, database_url: str | None = None, **settings: str) -> dict[str, str]:
