@@ -30,6 +30,7 @@ from paperboard.db.models import Paper, PaperCategory, PaperEmbedding
 from paperboard.progress import Progress, SilentProgress
 from paperboard.search.analysis import Document
 from paperboard.search.embeddings import stored_vectors
+from paperboard.search.engine import rows_of
 from paperboard.search.facets import PaperFacets, day_number
 from paperboard.search.keyword_index import KeywordIndex, TermCounts
 from paperboard.search.vector_index import DEFAULT_EXACT_MAX, VectorIndex
@@ -107,28 +108,25 @@ def facets_for(session: Session, paper_ids: np.ndarray) -> PaperFacets:
     has_code = np.zeros(len(paper_ids), dtype=np.bool_)
     categories: list[list[str]] = [[] for _ in range(len(paper_ids))]
 
-    def rows_of(ids: Sequence[int]) -> np.ndarray:
-        rows = np.searchsorted(paper_ids, ids)
-        return np.where((rows < len(paper_ids)) & (paper_ids[np.minimum(rows, len(paper_ids) - 1)] == ids), rows, -1)
+    def rows(ids: Sequence[int]) -> list[int]:
+        return rows_of(paper_ids, np.array(ids, dtype=np.int64)).tolist()
 
-    if len(paper_ids):
-        for chunk in _chunks(paper_ids):
-            found = session.execute(
-                select(Paper.id, Paper.published_at, Paper.code_url.is_not(None)).where(Paper.id.in_(chunk))
-            ).all()
-            rows = rows_of([row[0] for row in found])
-            for row, (_, published_at, code) in zip(rows.tolist(), found, strict=True):
-                if row >= 0:
-                    published[row] = day_number(published_at)
-                    has_code[row] = bool(code)
-            named = session.execute(
-                select(PaperCategory.paper_id, PaperCategory.category)
-                .where(PaperCategory.paper_id.in_(chunk))
-                .order_by(PaperCategory.paper_id, PaperCategory.position)
-            ).all()
-            for row, (_, category) in zip(rows_of([row[0] for row in named]).tolist(), named, strict=True):
-                if row >= 0:
-                    categories[row].append(category)
+    for chunk in _chunks(paper_ids):
+        found = session.execute(
+            select(Paper.id, Paper.published_at, Paper.code_url.is_not(None)).where(Paper.id.in_(chunk))
+        ).all()
+        for row, (_, published_at, code) in zip(rows([row[0] for row in found]), found, strict=True):
+            if row >= 0:
+                published[row] = day_number(published_at)
+                has_code[row] = bool(code)
+        named = session.execute(
+            select(PaperCategory.paper_id, PaperCategory.category)
+            .where(PaperCategory.paper_id.in_(chunk))
+            .order_by(PaperCategory.paper_id, PaperCategory.position)
+        ).all()
+        for row, (_, category) in zip(rows([row[0] for row in named]), named, strict=True):
+            if row >= 0:
+                categories[row].append(category)
     return PaperFacets.build(published, has_code, categories)
 
 
