@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paperboard.community.counts import comment_counts, upvote_counts
+from paperboard.community.counts import activity_counts, comment_counts
 from paperboard.community.listings import RankedListing, listings_of, listings_page
 from paperboard.community.periods import Period
 from paperboard.community.trending import trending, trending_listings
@@ -37,9 +37,11 @@ def listed_papers(session: Session, papers: Sequence[Paper]) -> list[ListedPaper
     """Details of these papers, in their order."""
     ids = [paper.id for paper in papers]
     listings = listings_of(session, ids)
-    upvotes = upvote_counts(session, ids)
-    comments = comment_counts(session, ids)
-    return [ListedPaper(paper, listings.get(paper.id), upvotes[paper.id], comments[paper.id]) for paper in papers]
+    activity = activity_counts(session, ids)
+    return [
+        ListedPaper(paper, listings.get(paper.id), activity[paper.id].upvotes, activity[paper.id].comments)
+        for paper in papers
+    ]
 
 
 def daily_papers(

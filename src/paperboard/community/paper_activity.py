@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paperboard.community.comments import ThreadComment, paper_thread
-from paperboard.community.counts import comment_counts, upvote_counts
+from paperboard.community.counts import activity_counts
 from paperboard.community.votes import voted_papers
 from paperboard.db.models import Listing, Paper, User
 
@@ -49,10 +49,11 @@ def listed_on(session: Session, paper_id: int) -> ListedOn | None:
 
 
 def paper_activity(session: Session, paper: Paper, reader: User | None) -> PaperActivity:
+    activity = activity_counts(session, [paper.id])[paper.id]
     return PaperActivity(
-        upvotes=upvote_counts(session, [paper.id])[paper.id],
+        upvotes=activity.upvotes,
         voted=paper.id in voted_papers(session, reader, [paper.id]),
-        comment_count=comment_counts(session, [paper.id])[paper.id],
+        comment_count=activity.comments,
         listing=listed_on(session, paper.id),
         thread=paper_thread(session, paper.id, reader),
     )

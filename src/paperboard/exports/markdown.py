@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from paperboard.catalog.ids import ArxivId
-from paperboard.community.counts import comment_counts, upvote_counts
+from paperboard.community.counts import activity_counts
 from paperboard.community.paper_activity import ListedOn, listed_on
 from paperboard.db.models import Paper
 
@@ -99,6 +99,5 @@ def paper_markdown(session: Session, paper: Paper) -> str:
     listing = listed_on(session, paper.id)
     if listing is None:
         return render_paper_markdown(paper, None, 0, 0)
-    return render_paper_markdown(
-        paper, listing, upvote_counts(session, [paper.id])[paper.id], comment_counts(session, [paper.id])[paper.id]
-    )
+    activity = activity_counts(session, [paper.id])[paper.id]
+    return render_paper_markdown(paper, listing, activity.upvotes, activity.comments)
