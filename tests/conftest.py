@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from paperboard.db.schema import upgrade
 from paperboard.search import service as search_service
 from paperboard.search.embedder import Embedder
 from tests.arxiv_server import ArxivServer
+from tests.network import free_port
+from tests.smtp_server import SmtpServer
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("PAPERBOARD_SHARED_DATA", REPOSITORY.parent / "shared" / "data"))
@@ -113,6 +114,8 @@ def cli_environment(data_dir: Path, database_url: str | None = None, **settings:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PAPERBOARD_")}
     env["PAPERBOARD_DATA_DIR"] = str(data_dir)
     env["COLUMNS"] = "200"
+    # No test may reach the real arXiv: the worker's scheduled harvest is off unless a test sets its hour.
+    env["PAPERBOARD_HARVEST_HOUR"] = ""
     if database_url:
         env["PAPERBOARD_DATABASE_URL"] = database_url
     env.update({f"PAPERBOARD_{key.upper()}": value for key, value in settings.items()})
@@ -123,12 +126,6 @@ def cli_environment(data_dir: Path, database_url: str | None = None, **settings:
 def cli(tmp_path: Path) -> Cli:
     """The CLI on a fresh SQLite data folder."""
     return Cli(cli_environment(tmp_path / "data"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -213,3 +210,10 @@ def searches_see_changes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Searchers look for catalogue changes at most once a second (`REFRESH_SECONDS`); tests that change the
     catalogue between searches need them to look every time."""
     monkeypatch.setattr(search_service, "REFRESH_SECONDS", 0)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback (aiosmtpd) that keeps and parses what it receives."""
+    with SmtpServer() as server:
+        yield server

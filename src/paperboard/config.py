@@ -11,9 +11,10 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -94,6 +95,57 @@ class Settings(BaseSettings):
         "it searches an HNSW graph (approximate, much faster at a million).",
     )
 
+    base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The site's public address, without a trailing slash; links in mails are made from it.",
+    )
+    smtp_url: str | None = Field(
+        None,
+        description="Where mail is sent: `smtp://user:password@host:port` (plain), `smtp+starttls://...` (STARTTLS, "
+        "required) or `smtps://...` (TLS from the start); user and password are optional. Empty: mail waits in "
+        "the outbox until it is set.",
+    )
+    mail_from: str = Field("Paperboard <paperboard@localhost>", description="The From address of every mail.")
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds before an SMTP connection or command times out.")
+    mail_connections: int = Field(
+        2, ge=1, description="SMTP connections the sender keeps open at once; each sends one mail after another."
+    )
+    mail_rate_per_second: float = Field(
+        0.0, ge=0, description="Most mails sent per second, over all connections; 0 is no limit."
+    )
+    mail_retry_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="Pause before a mail that failed for a temporary reason is tried again; doubles each time.",
+    )
+    mail_max_attempts: int = Field(
+        8, ge=1, description="Tries of one mail before a temporary failure is recorded as a permanent one."
+    )
+    mail_pause_after_failures: int = Field(
+        3, ge=1, description="Permanent delivery failures in a row after which an address is paused."
+    )
+    confirmation_link_hours: int = Field(72, ge=1, description="Hours a subscription's confirmation link stays valid.")
+    manage_link_days: int = Field(
+        90, ge=1, description="Days a link to manage or cancel a subscription (in every digest) stays valid."
+    )
+    digest_hour: int = Field(7, ge=0, le=23, description="Hour of the day, in the digest time zone, digests are sent.")
+    digest_time_zone: str = Field("UTC", description="IANA time zone of the digest and harvest hours (`Europe/Paris`).")
+    digest_weekly_day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
+        "monday", description="Day the weekly digest, of the week before, is sent."
+    )
+    harvest_hour: int | None = Field(
+        3,
+        ge=0,
+        le=23,
+        description="Hour of the day, in the digest time zone, the worker harvests arXiv's new papers; empty turns "
+        "the scheduled harvest off.",
+    )
+    harvest_categories: str = Field(
+        "cs",
+        description="The arXiv categories or archives the scheduled harvest asks for, separated by commas "
+        "(`cs.CL,cs.LG`, `cs`).",
+    )
+
     oai_pmh_url: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv's OAI-PMH base URL.")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv's Atom API query URL.")
     http_timeout: float = Field(60.0, gt=0, description="Seconds before an outgoing request times out.")
@@ -123,6 +175,28 @@ class Settings(BaseSettings):
                 raise ConfigurationError(f"{CONFIG_FILE_VARIABLE}={config_file}: no such file")
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+    @field_validator("digest_time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Paris or UTC") from None
+        return name
+
+    @field_validator("harvest_hour", mode="before")
+    @classmethod
+    def _empty_hour_is_off(cls, hour: object) -> object:
+        # An environment variable cannot be None: `PAPERBOARD_HARVEST_HOUR=` is how one turns the harvest off.
+        return None if hour == "" else hour
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _supported_smtp_url(cls, url: str | None) -> str | None:
+        if url and url.split("://", 1)[0] not in ("smtp", "smtp+starttls", "smtps"):
+            raise ValueError("PAPERBOARD_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
+        return url or None
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

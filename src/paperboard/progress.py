@@ -8,9 +8,9 @@ from typing import Protocol
 
 
 class Progress(Protocol):
-    """`completed` of `total` drives the bar and the ETA; `items` counts papers, for the rate."""
+    """`completed` of `total` drives the bar and the ETA; `items` counts `unit` (papers, mails …), for the rate."""
 
-    def start(self, description: str, total: int | None = None) -> None: ...
+    def start(self, description: str, total: int | None = None, *, unit: str = "papers") -> None: ...
 
     def update(self, *, completed: int | None = None, items: int | None = None, total: int | None = None) -> None: ...
 
@@ -18,7 +18,7 @@ class Progress(Protocol):
 
 
 class SilentProgress:
-    def start(self, description: str, total: int | None = None) -> None:
+    def start(self, description: str, total: int | None = None, *, unit: str = "papers") -> None:
         pass
 
     def update(self, *, completed: int | None = None, items: int | None = None, total: int | None = None) -> None:
@@ -35,11 +35,13 @@ class LoggingProgress:
         self._logger = logger
         self._interval = interval
         self._description = ""
+        self._unit = "papers"
         self._items = 0
         self._started = self._last = 0.0
 
-    def start(self, description: str, total: int | None = None) -> None:
+    def start(self, description: str, total: int | None = None, *, unit: str = "papers") -> None:
         self._description = description
+        self._unit = unit
         self._items = 0
         self._started = self._last = time.monotonic()
         self._logger.info("%s: started", description)
@@ -58,5 +60,11 @@ class LoggingProgress:
     def _log(self, state: str) -> None:
         elapsed = max(time.monotonic() - self._started, 1e-9)
         self._logger.info(
-            "%s: %s, %d items in %.0f s (%.0f/s)", self._description, state, self._items, elapsed, self._items / elapsed
+            "%s: %s, %d %s in %.0f s (%.0f/s)",
+            self._description,
+            state,
+            self._items,
+            self._unit,
+            elapsed,
+            self._items / elapsed,
         )

@@ -1,14 +1,21 @@
-"""The administrators' page over HTTP: the search index's figures against what was stored and built, and who may
-see it."""
+"""The administrators' page over HTTP: the search index's and the digests' figures against what was stored and built,
+and who may see it."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
 
+from sqlalchemy.orm import Session
+
+from paperboard.clock import utcnow
+from paperboard.db.models import OutboxMessage, ScheduledRun, Subscriber
+from paperboard.digest.outbox import message_id
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import embed_pending
 from paperboard.search.indexing import build_index
+from paperboard.web.templating import format_date
 from tests.markup import elements
 
 
@@ -16,6 +23,43 @@ def figure(page: str, element_id: str) -> str:
     match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page)
     assert match, f"no #{element_id} on the page"
     return match.group(1).strip()
+
+
+class _TableReader(HTMLParser):
+    """The text of each body cell of the table with a given id, as a browser shows it."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id = table_id
+        self.depth = 0
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table" and (self.depth or ("id", self.table_id) in attrs):
+            self.depth += 1
+        elif self.depth and tag == "tr":
+            self.rows.append([])
+        elif self.depth and tag == "td":
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.depth and tag == "table":
+            self.depth -= 1
+        elif self.cell is not None and tag == "td":
+            self.rows[-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def table_rows(page: str, table_id: str) -> list[list[str]]:
+    reader = _TableReader(table_id)
+    reader.feed(page)
+    assert reader.rows, f"no table #{table_id} on the page"
+    return [row for row in reader.rows if row]
 
 
 def test_an_administrator_sees_how_far_search_has_caught_up(sqlite_database, sign_in, make_paper, add_papers):
@@ -90,3 +134,144 @@ def test_a_visitor_is_sent_to_sign_in_first(sqlite_database, client_for):
 
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/admin"
+
+
+def add_subscriber(session: Session, email: str, status: str, now: datetime) -> Subscriber:
+    subscriber = Subscriber(
+        email=email,
+        email_key=email.lower(),
+        frequency="daily",
+        categories=[],
+        keywords=[],
+        status=status,
+        created_at=now - timedelta(days=30),
+        confirmed_at=None if status == "pending" else now - timedelta(days=30),
+    )
+    session.add(subscriber)
+    session.flush()
+    return subscriber
+
+
+def add_mail(session: Session, subscriber: Subscriber, kind: str, period_key: str, status: str, **fields) -> None:
+    values = {"attempts": 0, "next_attempt_at": fields.get("created_at", utcnow()), "created_at": utcnow()}
+    session.add(
+        OutboxMessage(
+            subscriber_id=subscriber.id,
+            kind=kind,
+            period_key=period_key,
+            message_id=message_id("example.org"),
+            status=status,
+            **(values | fields),
+        )
+    )
+
+
+def at(moment: datetime) -> str:
+    return f"{format_date(moment)}, {moment:%H:%M} UTC"
+
+
+def test_an_administrator_sees_how_the_digests_stand(database, sign_in):
+    # On both backends: the figures are counted with FILTER clauses.
+    now = utcnow()
+    an_hour_ago, retry_at = now - timedelta(hours=1), now + timedelta(minutes=30)
+    with database.session() as session:
+        ada, bob, cy = (add_subscriber(session, f"{name}@example.org", "active", now) for name in ("ada", "bob", "cy"))
+        new = add_subscriber(session, "new@example.org", "pending", now)
+        add_subscriber(session, "bounced@example.org", "paused", now)
+        for subscriber in (ada, bob):
+            add_mail(session, subscriber, "daily", "d-2", "sent", sent_at=now - timedelta(days=2))
+        add_mail(session, ada, "daily", "d-10", "sent", sent_at=now - timedelta(days=10))
+        add_mail(session, cy, "weekly", "w-1", "sent", sent_at=now - timedelta(days=1))
+        # A link mail is sent too, but it is not a digest.
+        add_mail(session, new, "confirmation", "c", "sent", sent_at=now - timedelta(hours=1))
+        add_mail(session, bob, "daily", "d-0", "pending", next_attempt_at=now - timedelta(minutes=1))
+        add_mail(
+            session,
+            cy,
+            "daily",
+            "d-0",
+            "pending",
+            attempts=2,
+            next_attempt_at=retry_at,
+            last_error="451 4.7.1 Greylisted, try again later",
+        )
+        add_mail(session, ada, "daily", "d-0", "sending")
+        add_mail(
+            session,
+            ada,
+            "weekly",
+            "w-0",
+            "failed",
+            attempts=1,
+            last_error="550 5.1.1 <script>alert(1)</script> no such user",
+        )
+        # Cancelled by the sender, never tried: not a delivery failure.
+        add_mail(session, bob, "weekly", "w-0", "failed", last_error="not sent: the subscriber is unsubscribed")
+        session.add(
+            ScheduledRun(job="harvest", run_key="2026-12-01", started_at=now - timedelta(hours=5), finished_at=now)
+        )
+        session.add(ScheduledRun(job="digest:daily", run_key="2026-12-01", started_at=an_hour_ago))
+    client = sign_in(database, "root", role="admin")
+
+    page = client.get("/admin").text
+
+    assert '<h2 id="digests-title">Email digests</h2>' in page
+    figures = {
+        name: figure(page, name)
+        for name in (
+            "subscribers-active",
+            "subscribers-pending",
+            "subscribers-paused",
+            "subscribers-unsubscribed",
+            "digests-sent-recently",
+            "digests-sent",
+            "outbox-pending",
+            "outbox-due",
+            "outbox-retrying",
+            "outbox-sending",
+            "outbox-failed",
+            "outbox-cancelled",
+        )
+    }
+    assert figures == {
+        "subscribers-active": "3",
+        "subscribers-pending": "1",
+        "subscribers-paused": "1",
+        "subscribers-unsubscribed": "0",
+        "digests-sent-recently": "3",
+        "digests-sent": "4",
+        "outbox-pending": "2",
+        "outbox-due": "1",
+        "outbox-retrying": "1",
+        "outbox-sending": "1",
+        "outbox-failed": "1",
+        "outbox-cancelled": "1",
+    }
+    problems = table_rows(page, "mail-problems")
+    # The latest mails first; the error text from a remote server is shown as text, never as markup.
+    assert problems == [
+        ["ada@example.org", "weekly w-0", "failed", "1", "550 5.1.1 <script>alert(1)</script> no such user"],
+        [
+            "cy@example.org",
+            "daily d-0",
+            f"tried again from {at(retry_at)}",
+            "2",
+            "451 4.7.1 Greylisted, try again later",
+        ],
+    ]
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    runs = table_rows(page, "scheduled-runs")
+    assert runs == [
+        ["Daily digest", "2026-12-01", at(an_hour_ago), "not finished: running, or to be resumed"],
+        ["arXiv harvest", "2026-12-01", at(now - timedelta(hours=5)), at(now)],
+    ]
+    assert figure(page, "mail-not-configured").startswith("No mail server is set")
+
+
+def test_with_no_subscribers_or_runs_the_section_says_so(sqlite_database, sign_in):
+    page = sign_in(sqlite_database, "root", role="admin").get("/admin").text
+
+    assert figure(page, "subscribers-active") == "0"
+    assert figure(page, "digests-sent") == "0"
+    assert figure(page, "mail-problems") == "None."
+    assert figure(page, "scheduled-runs").startswith("None yet")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 
@@ -10,6 +9,7 @@ import httpx
 
 from paperboard.db import Database
 from paperboard.db.schema import head_revision
+from tests.network import free_port
 
 SERVER_START_TIMEOUT = 30.0
 
@@ -50,12 +50,6 @@ def test_an_unreachable_database_is_unhealthy_without_revealing_where_it_is(clie
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_until_healthy(server: subprocess.Popen[str], client: httpx.Client) -> httpx.Response:
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while time.monotonic() < deadline:
@@ -69,7 +63,7 @@ def _wait_until_healthy(server: subprocess.Popen[str], client: httpx.Client) -> 
 
 def test_paperboard_serve_runs_the_site_in_worker_processes(cli):
     assert cli.run("init").returncode == 0
-    port = _free_port()
+    port = free_port()
     server = cli.popen("serve", "--port", str(port), "--workers", "2")
     try:
         # Not the environment's proxies: the server is on this machine.

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from paperboard.cli import catalog, database, fetch, harvest, listings, search, serve, users, worker
+from paperboard.cli import (
+    catalog,
+    database,
+    digest,
+    fetch,
+    harvest,
+    listings,
+    search,
+    serve,
+    subscribers,
+    users,
+    worker,
+)
 
 app = typer.Typer(
     name="paperboard",
@@ -15,11 +27,13 @@ app = typer.Typer(
 )
 database.register(app)
 catalog.register(app)
+digest.register(app)
 fetch.register(app)
 harvest.register(app)
 listings.register(app)
 search.register(app)
 serve.register(app)
+subscribers.register(app)
 users.register(app)
 worker.register(app)
 

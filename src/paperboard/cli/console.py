@@ -78,13 +78,13 @@ def open_database(settings: Settings, *, require_schema: bool = True) -> Databas
 
 
 class _ItemRate(ProgressColumn):
-    """Papers per second, whatever unit the bar itself counts in."""
+    """Items (papers, mails …) per second, whatever unit the bar itself counts in."""
 
     def render(self, task: Task) -> Text:
         items = task.fields.get("items", 0)
         elapsed = task.elapsed or 0
         rate = items / elapsed if elapsed > 0 else 0
-        return Text(f"{items:,} papers, {rate:,.0f}/s", style="progress.data.speed")
+        return Text(f"{items:,} {task.fields.get('unit', 'papers')}, {rate:,.0f}/s", style="progress.data.speed")
 
 
 class RichProgress:
@@ -104,9 +104,9 @@ class RichProgress:
         )
         self._task: int | None = None
 
-    def start(self, description: str, total: int | None = None) -> None:
+    def start(self, description: str, total: int | None = None, *, unit: str = "papers") -> None:
         self._progress.start()
-        self._task = self._progress.add_task(description, total=total, items=0)
+        self._task = self._progress.add_task(description, total=total, items=0, unit=unit)
 
     def update(self, *, completed: int | None = None, items: int | None = None, total: int | None = None) -> None:
         if self._task is None:

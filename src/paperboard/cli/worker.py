@@ -4,13 +4,37 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Annotated
 
 import typer
 
 from paperboard.cli.console import open_database, reported_failures, settings
+from paperboard.config import Settings
+from paperboard.db import Database
+from paperboard.digest.delivery import SenderBusy, send_pending
 from paperboard.progress import LoggingProgress
 from paperboard.search.indexing import IndexingDuty, indexing_embedder
+from paperboard.worker.jobs import Scheduler, logged_failures, logger
+
+
+def send_mail(database: Database, configuration: Settings) -> None:
+    try:
+        summary = send_pending(database, configuration, LoggingProgress(logger))
+    except SenderBusy:
+        logger.info("mail: another sender (`paperboard digest send`?) is delivering the outbox; next round")
+        return
+    if summary.sent or summary.retried or summary.failed or summary.cancelled or summary.paused:
+        logger.info(
+            "mail: %d sent, %d to retry, %d failed, %d cancelled, %d addresses paused",
+            summary.sent,
+            summary.retried,
+            summary.failed,
+            summary.cancelled,
+            summary.paused,
+        )
+    if summary.problem:
+        logger.warning("mail: stopped before the outbox was empty: %s", summary.problem)
 
 
 def worker(
@@ -18,20 +42,28 @@ def worker(
         bool, typer.Option(help="Do one round of work and exit, instead of running until stopped.")
     ] = False,
 ) -> None:
-    """Embed new and changed papers for semantic search and keep the search index caught up, until stopped.
-    Stopping it at any moment loses nothing: what was embedded is stored batch by batch."""
+    """Keep the site's background work done, until stopped: embed new and changed papers and keep the search index
+    caught up; at the configured hours (in PAPERBOARD_DIGEST_TIME_ZONE) harvest arXiv and compose the day's digests;
+    send the mail waiting in the outbox when PAPERBOARD_SMTP_URL is set. Stopping it at any moment loses nothing:
+    an interrupted job is resumed by the next worker the same day. Only the current day's runs are made: after days
+    stopped, send a missed digest with `paperboard digest send --period daily --date YYYY-MM-DD`."""
     with reported_failures():
         configuration = settings()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        logger = logging.getLogger("paperboard.worker")
+        # httpx logs every request at INFO; a harvest's own progress lines say enough.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         database = open_database(configuration)
         indexing = IndexingDuty(database, configuration, indexing_embedder(configuration), LoggingProgress(logger))
+        scheduler = Scheduler(database, configuration)
         logger.info("worker started")
         while True:
-            embedded = indexing.run_once()
+            embedded = logged_failures("search indexing", indexing.run_once)
+            logged_failures("scheduled jobs", scheduler.run_due)
+            if configuration.smtp_url:
+                logged_failures("sending mail", partial(send_mail, database, configuration))
             if once:
                 return
-            if embedded == 0:
+            if not embedded:
                 time.sleep(configuration.worker_poll_seconds)
 
 

@@ -225,3 +225,80 @@ class PaperEmbedding(Base):
     embedded_at: Mapped[datetime] = mapped_column(index=True)
     title_vector: Mapped[bytes] = mapped_column(LargeBinary)
     abstract_vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Subscriber(Base):
+    """Someone who asked for digests by mail, with or without an account.
+
+    `email_key` is the address folded to lower case: one subscription per address whatever its case. A subscriber is
+    `pending` until the confirmation link is followed (nothing but that link is mailed before), then `active`;
+    `paused` after repeated permanent delivery failures; `unsubscribed` keeps the row, so that a later subscription
+    of the same address is the same subscriber and its outbox history still stops a second copy of a digest.
+    """
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), unique=True)
+    frequency: Mapped[str] = mapped_column(String(8))
+    categories: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    keywords: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    # "Papers like the ones I upvoted": only for a subscriber with an account.
+    similar_to_upvoted: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    # When a confirmation or manage link was last mailed: asking again sooner mails nothing, so that the form cannot
+    # be used to flood an inbox.
+    link_mailed_at: Mapped[datetime | None]
+    # Permanent (5xx) failures in a row; a delivery resets it.
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+
+
+class OutboxMessage(Base):
+    """One mail to send, composed once: unique per (subscriber, kind, period), so that composing a digest again
+    finds the row already there instead of adding a second copy.
+
+    `kind` is `daily` or `weekly` for digests (`period_key` the period's key), or a link mail (`confirmation`,
+    `manage`) keyed by the time it was asked for. `contents` holds a digest's sections as lists of paper ids; the
+    message is rendered from them when it is sent. `status` goes `pending` → `sending` (committed before the SMTP
+    transaction starts) → `sent`, or `failed` for good; a temporary failure leaves it `pending` with a later
+    `next_attempt_at`. `message_id` is the mail's Message-ID, the same on every attempt, so that a copy resent after
+    a crash between the server's acceptance and the commit can be recognised.
+    """
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "kind", "period_key"),
+        Index("ix_mail_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    period_key: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    contents: Mapped[dict[str, Any] | None] = mapped_column(JSONList)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class ScheduledRun(Base):
+    """A scheduled job's run for one period (`job` such as `harvest` or `digest:daily`, `run_key` the day or week):
+    its row exists once the run started and `finished_at` once it completed, so that the worker runs each job once
+    per period and resumes one that was interrupted."""
+
+    __tablename__ = "scheduled_runs"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -39,6 +39,7 @@ from paperboard.web.pages import (
     recent,
     search,
     submit,
+    subscriptions,
     users,
     votes,
 )
@@ -64,6 +65,7 @@ PAGE_ROUTERS = (
     api_docs,
     feeds,
     admin,
+    subscriptions,
     paper,
 )
 # The JSON API's routers, one per resource; within /api/papers/ too, the more specific paths come first.

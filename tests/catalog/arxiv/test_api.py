@@ -92,7 +92,7 @@ class RecordingProgress:
     def __init__(self) -> None:
         self.events: list[tuple[str, int | None]] = []
 
-    def start(self, description: str, total: int | None = None) -> None:
+    def start(self, description: str, total: int | None = None, *, unit: str = "papers") -> None:
         self.events.append(("start", total))
 
     def update(self, *, completed: int | None = None, items: int | None = None, total: int | None = None) -> None:

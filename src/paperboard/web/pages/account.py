@@ -1,5 +1,6 @@
-"""Accounts on the web: sign up, sign in, sign out, and the account page where the password is changed (and API
-tokens are managed: `pages.api_tokens`)."""
+"""Accounts on the web: sign up, sign in, sign out, and the account page where the password is changed, the digest
+subscription connected to the account is managed (subscribing is `pages.subscriptions`), and API tokens are
+managed (`pages.api_tokens`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from paperboard.clock import utcnow
 from paperboard.community.accounts import (
     MAX_DISPLAY_NAME_LENGTH,
     MAX_PASSWORD_LENGTH,
@@ -23,7 +25,9 @@ from paperboard.community.sessions import end_other_sessions, end_session, start
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import User
-from paperboard.web.deps import DatabaseDep, SettingsDep
+from paperboard.digest.subscriptions import InvalidPreferences, subscription_for_user, unsubscribe, update_preferences
+from paperboard.web.deps import DatabaseDep, SettingsDep, get_settings
+from paperboard.web.pages.subscriptions import PreferenceForm, PreferenceFormDep, as_sentence, preference_context
 from paperboard.web.security import (
     CsrfChecked,
     OptionalUser,
@@ -169,9 +173,11 @@ def logout(request: Request, database: DatabaseDep) -> Response:
 def account_settings(
     request: Request, database: Database, user: User, *, status_code: int = 200, **context: object
 ) -> HTMLResponse:
-    """The account page, with the user's API tokens; `context` holds what a form's answer adds to it."""
+    """The account page, with the user's API tokens and subscription; `context` holds what a form's answer adds to
+    it."""
     with database.read_session() as session:
         tokens = list_tokens(session, user)
+        subscription = subscription_for_user(session, user)
     page: dict[str, object] = {
         "error": None,
         "changed": False,
@@ -179,15 +185,41 @@ def account_settings(
         "new_token": None,
         "token_name": "",
         "revoked": False,
+        "subscription_form": PreferenceForm.of(subscription) if subscription else PreferenceForm(),
+        "subscription_error": None,
+        "subscription_saved": False,
+        "unsubscribed": False,
     }
-    return _form_page(request, "account/settings.html", status_code=status_code, tokens=tokens, **(page | context))
+    return _form_page(
+        request,
+        "account/settings.html",
+        status_code=status_code,
+        tokens=tokens,
+        subscription=subscription,
+        **preference_context(get_settings(request)),
+        **(page | context),
+    )
 
 
 @router.get("/account", name="account")
 def account_page(
-    request: Request, database: DatabaseDep, user: RequiredUser, changed: bool = False, revoked: bool = False
+    request: Request,
+    database: DatabaseDep,
+    user: RequiredUser,
+    changed: bool = False,
+    revoked: bool = False,
+    subscription_saved: bool = False,
+    unsubscribed: bool = False,
 ) -> Response:
-    return account_settings(request, database, user, changed=changed, revoked=revoked)
+    return account_settings(
+        request,
+        database,
+        user,
+        changed=changed,
+        revoked=revoked,
+        subscription_saved=subscription_saved,
+        unsubscribed=unsubscribed,
+    )
 
 
 @router.post("/account/password", name="change_password", dependencies=[CsrfChecked])
@@ -210,3 +242,38 @@ def change_password_form(
     except AccountError as error:
         return account_settings(request, database, user, status_code=status.HTTP_400_BAD_REQUEST, error=str(error))
     return RedirectResponse("/account?changed=true", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/account/subscription", name="save_account_subscription", dependencies=[CsrfChecked])
+def save_subscription(
+    request: Request, database: DatabaseDep, user: RequiredUser, preferences: PreferenceFormDep
+) -> Response:
+    """The preferences of the subscription connected to the account: connected through a mailed link, so the
+    account may change them without one."""
+    try:
+        chosen = preferences.parsed()
+    except InvalidPreferences as error:
+        return account_settings(
+            request,
+            database,
+            user,
+            status_code=status.HTTP_400_BAD_REQUEST,
+            subscription_form=preferences,
+            subscription_error=as_sentence(error),
+        )
+    with database.session() as session:
+        subscription = subscription_for_user(session, user)
+        if subscription is not None:
+            update_preferences(session, subscription.id, chosen, user=user)
+    # Without a subscription (cancelled in another tab) there was nothing to save: the page offers to subscribe.
+    target = "/account?subscription_saved=true#subscription" if subscription else "/account#subscription"
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/account/subscription/unsubscribe", name="cancel_account_subscription", dependencies=[CsrfChecked])
+def cancel_subscription(database: DatabaseDep, user: RequiredUser) -> Response:
+    with database.session() as session:
+        subscription = subscription_for_user(session, user)
+        if subscription is not None:
+            unsubscribe(session, subscription.id, now=utcnow())
+    return RedirectResponse("/account?unsubscribed=true#subscription", status_code=status.HTTP_303_SEE_OTHER)

@@ -1,5 +1,6 @@
-"""The administrators' page, `/admin`: how the site's background work stands, one section per concern (for now
-the search index: how many papers have vectors, and what the index the site searches holds)."""
+"""The administrators' page, `/admin`: how the site's background work stands, one section per concern: the search
+index (how many papers have vectors, and what the index the site searches holds) and the email digests
+(subscribers, mail sent and failed, the outbox backlog and the worker's scheduled runs)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from paperboard.clock import utcnow
+from paperboard.digest.status import digest_status
 from paperboard.search.service import IndexStatus
-from paperboard.web.deps import ReadSessionDep, SearcherDep
+from paperboard.web.deps import ReadSessionDep, SearcherDep, SettingsDep
 from paperboard.web.security import AdminUser
 from paperboard.web.templating import templates
 
@@ -40,7 +43,15 @@ class SearchIndexSection:
 
 
 @router.get("/admin", name="admin", response_class=HTMLResponse)
-def admin_page(request: Request, _admin: AdminUser, session: ReadSessionDep, searcher: SearcherDep) -> HTMLResponse:
+def admin_page(
+    request: Request, _admin: AdminUser, session: ReadSessionDep, searcher: SearcherDep, settings: SettingsDep
+) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, "admin.html", {"search_index": SearchIndexSection(searcher.status(session))}
+        request,
+        "admin.html",
+        {
+            "search_index": SearchIndexSection(searcher.status(session)),
+            "digests": digest_status(session, utcnow()),
+            "mail_configured": settings.smtp_url is not None,
+        },
     )

@@ -1,0 +1,175 @@
+"""Composing a period's digests into the outbox: one row per active subscriber with something to read.
+
+Every digest of a period shares two sections, then has its own:
+- `top`: the papers listed in the period, most upvoted first (`community.listings.ranked_listings`: neither hidden
+  by a moderator nor withdrawn), at most `TOP_SIZE`;
+- `trending`: the trending ranking as it stood at the period's end (`community.trending`), without the papers of
+  `top` and keeping only papers upvoted, commented on or listed during the period, so that an idle week does not
+  send last month's papers again; at most `TRENDING_SIZE`;
+- `for_you`: the subscriber's own section (`digest.personal`).
+Subscribers who chose categories or keywords still get the shared sections: the digest is "trending papers in your
+inbox", and their own section comes on top of it. A subscriber whose three sections are all empty gets no mail.
+
+A row's `contents` holds the sections as lists of paper ids, with the period's `start` and `end` (ISO dates), and is
+made into a mail when it is sent (`digest.messages`). Only subscribers who are `active` and were confirmed before
+the period's end get a digest. Rows are inserted in batches, each committed, skipping subscribers who have their
+row already: a run killed midway and run again, or two runs at once, add no second copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
+
+from paperboard.clock import utcnow
+from paperboard.community.comments import VISIBLE
+from paperboard.community.listings import ranked_listings
+from paperboard.community.trending import trending_listings
+from paperboard.config import Settings
+from paperboard.db import Database
+from paperboard.db.models import Comment, Listing, OutboxMessage, Subscriber, Vote
+from paperboard.digest.outbox import NewMail, enqueue
+from paperboard.digest.periods import DigestPeriod
+from paperboard.digest.personal import ForYou
+from paperboard.digest.statuses import SubscriberStatus
+from paperboard.progress import Progress, SilentProgress
+
+TOP_SIZE = 10
+TRENDING_SIZE = 5
+# Digests inserted and committed together.
+BATCH_SIZE = 5000
+_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeSummary:
+    # Active subscribers of the period's frequency, confirmed before its end.
+    subscribers: int
+    # Digests added to the outbox by this run.
+    composed: int
+    # Subscribers with nothing to read this period, who get no digest.
+    empty: int
+    # Subscribers whose digest of the period was in the outbox already.
+    already_composed: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSubscriber:
+    id: int
+    categories: list[str]
+    keywords: list[str]
+    # Set only for account holders who asked for papers like the ones they upvoted.
+    similar_user_id: int | None
+
+
+def top_papers(session: Session, period: DigestPeriod) -> list[int]:
+    return [listing.paper_id for listing in ranked_listings(session, period.start, period.end)[:TOP_SIZE]]
+
+
+def trending_papers(session: Session, period: DigestPeriod, excluded: set[int]) -> list[int]:
+    end = datetime.combine(period.end, time())
+    ranked = [
+        entry.listing.paper_id
+        for entry in trending_listings(session, limit=None, now=end)
+        if entry.listing.paper_id not in excluded
+    ]
+    active = _active_papers(session, period, ranked)
+    return [paper_id for paper_id in ranked if paper_id in active][:TRENDING_SIZE]
+
+
+def _active_papers(session: Session, period: DigestPeriod, paper_ids: Sequence[int]) -> set[int]:
+    """Those of these papers upvoted, commented on or listed during the period."""
+    start, end = datetime.combine(period.start, time()), datetime.combine(period.end, time())
+    active: set[int] = set()
+    for offset in range(0, len(paper_ids), _CHUNK):
+        chunk = list(paper_ids[offset : offset + _CHUNK])
+        active.update(
+            session.scalars(
+                union(
+                    select(Vote.paper_id).where(
+                        Vote.paper_id.in_(chunk), Vote.created_at >= start, Vote.created_at < end
+                    ),
+                    select(Comment.paper_id).where(
+                        Comment.paper_id.in_(chunk), Comment.created_at >= start, Comment.created_at < end, VISIBLE
+                    ),
+                    select(Listing.paper_id).where(
+                        Listing.paper_id.in_(chunk), Listing.day >= period.start, Listing.day < period.end
+                    ),
+                )
+            )
+        )
+    return active
+
+
+def digest_subscribers(session: Session, period: DigestPeriod) -> list[DigestSubscriber]:
+    """The subscribers who get this period's digest, if it has anything for them."""
+    rows = session.execute(
+        select(
+            Subscriber.id, Subscriber.categories, Subscriber.keywords, Subscriber.similar_to_upvoted, Subscriber.user_id
+        )
+        .where(
+            Subscriber.status == SubscriberStatus.ACTIVE,
+            Subscriber.frequency == period.kind,
+            Subscriber.confirmed_at < datetime.combine(period.end, time()),
+        )
+        .order_by(Subscriber.id)
+    )
+    return [
+        DigestSubscriber(subscriber_id, categories or [], keywords or [], user_id if similar else None)
+        for subscriber_id, categories, keywords, similar, user_id in rows
+    ]
+
+
+def compose_digests(
+    database: Database,
+    settings: Settings,
+    period: DigestPeriod,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> ComposeSummary:
+    """Add the period's digests to the outbox (see the module's docstring); safe to run again."""
+    progress = progress or SilentProgress()
+    now = now or utcnow()
+    with database.read_session() as session:
+        top = top_papers(session, period)
+        trending = trending_papers(session, period, set(top))
+        subscribers = digest_subscribers(session, period)
+        composed_before = set(
+            session.scalars(
+                select(OutboxMessage.subscriber_id).where(
+                    OutboxMessage.kind == period.kind, OutboxMessage.period_key == period.key
+                )
+            )
+        )
+        waiting = [subscriber for subscriber in subscribers if subscriber.id not in composed_before]
+        for_you = ForYou.load(
+            session,
+            period,
+            excluded={*top, *trending},
+            similar_users={user for subscriber in waiting if (user := subscriber.similar_user_id) is not None},
+        )
+    shared = {"start": period.start.isoformat(), "end": period.end.isoformat(), "top": top, "trending": trending}
+    composed = empty = 0
+    already_composed = len(subscribers) - len(waiting)
+    progress.start(f"Composing {period.kind} digests for {period.key}", total=len(waiting), unit="subscribers")
+    for offset in range(0, len(waiting), BATCH_SIZE):
+        mails = []
+        for subscriber in waiting[offset : offset + BATCH_SIZE]:
+            papers = for_you.papers(subscriber.categories, subscriber.keywords, subscriber.similar_user_id)
+            if not (top or trending or papers):
+                empty += 1
+                continue
+            mails.append(NewMail(subscriber.id, period.kind, period.key, {**shared, "for_you": papers}))
+        with database.session() as session:
+            inserted = enqueue(session, mails, mail_from=settings.mail_from, now=now)
+        composed += inserted
+        # Rows another run inserted since this one looked.
+        already_composed += len(mails) - inserted
+        done = min(offset + BATCH_SIZE, len(waiting))
+        progress.update(completed=done, items=done)
+    progress.finish()
+    return ComposeSummary(len(subscribers), composed, empty, already_composed)

@@ -1,0 +1,1 @@
+"""The background work of a site (`paperboard worker`): what is due at which local time, and running it."""

@@ -1,0 +1,243 @@
+"""Composing a period's digests into the outbox (`digest.compose`, `digest.personal`), against a real database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select, update
+
+from paperboard.config import Settings
+from paperboard.db import Database
+from paperboard.db.models import OutboxMessage, Paper, PaperEmbedding
+from paperboard.digest.compose import ComposeSummary, compose_digests
+from paperboard.digest.periods import digest_period
+from tests.community.factories import add_listing, add_paper, add_user, add_votes, paper_id
+from tests.digest.factories import add_subscriber
+
+# Tuesday's daily digest covers Monday 23 November.
+DAILY = digest_period("daily", date(2026, 11, 24))
+MONDAY = date(2026, 11, 23)
+NOW = datetime(2026, 11, 24, 7)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, secret_key="a secret key for signing the links in these tests")
+
+
+def digests(database: Database, kind: str = "daily") -> dict[int, dict]:
+    """Each subscriber's digest contents, by subscriber id."""
+    with database.read_session() as session:
+        rows = session.execute(
+            select(OutboxMessage.subscriber_id, OutboxMessage.contents).where(OutboxMessage.kind == kind)
+        )
+        return {subscriber_id: contents for subscriber_id, contents in rows}
+
+
+def ids(database: Database, *arxiv_ids: str) -> list[int]:
+    return [paper_id(database, arxiv_id) for arxiv_id in arxiv_ids]
+
+
+def add_new_paper(database: Database, arxiv_id: str, title: str, categories: list[str], hour: int = 10) -> None:
+    """A paper first published on the period's day, on no list."""
+    add_paper(database, arxiv_id, title=title, categories=categories, published_at=datetime(2026, 11, 23, hour))
+
+
+def test_top_papers_are_the_periods_most_upvoted_and_trending_those_drawing_attention_in_it(
+    database: Database, settings: Settings
+) -> None:
+    for number in range(1, 13):
+        add_paper(database, f"2611.{number:05d}", published_at=datetime(2026, 11, 20))
+        add_listing(database, f"2611.{number:05d}", MONDAY, upvotes=number)
+    moderator = add_user(database, "moderator", role="moderator")
+    for arxiv_id, day, upvotes in [
+        ("2611.00100", MONDAY, 100),  # hidden by a moderator
+        ("2611.00101", date(2026, 11, 24), 50),  # listed after the period
+        ("2611.00102", date(2026, 11, 10), 3),  # listed before, upvoted during the period
+        ("2611.00103", date(2026, 11, 10), 200),  # listed before, nothing since
+    ]:
+        add_paper(database, arxiv_id, published_at=datetime(2026, 11, 9))
+        add_listing(database, arxiv_id, day, upvotes=upvotes, hidden_by=moderator if arxiv_id == "2611.00100" else None)
+    voters = [add_user(database, f"voter{number}") for number in range(3)]
+    add_votes(database, "2611.00102", *voters, cast_at=datetime(2026, 11, 23, 20))
+    subscriber = add_subscriber(database, "reader@example.org")
+
+    summary = compose_digests(database, settings, DAILY, now=NOW)
+
+    assert summary == ComposeSummary(subscribers=1, composed=1, empty=0, already_composed=0)
+    contents = digests(database)[subscriber]
+    assert contents["top"] == ids(database, *(f"2611.{number:05d}" for number in range(12, 2, -1)))
+    # Three fresh upvotes outweigh the two-day-old imported counts; the papers of `top` are not repeated.
+    assert contents["trending"] == ids(database, "2611.00102", "2611.00002", "2611.00001")
+    assert contents["for_you"] == []
+    assert (contents["start"], contents["end"]) == ("2026-11-23", "2026-11-24")
+    with database.read_session() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    assert (row.kind, row.period_key, row.status, row.attempts) == ("daily", "2026-11-24", "pending", 0)
+    assert row.next_attempt_at == NOW
+
+
+def test_composing_again_adds_nothing(database: Database, settings: Settings) -> None:
+    add_paper(database, "2611.00001", published_at=datetime(2026, 11, 20))
+    add_listing(database, "2611.00001", MONDAY, upvotes=3)
+    subscribers = [add_subscriber(database, f"reader{number}@example.org") for number in range(3)]
+    first = compose_digests(database, settings, DAILY, now=NOW)
+    with database.read_session() as session:
+        message_ids = set(session.scalars(select(OutboxMessage.message_id)))
+    later = add_subscriber(database, "later@example.org", confirmed_at=datetime(2026, 11, 23, 12))
+
+    second = compose_digests(database, settings, DAILY, now=NOW)
+
+    assert first == ComposeSummary(subscribers=3, composed=3, empty=0, already_composed=0)
+    assert second == ComposeSummary(subscribers=4, composed=1, empty=0, already_composed=3)
+    with database.read_session() as session:
+        rows = session.execute(select(OutboxMessage.subscriber_id, OutboxMessage.message_id)).all()
+    assert sorted(subscriber for subscriber, _ in rows) == sorted([*subscribers, later])
+    assert message_ids < {message_id for _, message_id in rows}
+
+
+def test_only_active_subscribers_of_the_frequency_confirmed_before_the_periods_end_get_one(
+    sqlite_database: Database, settings: Settings
+) -> None:
+    add_paper(sqlite_database, "2611.00001", published_at=datetime(2026, 11, 20))
+    add_listing(sqlite_database, "2611.00001", MONDAY, upvotes=3)
+    reader = add_subscriber(sqlite_database, "reader@example.org")
+    for address, options in [
+        ("pending@example.org", {"status": "pending", "confirmed_at": None}),
+        ("paused@example.org", {"status": "paused"}),
+        ("gone@example.org", {"status": "unsubscribed"}),
+        ("weekly@example.org", {"frequency": "weekly"}),
+        ("too-late@example.org", {"confirmed_at": datetime(2026, 11, 24, 6)}),
+    ]:
+        add_subscriber(sqlite_database, address, **options)  # type: ignore[arg-type]
+
+    summary = compose_digests(sqlite_database, settings, DAILY, now=NOW)
+
+    assert summary == ComposeSummary(subscribers=1, composed=1, empty=0, already_composed=0)
+    assert list(digests(sqlite_database)) == [reader]
+
+
+def test_for_you_holds_the_periods_papers_matching_keywords_and_categories(
+    sqlite_database: Database, settings: Settings
+) -> None:
+    database = sqlite_database
+    # On the list, so in `top`, which "for you" does not repeat.
+    add_paper(
+        database,
+        "2611.00001",
+        title="Scalable Diffusion Models",
+        categories=["cs.LG"],
+        published_at=datetime(2026, 11, 20),
+    )
+    add_listing(database, "2611.00001", MONDAY, upvotes=4)
+    add_new_paper(database, "2611.00002", "Diffusion Models Generate Molecules", ["q-bio.BM"], hour=9)
+    add_new_paper(database, "2611.00003", "A Survey of Graph Neural Networks", ["cs.LG", "stat.ML"])
+    add_new_paper(database, "2611.00004", "Quantum Error Correction with Surface Codes", ["quant-ph"])
+    add_new_paper(database, "2611.00005", "Modeling diffusion in metals", ["cond-mat.mtrl-sci"], hour=15)
+    # Not candidates: first published before the period, withdrawn, or taken off the lists by a moderator.
+    add_paper(database, "2611.00006", title="Older diffusion models", published_at=datetime(2026, 11, 20))
+    add_new_paper(database, "2611.00007", "Withdrawn diffusion models", ["cs.LG"])
+    add_new_paper(database, "2611.00008", "Hidden diffusion models", ["cs.LG"])
+    add_listing(database, "2611.00008", MONDAY, hidden_by=add_user(database, "moderator", role="moderator"))
+    with database.session() as session:
+        session.execute(update(Paper).where(Paper.arxiv_id == "2611.00007").values(deleted_at=NOW))
+    keyword = add_subscriber(database, "keyword@example.org", keywords=["diffusion models"])
+    archive = add_subscriber(database, "archive@example.org", categories=["cs"])
+    both = add_subscriber(database, "both@example.org", categories=["quant-ph", "math"], keywords=["Diffusion models"])
+    nothing = add_subscriber(database, "nothing@example.org", keywords=["of the", "zebrafish"], categories=["hep-th"])
+
+    summary = compose_digests(database, settings, DAILY, now=NOW)
+
+    assert summary == ComposeSummary(subscribers=4, composed=4, empty=0, already_composed=0)
+    composed = digests(database)
+    assert composed[keyword]["top"] == ids(database, "2611.00001")
+    # Equal scores: the newer paper first.
+    assert composed[keyword]["for_you"] == ids(database, "2611.00005", "2611.00002")
+    assert composed[archive]["for_you"] == ids(database, "2611.00003")
+    # A keyword counts twice as much as a category.
+    assert composed[both]["for_you"] == ids(database, "2611.00005", "2611.00002", "2611.00004")
+    # Nothing of theirs this time, but the shared sections still make a digest.
+    assert composed[nothing]["for_you"] == []
+    assert composed[nothing]["top"] == ids(database, "2611.00001")
+
+
+def store_vector(database: Database, arxiv_id: str, vector: list[float]) -> None:
+    values = np.array(vector, dtype=np.float16).tobytes()
+    with database.session() as session:
+        session.add(
+            PaperEmbedding(
+                paper_id=paper_id(database, arxiv_id),
+                model="test-model",
+                text_digest="",
+                paper_changed_at=NOW,
+                embedded_at=NOW,
+                title_vector=values,
+                abstract_vector=values,
+            )
+        )
+
+
+def test_for_you_finds_papers_like_the_ones_the_subscriber_upvoted(
+    sqlite_database: Database, settings: Settings
+) -> None:
+    database = sqlite_database
+    add_paper(database, "2611.00001", title="What Alice upvoted", published_at=datetime(2026, 11, 1))
+    add_listing(database, "2611.00001", date(2026, 11, 2), upvotes=1)
+    add_new_paper(database, "2611.00002", "Close to it", ["cs.CL"])
+    add_new_paper(database, "2611.00003", "Far from it", ["cs.CL"])
+    add_new_paper(database, "2611.00004", "Also upvoted by Alice", ["cs.CL"])
+    add_new_paper(database, "2611.00005", "Close, without a vector", ["cs.CL"])
+    for arxiv_id, vector in [
+        ("2611.00001", [1, 0, 0, 0]),
+        ("2611.00004", [0.8, 0.6, 0, 0]),
+        ("2611.00002", [0.9, 0.3, 0.1, 0]),
+        ("2611.00003", [0, 0, 1, 0]),
+    ]:
+        store_vector(database, arxiv_id, vector)
+    alice, bob = add_user(database, "alice"), add_user(database, "bob")
+    add_votes(database, "2611.00001", alice, bob, cast_at=datetime(2026, 11, 5))
+    add_votes(database, "2611.00004", alice, cast_at=datetime(2026, 11, 5))
+    similar = add_subscriber(database, "alice@example.org", user=alice, similar_to_upvoted=True)
+    not_asked = add_subscriber(database, "bob@example.org", user=bob)
+
+    summary = compose_digests(database, settings, DAILY, now=NOW)
+
+    # Nothing was listed or upvoted in the period: Bob, who did not ask for papers like his upvotes, gets nothing.
+    assert summary == ComposeSummary(subscribers=2, composed=1, empty=1, already_composed=0)
+    composed = digests(database)
+    assert not_asked not in composed
+    assert composed[similar] == {
+        "start": "2026-11-23",
+        "end": "2026-11-24",
+        "top": [],
+        "trending": [],
+        "for_you": ids(database, "2611.00002"),
+    }
+
+
+def test_a_weekly_digest_covers_the_seven_days_before_it_is_sent(sqlite_database: Database, settings: Settings) -> None:
+    weekly = digest_period("weekly", date(2026, 11, 30))
+    for arxiv_id, day, upvotes in [
+        ("2611.00001", date(2026, 11, 22), 9),
+        ("2611.00002", date(2026, 11, 23), 1),
+        ("2611.00003", date(2026, 11, 29), 2),
+        ("2611.00004", date(2026, 11, 30), 8),
+    ]:
+        add_paper(sqlite_database, arxiv_id, published_at=datetime(2026, 11, 20))
+        add_listing(sqlite_database, arxiv_id, day, upvotes=upvotes)
+    subscriber = add_subscriber(sqlite_database, "weekly@example.org", frequency="weekly")
+    add_subscriber(sqlite_database, "daily@example.org")
+
+    summary = compose_digests(sqlite_database, settings, weekly, now=datetime(2026, 11, 30, 7))
+
+    assert summary == ComposeSummary(subscribers=1, composed=1, empty=0, already_composed=0)
+    with sqlite_database.read_session() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    assert (row.subscriber_id, row.kind, row.period_key) == (subscriber, "weekly", "2026-W49")
+    assert row.contents is not None
+    assert row.contents["top"] == ids(sqlite_database, "2611.00003", "2611.00002")
+    assert row.contents["trending"] == []
+    assert (row.contents["start"], row.contents["end"]) == ("2026-11-23", "2026-11-30")
