@@ -253,9 +253,10 @@ class IndexStore:
         ids = np.concatenate([ids for ids, _ in chunks]) if chunks else np.empty(0, dtype=np.int64)
         matrix = np.concatenate([vectors for _, vectors in chunks]) if chunks else np.empty((0, dimensions), np.float32)
         if len(ids) > exact_max:
-            progress.start("Building the vector graph", total=None)
+            progress.start("Building the vector graph", total=None, unit="vectors")
         index = VectorIndex.build(ids, matrix, exact_max=exact_max)
         if index.graph is not None:
+            progress.update(items=len(ids))
             progress.finish()
         return index
 
