@@ -11,7 +11,7 @@ A record that would change nothing writes nothing, so re-importing or re-harvest
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from paperboard.catalog.record import RECORD_FIELDS, PaperRecord
 from paperboard.clock import utcnow
+from paperboard.db.batches import in_batches
 from paperboard.db.models import Paper, PaperCategory
 
 # Core tables rather than ORM classes: bulk statements on them skip the ORM's per-row bookkeeping.
@@ -30,8 +31,6 @@ _categories = PaperCategory.__table__
 _COLUMNS = tuple(name for name in RECORD_FIELDS if name not in ("arxiv_id", "categories"))
 _MERGED = (*_COLUMNS, "categories")
 _EMPTY: tuple[Any, ...] = (None, (), "")
-# SQLite accepts 32,766 bound parameters per statement; stay well below.
-_ID_CHUNK = 900
 
 
 @dataclass
@@ -78,17 +77,12 @@ def _merge(stored: dict[str, Any], record: PaperRecord) -> dict[str, Any] | None
     return merged
 
 
-def _chunks(items: Sequence[str], size: int = _ID_CHUNK) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _load_stored(session: Session, arxiv_ids: Sequence[str]) -> dict[str, tuple[int, dict[str, Any]]]:
     """Stored values by arXiv id, each with the row's primary key."""
     stored: dict[str, tuple[int, dict[str, Any]]] = {}
     by_pk: dict[int, dict[str, Any]] = {}
     columns = [Paper.id, Paper.arxiv_id, *(getattr(Paper, name) for name in _COLUMNS)]
-    for chunk in _chunks(arxiv_ids):
+    for chunk in in_batches(arxiv_ids):
         for row in session.execute(select(*columns).where(Paper.arxiv_id.in_(chunk))):
             values = {name: getattr(row, name) for name in _COLUMNS}
             values["authors"] = tuple(values["authors"])
@@ -96,10 +90,10 @@ def _load_stored(session: Session, arxiv_ids: Sequence[str]) -> dict[str, tuple[
             stored[row.arxiv_id] = (row.id, values)
             by_pk[row.id] = values
     pks = list(by_pk)
-    for start in range(0, len(pks), _ID_CHUNK):
+    for chunk in in_batches(pks):
         rows = session.execute(
             select(PaperCategory.paper_id, PaperCategory.category)
-            .where(PaperCategory.paper_id.in_(pks[start : start + _ID_CHUNK]))
+            .where(PaperCategory.paper_id.in_(chunk))
             .order_by(PaperCategory.paper_id, PaperCategory.position)
         )
         for paper_id, category in rows:
@@ -109,7 +103,7 @@ def _load_stored(session: Session, arxiv_ids: Sequence[str]) -> dict[str, tuple[
 
 def _primary_keys(session: Session, arxiv_ids: Sequence[str]) -> dict[str, int]:
     keys: dict[str, int] = {}
-    for chunk in _chunks(arxiv_ids):
+    for chunk in in_batches(arxiv_ids):
         rows = session.execute(select(_papers.c.arxiv_id, _papers.c.id).where(_papers.c.arxiv_id.in_(chunk)))
         keys.update((arxiv_id, pk) for arxiv_id, pk in rows)
     return keys
@@ -206,7 +200,7 @@ def fill_missing_links(session: Session, links: Mapping[str, PaperLinks]) -> int
     """Give papers, by arXiv id, the code repository and project page they lack; a link a paper has is kept, and
     unknown ids are ignored. Returns how many papers changed."""
     changes = []
-    for chunk in _chunks(list(links)):
+    for chunk in in_batches(list(links)):
         rows = session.execute(
             select(_papers.c.id, _papers.c.arxiv_id, _papers.c.code_url, _papers.c.project_url).where(
                 _papers.c.arxiv_id.in_(chunk)

@@ -31,6 +31,7 @@ from paperboard.community.listings import ranked_listings
 from paperboard.community.trending import trending_listings
 from paperboard.config import Settings
 from paperboard.db import Database
+from paperboard.db.batches import in_batches
 from paperboard.db.models import Comment, Listing, OutboxMessage, Subscriber, Vote
 from paperboard.digest.outbox import NewMail, enqueue
 from paperboard.digest.periods import DigestPeriod
@@ -42,7 +43,6 @@ TOP_SIZE = 10
 TRENDING_SIZE = 5
 # Digests inserted and committed together.
 BATCH_SIZE = 5000
-_CHUNK = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +85,7 @@ def _active_papers(session: Session, period: DigestPeriod, paper_ids: Sequence[i
     """Those of these papers upvoted, commented on or listed during the period."""
     start, end = datetime.combine(period.start, time()), datetime.combine(period.end, time())
     active: set[int] = set()
-    for offset in range(0, len(paper_ids), _CHUNK):
-        chunk = list(paper_ids[offset : offset + _CHUNK])
+    for chunk in in_batches(paper_ids):
         active.update(
             session.scalars(
                 union(

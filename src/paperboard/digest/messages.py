@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from paperboard.community.counts import upvote_counts
 from paperboard.config import Settings
+from paperboard.db.batches import in_batches
 from paperboard.db.models import Listing, OutboxMessage, Paper, Subscriber
 from paperboard.digest.links import LinkSigner
 
@@ -50,7 +51,6 @@ LINK_SUBJECTS = {
 # RFC 5322's limit on the length of a line, without its CRLF.
 MAX_LINE = 998
 # Rows read per query, below every backend's limit on bound parameters.
-_CHUNK = 900
 
 
 class EmptyDigest(Exception):
@@ -351,16 +351,14 @@ class Renderer:
 
     def _load_addresses(self, subscriber_ids: set[int]) -> None:
         missing = sorted(subscriber_ids - self._addresses.keys())
-        for start in range(0, len(missing), _CHUNK):
-            chunk = missing[start : start + _CHUNK]
+        for chunk in in_batches(missing):
             rows = self._session.execute(select(Subscriber.id, Subscriber.email).where(Subscriber.id.in_(chunk)))
             for subscriber_id, address in rows:
                 self._addresses[subscriber_id] = _recipient(address)
 
     def _load_papers(self, paper_ids: set[int]) -> None:
         missing = sorted(paper_ids - self._papers.keys())
-        for start in range(0, len(missing), _CHUNK):
-            chunk = missing[start : start + _CHUNK]
+        for chunk in in_batches(missing):
             self._papers.update(dict.fromkeys(chunk))
             rows = self._session.execute(
                 select(Paper.id, Paper.arxiv_id, Paper.title, Paper.abstract, Paper.authors)

@@ -21,7 +21,7 @@ are computed in bulk with numpy.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperboard.community.counts import upvote_counts
+from paperboard.db.batches import IN_LIST_SIZE, in_batches
 from paperboard.db.models import Listing, Paper, PaperCategory, PaperEmbedding, Vote
 from paperboard.digest.periods import DigestPeriod
 from paperboard.search import analysis
@@ -46,7 +47,6 @@ SIMILARITY_THRESHOLD = 0.55
 # A user's latest upvotes that make their taste: older ones may be of interests they left.
 UPVOTES_USED = 100
 # Below every backend's limit on bound parameters.
-_CHUNK = 900
 # Users whose similarities are computed together: a block of (users × candidates) float32 stays small.
 _USER_BLOCK = 1024
 
@@ -60,11 +60,6 @@ class Similar:
 
     positions: np.ndarray
     cosines: np.ndarray
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield list(ids[start : start + _CHUNK])
 
 
 def _candidate_ids(session: Session, period: DigestPeriod, excluded: set[int]) -> list[int]:
@@ -116,7 +111,7 @@ class ForYou:
         published: dict[int, datetime] = {}
         categories: dict[int, list[str]] = defaultdict(list)
         upvotes: dict[int, int] = {}
-        for chunk in _chunks(ids):
+        for chunk in in_batches(ids):
             for paper_id, title, abstract, published_at in session.execute(
                 select(Paper.id, Paper.title, Paper.abstract, Paper.published_at).where(Paper.id.in_(chunk))
             ):
@@ -215,7 +210,7 @@ def _vector_space(session: Session, paper_ids: np.ndarray) -> tuple[str, int] | 
     """The model most of the candidates have vectors of, and its dimensions; None when none has one."""
     row = session.execute(
         select(PaperEmbedding.model, func.max(func.length(PaperEmbedding.abstract_vector)))
-        .where(PaperEmbedding.paper_id.in_(paper_ids[:_CHUNK].tolist()))
+        .where(PaperEmbedding.paper_id.in_(paper_ids[:IN_LIST_SIZE].tolist()))
         .group_by(PaperEmbedding.model)
         .order_by(func.count().desc())
         .limit(1)
@@ -227,7 +222,7 @@ def _vector_space(session: Session, paper_ids: np.ndarray) -> tuple[str, int] | 
 
 def _vectors(session: Session, model: str, dimensions: int, paper_ids: Sequence[int]) -> dict[int, np.ndarray]:
     vectors: dict[int, np.ndarray] = {}
-    for chunk in _chunks(sorted(paper_ids)):
+    for chunk in in_batches(sorted(paper_ids)):
         for ids, matrix in stored_vectors(session, model, dimensions, paper_ids=chunk):
             vectors.update(zip(ids.tolist(), matrix, strict=True))
     return vectors
@@ -235,7 +230,7 @@ def _vectors(session: Session, model: str, dimensions: int, paper_ids: Sequence[
 
 def _latest_upvotes(session: Session, user_ids: set[int]) -> dict[int, list[int]]:
     upvoted: dict[int, list[int]] = defaultdict(list)
-    for chunk in _chunks(sorted(user_ids)):
+    for chunk in in_batches(sorted(user_ids)):
         for user_id, paper_id in session.execute(
             select(Vote.user_id, Vote.paper_id)
             .where(Vote.user_id.in_(chunk))

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperboard.db.models import OutboxMessage, ScheduledRun, Subscriber
+from paperboard.digest.periods import DIGEST_KINDS
 from paperboard.digest.statuses import MailStatus, SubscriberStatus
 
-DIGEST_KINDS = ("daily", "weekly")
 RECENT_DAYS = 7
 FAILURES_SHOWN = 10
 RUNS_SHOWN = 10

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from paperboard.clock import utcnow
 from paperboard.db import Database
+from paperboard.db.batches import in_batches
 from paperboard.db.models import Paper, PaperCategory, PaperEmbedding
 from paperboard.progress import Progress, SilentProgress
 from paperboard.search.analysis import Document
@@ -111,7 +112,7 @@ def facets_for(session: Session, paper_ids: np.ndarray) -> PaperFacets:
     def rows(ids: Sequence[int]) -> list[int]:
         return rows_of(paper_ids, np.array(ids, dtype=np.int64)).tolist()
 
-    for chunk in _chunks(paper_ids):
+    for chunk in in_batches(paper_ids.tolist()):
         found = session.execute(
             select(Paper.id, Paper.published_at, Paper.code_url.is_not(None)).where(Paper.id.in_(chunk))
         ).all()
@@ -128,12 +129,6 @@ def facets_for(session: Session, paper_ids: np.ndarray) -> PaperFacets:
             if row >= 0:
                 categories[row].append(category)
     return PaperFacets.build(published, has_code, categories)
-
-
-def _chunks(paper_ids: np.ndarray, size: int = 900) -> Iterator[list[int]]:
-    # SQLite allows 32,766 bound parameters; IN lists stay well below.
-    for start in range(0, len(paper_ids), size):
-        yield paper_ids[start : start + size].tolist()
 
 
 def _isoformat(moment: datetime | None) -> str | None:

@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from paperboard.community.counts import upvote_counts
 from paperboard.config import Settings
+from paperboard.db.batches import in_batches
 from paperboard.db.models import Listing, Paper, PaperEmbedding
 from paperboard.search.analysis import ParsedQuery, contains_phrase, parse_query
 from paperboard.search.embedder import Embedder
@@ -148,10 +149,8 @@ def _empty_vectors(dimensions: int) -> VectorIndex:
 def _vectors(session: Session, model: str, dimensions: int, paper_ids: Sequence[int]) -> VectorIndex:
     ids: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
-    for start in range(0, len(paper_ids), 900):
-        for chunk_ids, chunk_vectors in stored_vectors(
-            session, model, dimensions, paper_ids=list(paper_ids[start : start + 900])
-        ):
+    for chunk in in_batches(paper_ids):
+        for chunk_ids, chunk_vectors in stored_vectors(session, model, dimensions, paper_ids=chunk):
             ids.append(chunk_ids)
             vectors.append(chunk_vectors)
     if not ids:
