@@ -26,7 +26,8 @@ Systems:
 Timings: building each index, and the mean and p99 time per query of each system. --per-query lists, for the
 descriptive queries, each target's rank under each system.
 
---tune runs the hybrid ranking over a grid of the engine's fusion constants on data kept apart from the test
+--tune runs the hybrid ranking over a grid of fusions (by scores with several keyword weights, by reciprocal ranks
+with several constants and weights, each ranking read 50, 100 or 200 deep) on data kept apart from the test
 figures: `bench/data/search_queries_dev.jsonl` and a sample of titles disjoint from (a)'s, drawn with --seed + 1.
 Targets (issue 5): hybrid clearly above keyword and semantic alone, and above the baseline on both sets.
 """
@@ -56,7 +57,7 @@ from paperboard.db.models import Paper
 from paperboard.search.analysis import Document
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import model_key, stored_vectors
-from paperboard.search.engine import DEFAULT_FUSION, Fusion, SearchEngine, SearchMode
+from paperboard.search.engine import DEFAULT_FUSION, Fusion, FusionMethod, Ranking, SearchEngine, SearchMode, fuse, rank
 from paperboard.search.keyword_index import KeywordIndex, top_rows
 from paperboard.search.service import QUERY_EMBEDDING_THREADS
 from paperboard.search.vector_index import VectorIndex
@@ -71,10 +72,12 @@ SETS = ("a", "b")
 SYSTEMS = ("tfidf", "keyword", "semantic", "hybrid")
 ENGINE_MODES = {"keyword": SearchMode.KEYWORD, "semantic": SearchMode.SEMANTIC, "hybrid": SearchMode.HYBRID}
 NEEDS_VECTORS = ("semantic", "hybrid")
-# The fusion constants --tune tries: the RRF constant, (keyword, semantic) weights, and how deep each list is read.
-TUNING_K = (5.0, 10.0, 20.0, 40.0, 60.0)
-TUNING_WEIGHTS = ((1.0, 1.0), (1.5, 1.0), (2.0, 1.0), (3.0, 1.0), (1.0, 1.5))
-TUNING_DEPTHS = (50, 100)
+# The fusions --tune tries: score fusion with these keyword weights (semantic 1 - it), and reciprocal-rank fusion
+# with these constants and (keyword, semantic) weights; each ranking read as deep as each of TUNING_DEPTHS.
+TUNING_SCORE_WEIGHTS = (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
+TUNING_K = (5.0, 10.0, 20.0, 60.0)
+TUNING_RRF_WEIGHTS = ((1.0, 1.0), (2.0, 1.0), (3.0, 1.0), (4.0, 1.0))
+TUNING_DEPTHS = (50, 100, 200)
 
 T = TypeVar("T")
 
@@ -356,34 +359,75 @@ def print_per_query(results: dict[tuple[str, str], Score], query_set: QuerySet, 
         print("".join(f"{'-' if position is None else position:>9}" for position in positions) + f"  {query.text}")
 
 
-def tune(indexes: dict[str, SetIndexes], query_sets: Sequence[QuerySet]) -> None:
-    grid = [
-        Fusion(k=k, keyword_weight=keyword_weight, semantic_weight=semantic_weight, depth=depth)
-        for k, (keyword_weight, semantic_weight), depth in product(TUNING_K, TUNING_WEIGHTS, TUNING_DEPTHS)
+def scored(engine: SearchEngine, query: str, mode: SearchMode, limit: int) -> Ranking:
+    """The engine's keyword or semantic ranking with its scores, which fusion needs."""
+    assert engine.vectors is not None
+    parts = [(engine.keyword, None)], [(engine.vectors, None)]
+    return rank(*parts, query, mode, embedder=engine.embedder, limit=limit)
+
+
+def tuning_grid() -> list[Fusion]:
+    scores = [
+        Fusion(FusionMethod.SCORES, keyword_weight=weight, semantic_weight=round(1 - weight, 2), depth=depth)
+        for weight, depth in product(TUNING_SCORE_WEIGHTS, TUNING_DEPTHS)
     ]
+    reciprocal = [
+        Fusion(FusionMethod.RECIPROCAL_RANK, keyword_weight=keyword, semantic_weight=semantic, depth=depth, k=k)
+        for k, (keyword, semantic), depth in product(TUNING_K, TUNING_RRF_WEIGHTS, TUNING_DEPTHS)
+    ]
+    return [*scores, *reciprocal]
+
+
+def describe(fusion: Fusion) -> str:
+    if fusion.method is FusionMethod.SCORES:
+        return f"scores, keyword {fusion.keyword_weight:g} + semantic {fusion.semantic_weight:g}, depth {fusion.depth}"
+    return (
+        f"reciprocal rank, k {fusion.k:g}, keyword {fusion.keyword_weight:g} : semantic "
+        f"{fusion.semantic_weight:g}, depth {fusion.depth}"
+    )
+
+
+def tune(indexes: dict[str, SetIndexes], query_sets: Sequence[QuerySet]) -> None:
+    """Each query's keyword and semantic rankings are computed once, as deep as the grid reads, then fused with
+    every setting of the grid, as `rank` fuses them."""
+    grid = tuning_grid()
+    deepest = max(fusion.depth for fusion in grid)
     print(f"\nhybrid fusion grid ({len(grid)} settings), MRR@10 / Recall@10 on data kept apart from the test figures:")
+    rankings: dict[str, list[tuple[Ranking, Ranking]]] = {}
     for query_set in query_sets:
+        engine = indexes[query_set.name].engine
+        assert engine is not None
         for system in ("keyword", "semantic"):
             score = evaluate(indexes[query_set.name].ranker(system), query_set.queries)
             print(f"  {query_set.name}, {system} alone: {score.mrr:.4f} / {score.recall:.4f}")
+        rankings[query_set.name] = [
+            (
+                scored(engine, query.text, SearchMode.KEYWORD, deepest),
+                scored(engine, query.text, SearchMode.SEMANTIC, deepest),
+            )
+            for query in query_set.queries
+        ]
     rows = []
     for fusion in grid:
-        scores = [evaluate(indexes[s.name].ranker("hybrid", fusion), s.queries) for s in query_sets]
+        scores = []
+        for query_set in query_sets:
+            fused = iter(
+                [paper_id for paper_id, _ in fuse(keyword[: fusion.depth], semantic[: fusion.depth], fusion)[:CUTOFF]]
+                for keyword, semantic in rankings[query_set.name]
+            )
+            scores.append(evaluate(lambda _query, fused=fused: next(fused), query_set.queries))
         rows.append((fusion, scores))
     rows.sort(key=lambda row: -sum(score.mrr for score in row[1]) / len(row[1]))
     print()
     for number, query_set in enumerate(query_sets, start=1):
         print(f"set {number}: {query_set.name}")
     header = "".join(f"{f'set {number} MRR@10':>16}{'R@10':>7}" for number in range(1, len(query_sets) + 1))
-    print(f"{'k':>6}{'kw w':>6}{'sem w':>6}{'depth':>6}{header}{'mean MRR@10':>13}")
+    print(f"{'fusion':<62}{header}{'mean MRR@10':>13}")
     for fusion, scores in rows:
         cells = "".join(f"{score.mrr:>16.4f}{score.recall:>7.3f}" for score in scores)
         mean = sum(score.mrr for score in scores) / len(scores)
         mark = "  (the engine's default)" if fusion == DEFAULT_FUSION else ""
-        print(
-            f"{fusion.k:>6.0f}{fusion.keyword_weight:>6.1f}{fusion.semantic_weight:>6.1f}{fusion.depth:>6}"
-            f"{cells}{mean:>13.4f}{mark}"
-        )
+        print(f"{describe(fusion):<62}{cells}{mean:>13.4f}{mark}")
 
 
 def build_query_sets(

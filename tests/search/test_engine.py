@@ -11,6 +11,7 @@ from paperboard.search.embedder import Embedder, paper_text
 from paperboard.search.engine import (
     SEMANTIC_FLOOR,
     Fusion,
+    FusionMethod,
     SearchEngine,
     SearchMode,
     fuse,
@@ -61,7 +62,7 @@ def mask(*paper_ids: int) -> np.ndarray:
 
 
 # Textbook reciprocal-rank fusion, so that the arithmetic below does not move with the tuned defaults.
-EVEN = Fusion(k=60.0, keyword_weight=1.0, semantic_weight=1.0)
+EVEN = Fusion(FusionMethod.RECIPROCAL_RANK, k=60.0, keyword_weight=1.0, semantic_weight=1.0)
 
 
 def test_a_paper_found_by_both_rankings_beats_one_found_by_one():
@@ -82,6 +83,30 @@ def test_fusion_ties_go_to_the_better_keyword_rank_then_the_lower_id():
 
     assert [paper_id for paper_id, _ in fused] == [1, 4, 2, 3]
     assert [paper_id for paper_id, _ in fuse([], [(9, 0.5), (8, 0.5)], EVEN)] == [9, 8]
+
+
+def test_score_fusion_maps_each_ranking_onto_0_to_1_and_weights_it():
+    keyword = [(1, 12.0), (2, 7.0), (3, 2.0)]
+    semantic = [(2, 0.6), (4, 0.5), (1, 0.4)]
+
+    weighted = Fusion(FusionMethod.SCORES, keyword_weight=0.6, semantic_weight=0.4)
+
+    assert dict(fuse(keyword, semantic, weighted)) == pytest.approx({1: 0.6, 2: 0.6 * 0.5 + 0.4, 3: 0.0, 4: 0.4 * 0.5})
+    # One paper alone, or papers all tied, are each their ranking's best.
+    assert dict(fuse([(7, 3.0)], [(8, 0.3), (9, 0.3)], weighted)) == pytest.approx({7: 0.6, 8: 0.4, 9: 0.4})
+
+
+def test_score_fusion_keeps_a_keyword_match_far_ahead_of_the_rest_first():
+    # The keyword ranking's first paper stands far above its next; the semantic ranking barely tells its papers
+    # apart. Reciprocal ranks see two firsts; scores see one clear winner and a near tie.
+    keyword = [(1, 30.0), (2, 6.0), (3, 5.0), (4, 4.5)]
+    semantic = [(2, 0.52), (1, 0.5), (3, 0.49), (4, 0.2)]
+
+    scores_first = fuse(keyword, semantic, Fusion(FusionMethod.SCORES, keyword_weight=0.5, semantic_weight=0.5))
+    ranks_first = fuse(keyword, semantic, EVEN)
+
+    assert scores_first[0][0] == 1
+    assert dict(ranks_first)[1] == pytest.approx(dict(ranks_first)[2])
 
 
 def test_fusion_weights_and_depth():
