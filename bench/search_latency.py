@@ -6,6 +6,7 @@ a million papers, and the time and memory of building the index.
     .venv/bin/python bench/search_latency.py synthetic [--papers 1000000] [--exact-max 200000] [--queries 300]
         [--recall-queries 200] [--centroids N] [--vectors-from SQLITE] [--spread 0.7] [--seed 11]
     .venv/bin/python bench/search_latency.py indexing --data-dir DIR
+    .venv/bin/python bench/search_latency.py instance --data-dir NEW_DIR [--papers 1000000] [--vectors-from SQLITE]
 
 Queries (all modes): `--queries` drawn with `--seed` from the shared corpus (`../shared/data/papers.jsonl.gz`), so
 that they are varied rather than cache-friendly repeats: runs of 3-8 words of a title, runs of 4-10 words of an
@@ -48,6 +49,11 @@ indexing: copies DIR's database as --snapshot does and runs `paperboard index --
 printing its wall time, CPU time and peak RSS (`wait4`'s rusage of the child) and the index's size on disk. The
 embedding phase is measured separately (`paperboard index` prints its rate; bench/embedder.py).
 
+instance: a synthetic instance to serve with `http`: a new data folder whose SQLite database holds `--papers`
+papers made as `synthetic` makes its documents (arXiv ids 2001.10000 onwards, one date each in 2020-2026) and, as if
+`paperboard index` had embedded them, a stored vector per paper as `synthetic` makes its vectors; then
+`paperboard index --no-embed --full` builds its index, measured as in `indexing`.
+
 The machine, and the load average before and after, are printed: on 2 cores, other work running meanwhile (an
 embedding job, tests) shows in every figure. Targets (issue 5): through HTTP at 128k papers with 2 workers, hybrid
 p50 <= 20 ms and p99 <= 60 ms; at 1M papers p50 <= 50 ms, with memory reported.
@@ -72,17 +78,24 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
 import numpy as np
+from sqlalchemy import insert, select
 
 from pages import serve
+from paperboard.catalog.record import build_record
+from paperboard.catalog.store import upsert_papers
+from paperboard.clock import utcnow
 from paperboard.config import Settings
 from paperboard.db import Database
+from paperboard.db.models import Paper, PaperEmbedding
+from paperboard.db.schema import upgrade
 from paperboard.search.analysis import STOPWORDS, Document, parse_query
 from paperboard.search.embedder import Embedder
-from paperboard.search.embeddings import embedding_counts, model_key, stored_vectors
+from paperboard.search.embeddings import STORED_DTYPE, embedding_counts, model_key, stored_vectors, text_digest
 from paperboard.search.engine import DEFAULT_FUSION, SearchMode, fuse, keyword_ranking, rank, semantic_ranking
 from paperboard.search.index_store import IndexStore
 from paperboard.search.indexing import index_is_behind
@@ -700,6 +713,83 @@ def synthetic_benchmark(arguments: argparse.Namespace) -> None:
     print(f"\npeak RSS of the process: {peak_rss() / GIB:.2f} GiB; load average at end: {load_average()}")
 
 
+def synthetic_arxiv_id(number: int) -> str:
+    """The `number`-th of a run of valid new-style arXiv ids: 90,000 a month from January 2020."""
+    month, serial = divmod(number, 90_000)
+    return f"{20 + month // 12:02d}{month % 12 + 1:02d}.{10_000 + serial:05d}"
+
+
+def instance_benchmark(arguments: argparse.Namespace) -> None:
+    print_machine()
+    data_dir: Path = arguments.data_dir
+    if data_dir.exists() and any(data_dir.iterdir()):
+        sys.exit(f"{data_dir} is not empty: `instance` fills a new data folder")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    papers = corpus(arguments.corpus)
+    count = arguments.papers
+    database = Database(f"sqlite:///{(data_dir / DATABASE_FILE).resolve()}")
+    upgrade(database)
+    rng = random.Random(arguments.seed)
+    first_day = date(2020, 1, 1).toordinal()
+    print(f"\nfilling {data_dir} with {count:,} synthetic papers:")
+    with step("papers (upsert_papers, 20,000 a transaction)"):
+        documents = synthetic_documents(papers, count, arguments.seed)
+        for start in range(0, count, 20_000):
+            records = [
+                build_record(
+                    arxiv_id=synthetic_arxiv_id(number),
+                    title=document.title,
+                    abstract=document.abstract,
+                    authors=document.authors or ["Anonymous"],
+                    categories=["cs.LG"],
+                    published_at=date.fromordinal(first_day + rng.randrange(7 * 365)).isoformat(),
+                )
+                for number, document in zip(range(start, min(count, start + 20_000)), documents, strict=False)
+            ]
+            with database.session() as session:
+                upsert_papers(session, records)
+    with step("centroid vectors"):
+        centroids = centroid_vectors(arguments, papers, arguments.seed)
+    del papers
+    embedder = Embedder(threads=1)
+    model = model_key(embedder)
+    with step(f"stored vectors (model {model}; title and abstract vectors both the synthetic one)"):
+        vectors = clustered_vectors(centroids, count, arguments.spread, arguments.seed)
+        after_id, done = 0, 0
+        while True:
+            with database.read_session() as session:
+                rows = session.execute(
+                    select(Paper.id, Paper.title, Paper.abstract, Paper.changed_at)
+                    .where(Paper.id > after_id)
+                    .order_by(Paper.id)
+                    .limit(20_000)
+                ).all()
+            if not rows:
+                break
+            now = utcnow()
+            with database.session() as session:
+                session.execute(
+                    insert(PaperEmbedding),
+                    [
+                        {
+                            "paper_id": row.id,
+                            "model": model,
+                            "text_digest": text_digest(row.title, row.abstract),
+                            "paper_changed_at": row.changed_at,
+                            "embedded_at": now,
+                            "title_vector": vector.astype(STORED_DTYPE).tobytes(),
+                            "abstract_vector": vector.astype(STORED_DTYPE).tobytes(),
+                        }
+                        for row, vector in zip(rows, vectors[done : done + len(rows)], strict=True)
+                    ],
+                )
+            after_id, done = rows[-1].id, done + len(rows)
+    del vectors
+    database.dispose()
+    print(f"  database {(data_dir / DATABASE_FILE).stat().st_size / MIB:,.0f} MiB", flush=True)
+    measured_index_build(data_dir)
+
+
 def time_queries(keyword: KeywordIndex, index: VectorIndex, embedder: Embedder, queries: Sequence[str]) -> None:
     depth = max(RESULTS_DEPTH, DEFAULT_FUSION.depth)
 
@@ -740,10 +830,12 @@ def main() -> None:
     http = commands.add_parser("http", help="latency through HTTP of an instance served with 2 workers")
     synthetic = commands.add_parser("synthetic", help="in-process latency and memory on a synthetic corpus")
     indexing = commands.add_parser("indexing", help="time and peak memory of building the index of an instance")
-    for command in (http, synthetic):
+    instance = commands.add_parser("instance", help="a new data folder of synthetic papers and vectors, indexed")
+    for command in (http, synthetic, instance):
         command.add_argument("--corpus", type=Path, default=SHARED_DATA / "papers.jsonl.gz")
-        command.add_argument("--queries", type=int, default=300, help="distinct queries drawn from the corpus")
         command.add_argument("--seed", type=int, default=11)
+    for command in (http, synthetic):
+        command.add_argument("--queries", type=int, default=300, help="distinct queries drawn from the corpus")
     for command in (http, indexing):
         command.add_argument("--data-dir", type=Path, required=True, help="a filled Paperboard data folder")
         command.add_argument("--keep", action="store_true", help="keep the /tmp/latency-* copy")
@@ -753,18 +845,24 @@ def main() -> None:
     http.add_argument("--warmup", type=int, default=60, help="queries of each mode sent before the runs")
     http.add_argument("--limit", type=int, default=20, help="the API's `limit`: results in each answer")
     http.add_argument("--port", type=int, default=8933)
-    synthetic.add_argument("--papers", type=int, default=1_000_000)
+    instance.add_argument("--data-dir", type=Path, required=True, help="the new data folder")
+    for command in (synthetic, instance):
+        command.add_argument("--papers", type=int, default=1_000_000)
+        command.add_argument(
+            "--centroids", type=int, help="titles embedded as cluster centres (default: one per 100 papers)"
+        )
+        command.add_argument("--vectors-from", type=Path, help="a COPY of a database whose stored vectors are centres")
+        command.add_argument("--spread", type=float, default=0.7, help="norm of the noise around each centre")
     synthetic.add_argument("--exact-max", type=int, default=DEFAULT_EXACT_MAX, help="above it, an HNSW graph")
     synthetic.add_argument("--recall-queries", type=int, default=200)
-    synthetic.add_argument(
-        "--centroids", type=int, help="titles embedded as cluster centres (default: one per 100 papers)"
-    )
-    synthetic.add_argument("--vectors-from", type=Path, help="a COPY of a database whose stored vectors are centres")
-    synthetic.add_argument("--spread", type=float, default=0.7, help="norm of the noise around each centre")
     arguments = parser.parse_args()
-    {"http": http_benchmark, "synthetic": synthetic_benchmark, "indexing": indexing_benchmark}[arguments.command](
-        arguments
-    )
+    commands_run = {
+        "http": http_benchmark,
+        "synthetic": synthetic_benchmark,
+        "indexing": indexing_benchmark,
+        "instance": instance_benchmark,
+    }
+    commands_run[arguments.command](arguments)
 
 
 if __name__ == "__main__":
