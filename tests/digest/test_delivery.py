@@ -283,6 +283,37 @@ def test_mail_goes_only_to_subscribers_who_may_still_get_it(sqlite_database, smt
     assert outbox_row(sqlite_database, digest_to_unconfirmed).last_error == "not sent: the subscriber is pending"
 
 
+def test_digests_left_unsent_for_days_are_cancelled_as_out_of_date(sqlite_database, smtp_server, tmp_path):
+    # Mail was not configured for days: the worker composed a digest a day, and they waited in the outbox.
+    reader = add_subscriber(sqlite_database, "reader@example.org")
+    old_daily = add_mail(sqlite_database, reader, "daily", "2026-11-25")
+    recent_daily = add_mail(sqlite_database, reader, "daily", "2026-11-27")
+    old_weekly = add_mail(sqlite_database, reader, "weekly", "2026-W47")
+    recent_weekly = add_mail(sqlite_database, reader, "weekly", "2026-W48")
+    old_link = add_mail(sqlite_database, reader, "manage")
+    now = utcnow()
+    composed = {
+        old_daily: now - timedelta(hours=25),
+        recent_daily: now - timedelta(hours=23),
+        old_weekly: now - timedelta(days=3, hours=1),
+        recent_weekly: now - timedelta(days=2),
+        old_link: now - timedelta(days=10),
+    }
+    with sqlite_database.session() as session:
+        for outbox_id, created_at in composed.items():
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(created_at=created_at))
+
+    summary = send_pending(sqlite_database, mail_settings(tmp_path, smtp_server.url))
+
+    assert (summary.sent, summary.cancelled) == (3, 2)
+    sent = {outbox_row(sqlite_database, outbox_id).message_id for outbox_id in (recent_daily, recent_weekly, old_link)}
+    assert {mail.message_id for mail in smtp_server.received} == sent
+    for outbox_id, hours in ((old_daily, 25), (old_weekly, 73)):
+        row = outbox_row(sqlite_database, outbox_id)
+        assert (row.status, row.attempts) == (MailStatus.FAILED, 0)
+        assert row.last_error == f"not sent: out of date, composed {hours} hours ago"
+
+
 def test_a_server_that_is_down_loses_nothing(sqlite_database, tmp_path):
     down = f"smtp://127.0.0.1:{free_port()}"
     mails = [add_mail(sqlite_database, add_subscriber(sqlite_database, f"r{n}@example.org")) for n in range(20)]

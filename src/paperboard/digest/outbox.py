@@ -26,6 +26,10 @@ from paperboard.digest.periods import DIGEST_KINDS
 from paperboard.digest.statuses import MailStatus, SubscriberStatus
 
 OutboxKind = Literal["confirmation", "manage", "daily", "weekly"]
+# A digest still unsent this long after it was composed (mail was not configured, or the server was down, for
+# days) is cancelled rather than sent: its news is old, and the next digest covers the days since. Counted from
+# composing, not from the period's end, so that `digest send --date` for a past day still sends what it composes.
+OUT_OF_DATE_AFTER = {"daily": timedelta(days=1), "weekly": timedelta(days=3)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +83,8 @@ _LINK_RECIPIENTS = (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE)
 @dataclass
 class Tally:
     """What became of the mails a sender tried: `retried` are back in the queue after a temporary failure,
-    `cancelled` were not sent because their subscriber left (or their digest had nothing left to show), `paused`
-    counts subscribers paused after repeated permanent failures."""
+    `cancelled` were not sent because their subscriber left, or their digest had nothing left to show or was out of
+    date; `paused` counts subscribers paused after repeated permanent failures."""
 
     sent: int = 0
     retried: int = 0
@@ -183,11 +187,18 @@ def claim(
     ).all()
     claimed = Claimed([], [])
     for mail, subscriber_status in rows:
-        if subscriber_status in (_DIGEST_RECIPIENTS if mail.kind in DIGEST_KINDS else _LINK_RECIPIENTS):
-            claimed.mails.append(mail)
-        else:
+        if subscriber_status not in (_DIGEST_RECIPIENTS if mail.kind in DIGEST_KINDS else _LINK_RECIPIENTS):
             claimed.cancelled.append(Attempt(mail, "cancelled", f"not sent: the subscriber is {subscriber_status}"))
+        elif mail.kind in OUT_OF_DATE_AFTER and now >= mail.created_at + OUT_OF_DATE_AFTER[mail.kind]:
+            reason = f"not sent: out of date, composed {_hours(now - mail.created_at)} hours ago"
+            claimed.cancelled.append(Attempt(mail, "cancelled", reason))
+        else:
+            claimed.mails.append(mail)
     return claimed
+
+
+def _hours(age: timedelta) -> int:
+    return int(age.total_seconds() // 3600)
 
 
 def record(connection: Connection, attempts: Sequence[Attempt], settings: Settings, now: datetime) -> Tally:
