@@ -24,7 +24,7 @@ from paperboard.search.service import searcher_for
 from paperboard.web.api import comments as api_comments
 from paperboard.web.api import daily_papers, papers, submissions, upvotes
 from paperboard.web.api.errors import with_json_validation_errors
-from paperboard.web.middleware import AnonymousPageCache, SecurityHeaders
+from paperboard.web.middleware import AnonymousPageCache, HeadAsGet, SecurityHeaders
 from paperboard.web.pages import (
     account,
     admin,
@@ -170,6 +170,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_address=settings.api_requests_per_minute,
         per_token=settings.api_token_requests_per_minute,
     )
+    # Outermost: everything inside sees a HEAD as the GET it stands for (and counts it, and may answer it from the
+    # cache).
+    app.add_middleware(HeadAsGet)
     return app
 
 

@@ -1,4 +1,5 @@
-"""ASGI middleware of the site: security headers on every response, and a short-lived cache of public pages.
+"""ASGI middleware of the site: HEAD answered as GET, security headers on every response, and a short-lived cache
+of public pages.
 
 Both are plain ASGI rather than Starlette's `BaseHTTPMiddleware`, which costs a task and a copy of every response
 body: on a page served from the cache, that would be most of the work.
@@ -18,6 +19,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperboard.web.security import SESSION_COOKIE, attach_csrf_cookie
 
 RawHeaders = list[tuple[bytes, bytes]]
+
+
+class HeadAsGet:
+    """Answers a HEAD request as the GET of the same address would be answered, headers only (RFC 9110, 9.3.2).
+    FastAPI's routes accept only the methods they declare, so feed readers, link checkers and uptime monitors that
+    ask with HEAD were told 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] != "http.response.body":
+                await send(message)
+            elif not message.get("more_body", False):
+                # The GET's headers stand, Content-Length included; its body is not sent.
+                await send({"type": "http.response.body", "body": b""})
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 class SecurityHeaders:
