@@ -163,8 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
     # Added after the headers middleware, so it wraps it and keeps the headers with each page it stores.
     app.add_middleware(AnonymousPageCache, ttl=settings.page_cache_seconds, prefixes=CACHED_PATH_PREFIXES)
-    # Added last, so it runs first: a request over its limit costs a dictionary lookup, and reaches neither the
-    # page cache (where a refused write would still empty it) nor the app.
+    # Added after them, so it runs before them: a request over its limit costs a dictionary lookup, and reaches
+    # neither the page cache (where a refused write would still empty it) nor the app.
     app.add_middleware(
         ApiRateLimits,
         per_address=settings.api_requests_per_minute,
