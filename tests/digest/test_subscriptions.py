@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from paperboard.catalog.taxonomy import ARXIV_CATEGORIES
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import OutboxMessage, Subscriber
 from paperboard.digest.addresses import InvalidAddress
 from paperboard.digest.statuses import SubscriberStatus
 from paperboard.digest.subscriptions import (
-    ARXIV_CATEGORIES,
     LINK_MAIL_INTERVAL,
     MAX_CATEGORIES,
     MAX_KEYWORDS,

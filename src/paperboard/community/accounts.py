@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal, get_args
 
@@ -23,8 +24,14 @@ MAX_PASSWORD_LENGTH = 1024
 MAX_DISPLAY_NAME_LENGTH = 100
 
 _hasher = PasswordHasher()
-# Verified against when the account does not exist, so that a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("an account that does not exist")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so that a wrong name takes as long as a wrong password.
+    Made at first use rather than at import, which every command and web worker pays: a hash costs a sign-in's
+    time."""
+    return _hasher.hash("an account that does not exist")
 
 
 class AccountError(ValueError):
@@ -93,7 +100,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The user whose name and password these are, or None; a suspended user cannot sign in."""
     user = user_by_name(session, username) if len(password) <= MAX_PASSWORD_LENGTH else None
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.suspended_at is not None:
