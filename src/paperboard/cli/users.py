@@ -6,9 +6,12 @@ import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from paperboard.cli.console import Failure, open_database, out, reported_failures, settings
-from paperboard.community.accounts import ROLES, AccountError, create_user, set_role, user_by_name
+from paperboard.community.accounts import ROLES, AccountError, create_user, reinstate, set_role, user_by_name
+from paperboard.community.moderation import suspend_account
+from paperboard.db.models import User
 
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 
@@ -55,13 +58,42 @@ def change_role(
         database = open_database(settings())
         try:
             with database.session() as session:
-                user = user_by_name(session, username)
-                if user is None:
-                    raise Failure(f"there is no user named {username}")
+                user = _existing_user(session, username)
                 set_role(user, role)
         except AccountError as error:
             raise Failure(str(error)) from None
         out.print(f"{user.username} is now {user.role}.", highlight=False)
+
+
+@users_app.command("suspend")
+def suspend_command(
+    username: Annotated[str, typer.Argument(help="An existing user's name.", show_default=False)],
+) -> None:
+    """Suspend an account, whatever its role, and sign it out everywhere; it keeps its name, comments and votes."""
+    with reported_failures():
+        with open_database(settings()).session() as session:
+            user = _existing_user(session, username)
+            suspend_account(session, user)
+        out.print(f"{user.username} is suspended and signed out everywhere.", highlight=False)
+
+
+@users_app.command("reinstate")
+def reinstate_command(
+    username: Annotated[str, typer.Argument(help="An existing user's name.", show_default=False)],
+) -> None:
+    """Lift an account's suspension."""
+    with reported_failures():
+        with open_database(settings()).session() as session:
+            user = _existing_user(session, username)
+            reinstate(user)
+        out.print(f"{user.username} may sign in again.", highlight=False)
+
+
+def _existing_user(session: Session, username: str) -> User:
+    user = user_by_name(session, username)
+    if user is None:
+        raise Failure(f"there is no user named {username}")
+    return user
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,7 @@
 
 Roles rank user < moderator < admin (`accounts.ROLES`, in that order), and staff act only on accounts ranked below
 their own: a moderator suspends users, an administrator suspends users and moderators, and nobody suspends an
-administrator or themselves (an administrator who must go is first given another role from the command line).
+administrator or themselves on the site (`paperboard user suspend`, which answers to no role, suspends any account).
 
 A suspended account keeps its name, comments and votes, but cannot sign in, comment or submit; suspending it ends
 its sessions at once, so that a browser signed in before the suspension is signed out too.
@@ -56,9 +56,15 @@ def _target(session: Session, actor: User, username: str, action: str) -> User:
 def suspend_user(session: Session, actor: User, username: str) -> User:
     """Suspend the account and sign it out everywhere; suspending it again keeps the first suspension's time."""
     target = _target(session, actor, username, "suspend")
-    suspend(target)
-    end_other_sessions(session, target)
+    suspend_account(session, target)
     return target
+
+
+def suspend_account(session: Session, user: User) -> None:
+    """Suspend `user` and sign them out everywhere, whoever asks: the command line, which answers to no role, calls
+    this directly."""
+    suspend(user)
+    end_other_sessions(session, user)
 
 
 def reinstate_user(session: Session, actor: User, username: str) -> User:
