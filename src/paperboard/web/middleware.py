@@ -1,7 +1,7 @@
 """ASGI middleware of the site: HEAD answered as GET, security headers on every response, and a short-lived cache
 of public pages.
 
-Both are plain ASGI rather than Starlette's `BaseHTTPMiddleware`, which costs a task and a copy of every response
+All three are plain ASGI rather than Starlette's `BaseHTTPMiddleware`, which costs a task and a copy of every response
 body: on a page served from the cache, that would be most of the work.
 """
 
