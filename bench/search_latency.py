@@ -95,7 +95,7 @@ from paperboard.db.models import Paper, PaperEmbedding
 from paperboard.db.schema import upgrade
 from paperboard.search.analysis import STOPWORDS, Document, parse_query
 from paperboard.search.embedder import Embedder
-from paperboard.search.embeddings import STORED_DTYPE, embedding_counts, model_key, stored_vectors, text_digest
+from paperboard.search.embeddings import embedding_counts, embedding_row, model_key, stored_vectors, text_digest
 from paperboard.search.engine import DEFAULT_FUSION, SearchMode, fuse, keyword_ranking, rank, semantic_ranking
 from paperboard.search.index_store import IndexStore
 from paperboard.search.indexing import index_is_behind
@@ -771,15 +771,9 @@ def instance_benchmark(arguments: argparse.Namespace) -> None:
                 session.execute(
                     insert(PaperEmbedding),
                     [
-                        {
-                            "paper_id": row.id,
-                            "model": model,
-                            "text_digest": text_digest(row.title, row.abstract),
-                            "paper_changed_at": row.changed_at,
-                            "embedded_at": now,
-                            "title_vector": vector.astype(STORED_DTYPE).tobytes(),
-                            "abstract_vector": vector.astype(STORED_DTYPE).tobytes(),
-                        }
+                        embedding_row(
+                            row.id, model, text_digest(row.title, row.abstract), row.changed_at, now, vector, vector
+                        )
                         for row, vector in zip(rows, vectors[done : done + len(rows)], strict=True)
                     ],
                 )

@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from paperboard.clock import utcnow
 from paperboard.db import Database
-from paperboard.db.models import LoginAttempt, Paper, ScheduledRun, Subscriber, UserSession
+from paperboard.db.models import LoginAttempt, Paper, ScheduledRun, UserSession
 from paperboard.digest.periods import digest_period
 from paperboard.worker.schedule import WEEKDAYS
 from tests.arxiv_server import ArxivServer, Reply
 from tests.community.factories import add_listing, add_paper, add_user
 from tests.conftest import Cli, cli_environment
+from tests.digest.factories import add_subscriber
 from tests.smtp_server import SmtpServer
 
 FIRST_PAGE = {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": "cs:cs:CL"}
@@ -62,20 +63,8 @@ def scheduled(
     add_paper(database, "2506.00001", title="Listed yesterday", days_old=2)
     add_listing(database, "2506.00001", today - timedelta(days=1), upvotes=12)
     week_ago = utcnow() - timedelta(days=8)
-    with database.session() as session:
-        for email, frequency in (("weekly@example.org", "weekly"), ("daily@example.org", "daily")):
-            session.add(
-                Subscriber(
-                    email=email,
-                    email_key=email,
-                    frequency=frequency,
-                    categories=[],
-                    keywords=[],
-                    status="active",
-                    created_at=week_ago,
-                    confirmed_at=week_ago,
-                )
-            )
+    for email, frequency in (("weekly@example.org", "weekly"), ("daily@example.org", "daily")):
+        add_subscriber(database, email, frequency=frequency, confirmed_at=week_ago)
     yield cli, database, today
     database.dispose()
 

@@ -10,12 +10,13 @@ from html.parser import HTMLParser
 from sqlalchemy.orm import Session
 
 from paperboard.clock import utcnow
-from paperboard.db.models import OutboxMessage, ScheduledRun, Subscriber
+from paperboard.db.models import OutboxMessage, ScheduledRun
 from paperboard.digest.outbox import message_id
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import embed_pending
 from paperboard.search.indexing import build_index
 from paperboard.web.templating import format_date
+from tests.digest.factories import add_subscriber
 from tests.markup import elements
 
 
@@ -136,27 +137,11 @@ def test_a_visitor_is_sent_to_sign_in_first(sqlite_database, client_for):
     assert response.headers["location"] == "/login?next=/admin"
 
 
-def add_subscriber(session: Session, email: str, status: str, now: datetime) -> Subscriber:
-    subscriber = Subscriber(
-        email=email,
-        email_key=email.lower(),
-        frequency="daily",
-        categories=[],
-        keywords=[],
-        status=status,
-        created_at=now - timedelta(days=30),
-        confirmed_at=None if status == "pending" else now - timedelta(days=30),
-    )
-    session.add(subscriber)
-    session.flush()
-    return subscriber
-
-
-def add_mail(session: Session, subscriber: Subscriber, kind: str, period_key: str, status: str, **fields) -> None:
+def add_mail(session: Session, subscriber_id: int, kind: str, period_key: str, status: str, **fields) -> None:
     values = {"attempts": 0, "next_attempt_at": fields.get("created_at", utcnow()), "created_at": utcnow()}
     session.add(
         OutboxMessage(
-            subscriber_id=subscriber.id,
+            subscriber_id=subscriber_id,
             kind=kind,
             period_key=period_key,
             message_id=message_id("example.org"),
@@ -174,10 +159,10 @@ def test_an_administrator_sees_how_the_digests_stand(database, sign_in):
     # On both backends: the figures are counted with FILTER clauses.
     now = utcnow()
     an_hour_ago, retry_at = now - timedelta(hours=1), now + timedelta(minutes=30)
+    ada, bob, cy = (add_subscriber(database, f"{name}@example.org") for name in ("ada", "bob", "cy"))
+    new = add_subscriber(database, "new@example.org", status="pending")
+    add_subscriber(database, "bounced@example.org", status="paused")
     with database.session() as session:
-        ada, bob, cy = (add_subscriber(session, f"{name}@example.org", "active", now) for name in ("ada", "bob", "cy"))
-        new = add_subscriber(session, "new@example.org", "pending", now)
-        add_subscriber(session, "bounced@example.org", "paused", now)
         for subscriber in (ada, bob):
             add_mail(session, subscriber, "daily", "d-2", "sent", sent_at=now - timedelta(days=2))
         add_mail(session, ada, "daily", "d-10", "sent", sent_at=now - timedelta(days=10))

@@ -127,15 +127,7 @@ def embed_pending(
                 session.execute(
                     insert(PaperEmbedding),
                     [
-                        {
-                            "paper_id": row[0],
-                            "model": model,
-                            "text_digest": digest,
-                            "paper_changed_at": row[3],
-                            "embedded_at": now,
-                            "title_vector": title_vector.astype(STORED_DTYPE).tobytes(),
-                            "abstract_vector": abstract_vector.astype(STORED_DTYPE).tobytes(),
-                        }
+                        embedding_row(row[0], model, digest, row[3], now, title_vector, abstract_vector)
                         for (row, digest), title_vector, abstract_vector in zip(
                             changed, title_vectors, abstract_vectors, strict=True
                         )
@@ -145,6 +137,27 @@ def embed_pending(
         progress.update(completed=done, items=done)
     progress.finish()
     return done
+
+
+def embedding_row(
+    paper_id: int,
+    model: str,
+    digest: str,
+    paper_changed_at: datetime,
+    now: datetime,
+    title_vector: np.ndarray,
+    abstract_vector: np.ndarray,
+) -> dict[str, object]:
+    """A `paper_embeddings` row to insert, its vectors stored as `STORED_DTYPE` bytes."""
+    return {
+        "paper_id": paper_id,
+        "model": model,
+        "text_digest": digest,
+        "paper_changed_at": paper_changed_at,
+        "embedded_at": now,
+        "title_vector": title_vector.astype(STORED_DTYPE).tobytes(),
+        "abstract_vector": abstract_vector.astype(STORED_DTYPE).tobytes(),
+    }
 
 
 def blend(title_vectors: np.ndarray, abstract_vectors: np.ndarray) -> np.ndarray:
