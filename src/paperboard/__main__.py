@@ -1,3 +1,5 @@
 from paperboard.cli import main
 
-main()
+# Guarded: a process that `multiprocessing` spawns imports this module again, and must not run the command line.
+if __name__ == "__main__":
+    main()

@@ -74,10 +74,11 @@ class Settings(BaseSettings):
         300, ge=0, description="API requests allowed per API token per minute, in each worker; 0 is no limit."
     )
 
-    embedding_threads: int = Field(
+    embedding_processes: int = Field(
         0,
         ge=0,
-        description="CPU threads `paperboard index` and the worker embed papers with; 0 uses every core allowed.",
+        description="Processes, of one thread each, that `paperboard index` and the worker embed papers with; 0 is "
+        "one per core allowed, up to 8.",
     )
     search_rebuild_seconds: float = Field(
         300.0,

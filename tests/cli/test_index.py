@@ -182,6 +182,26 @@ def test_a_lost_index_is_rebuilt_from_stored_vectors_without_embedding_again(cli
     assert found(cli, embedder, "harvests in dry seasons", SearchMode.SEMANTIC)[:1] == ["2506.00003"]
 
 
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is `parent`, read from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while being read
+        if int(fields[1]) == parent:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def test_a_run_killed_while_embedding_resumes_without_duplicates(cli, tmp_path):
     imported(cli, tmp_path, 200)
 
@@ -191,10 +211,17 @@ def test_a_run_killed_while_embedding_resumes_without_duplicates(cli, tmp_path):
         assert run.poll() is None, run.communicate()
         assert time.monotonic() < deadline, "no vector was stored within a minute"
         time.sleep(0.05)
+    workers = child_pids(run.pid)
+    assert workers, "the embedding runs in worker processes"
     run.send_signal(signal.SIGKILL)
     run.wait(timeout=10)
     kept = embedding_rows(cli)
     assert 0 < len(kept) < 200
+    # Orphaned, the embedding processes leave by themselves instead of waiting for work forever.
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and not zombie(pid) for pid in workers):
+        assert time.monotonic() < deadline, f"embedding processes outlived the killed run: {workers}"
+        time.sleep(0.1)
 
     result = cli.run("index")
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import re
+import signal
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
 
-from paperboard.search.embedder import (
-    PACKAGED_MODEL_DIR,
-    PACKAGED_MODEL_FILE,
-    Embedder,
-    paper_text,
-)
+from paperboard.search.embedder import DEFAULT_MAX_TOKENS, PACKAGED_MODEL_DIR, PACKAGED_MODEL_FILE, Embedder
 
 TEXTS = [
     "Sparse attention for long documents",
@@ -25,6 +23,13 @@ TEXTS = [
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b)
+
+
+def varied_texts(count: int, seed: int) -> list[str]:
+    """Distinct texts of 3 to 60 words, so that sorting by length and sharing out reorder them."""
+    vocabulary = " ".join([*TEXTS, "graph diffusion protein robot galaxy proof market climate"]).split()
+    generator = random.Random(seed)
+    return [" ".join(generator.choices(vocabulary, k=generator.randint(3, 60))) for _ in range(count)]
 
 
 def test_vectors_are_unit_float32_rows_in_input_order(embedder: Embedder) -> None:
@@ -63,14 +68,21 @@ def test_empty_text_gives_a_unit_vector(embedder: Embedder) -> None:
     assert np.linalg.norm(vector) == pytest.approx(1.0, rel=1e-5)
 
 
-def test_long_text_is_cut_at_256_tokens_not_the_128_of_the_shipped_tokenizer(embedder: Embedder) -> None:
-    # "cat", "dog" and "fish" are one word piece each; [CLS] and [SEP] take two of the 256 places.
-    dog_at_201, fish_at_201, dog_at_301, fish_at_301 = embedder.embed(
-        ["cat " * 200 + "dog " * 100, "cat " * 200 + "fish " * 100, "cat " * 300 + "dog " * 9000, "cat " * 300 + "fish"]
+def test_long_text_is_cut_at_the_token_limit_not_the_128_of_the_shipped_tokenizer(embedder: Embedder) -> None:
+    # "cat", "dog" and "fish" are one word piece each; [CLS] and [SEP] take two of the places.
+    assert DEFAULT_MAX_TOKENS > 128
+    inside, beyond = DEFAULT_MAX_TOKENS - 40, DEFAULT_MAX_TOKENS + 40
+    dog_inside, fish_inside, dog_beyond, fish_beyond = embedder.embed(
+        [
+            "cat " * inside + "dog " * 100,
+            "cat " * inside + "fish " * 100,
+            "cat " * beyond + "dog " * 9000,
+            "cat " * beyond + "fish",
+        ]
     )
-    assert np.isfinite(dog_at_201).all()
-    assert not np.allclose(dog_at_201, fish_at_201)
-    assert np.array_equal(dog_at_301, fish_at_301)
+    assert np.isfinite(dog_inside).all()
+    assert not np.allclose(dog_inside, fish_inside)
+    assert np.array_equal(dog_beyond, fish_beyond)
 
 
 def test_non_latin_text_works(embedder: Embedder) -> None:
@@ -87,11 +99,9 @@ def test_non_latin_text_works(embedder: Embedder) -> None:
 
 
 def test_batched_result_equals_one_by_one(embedder: Embedder) -> None:
-    # Texts of 3 to 60 words drawn from a vocabulary, each distinct: batches of 2 sort them by length, and 70 of
-    # them span more than one window of tokenised texts, so rows must find their way back to their places.
-    vocabulary = " ".join([*TEXTS, "graph diffusion protein robot galaxy proof market climate"]).split()
-    generator = random.Random(7)
-    texts = [" ".join(generator.choices(vocabulary, k=generator.randint(3, 60))) for _ in range(70)]
+    # Batches of 2 sort the texts by length, and 70 of them span more than one window of tokenised texts, so rows
+    # must find their way back to their places.
+    texts = varied_texts(70, seed=7)
     one_by_one = np.stack([embedder.embed_one(text) for text in texts])
     assert np.array_equal(embedder.embed(texts), one_by_one)
     batched = Embedder(batch_size=2).embed(texts)
@@ -100,9 +110,37 @@ def test_batched_result_equals_one_by_one(embedder: Embedder) -> None:
     assert np.array_equal((batched @ one_by_one.T).argmax(axis=1), np.arange(len(texts)))
 
 
+def test_worker_processes_give_the_same_vectors_in_the_same_order(embedder: Embedder) -> None:
+    texts = varied_texts(41, seed=11)
+    with Embedder(threads=1, processes=2) as spread:
+        assert np.array_equal(spread.embed(texts), embedder.embed(texts))
+        assert np.array_equal(spread.embed(texts[:1]), embedder.embed(texts[:1]))
+        assert spread.embed([]).shape == (0, 384)
+        assert spread.identifier == embedder.identifier
+        spread.close()
+        # Closed, it starts its processes again when asked.
+        assert np.array_equal(spread.embed(texts[:5]), embedder.embed(texts[:5]))
+
+
+def test_a_killed_worker_process_fails_one_call_and_the_next_starts_afresh(embedder: Embedder) -> None:
+    texts = varied_texts(6, seed=12)
+    with Embedder(threads=1, processes=2) as spread:
+        spread.embed(texts)
+        for pid in list(spread._workers._processes):  # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            spread.embed(texts)
+        assert np.array_equal(spread.embed(texts), embedder.embed(texts))
+
+
+def test_at_least_one_process_is_required() -> None:
+    with pytest.raises(ValueError, match="processes"):
+        Embedder(processes=0)
+
+
 def test_model_identifier_names_the_model_file_and_is_stable(embedder: Embedder) -> None:
     digest = hashlib.sha256(PACKAGED_MODEL_FILE.read_bytes()).hexdigest()
-    assert embedder.identifier == f"all-MiniLM-L6-v2-int8 sha256={digest} max_tokens=256"
+    assert embedder.identifier == f"all-MiniLM-L6-v2-int8 sha256={digest} max_tokens={DEFAULT_MAX_TOKENS}"
     assert Embedder(threads=1, batch_size=4).identifier == embedder.identifier
     assert Embedder(max_tokens=128).identifier != embedder.identifier
 
@@ -112,9 +150,3 @@ def test_model_readme_states_the_model_file_digest() -> None:
     digest = hashlib.sha256(PACKAGED_MODEL_FILE.read_bytes()).hexdigest()
     assert re.search(rf"`{re.escape(PACKAGED_MODEL_FILE.name)}` \| [\d,]+ \| `{digest}`", readme)
     assert (PACKAGED_MODEL_DIR / "LICENSE").read_text().strip().startswith("Apache License")
-
-
-def test_paper_text_keeps_title_and_abstract_apart() -> None:
-    assert (
-        paper_text(" Sparse attention ", "We make attention sparse. ") == "Sparse attention. We make attention sparse."
-    )

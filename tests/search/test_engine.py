@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from paperboard.search.analysis import Document
-from paperboard.search.embedder import Embedder, paper_text
+from paperboard.search.embedder import Embedder
+from paperboard.search.embeddings import blend
 from paperboard.search.engine import (
     SEMANTIC_FLOOR,
     Fusion,
@@ -53,8 +54,13 @@ IDS = np.array(sorted(PAPERS), dtype=np.int64)
 @pytest.fixture(scope="module")
 def engine(embedder: Embedder) -> SearchEngine:
     documents = [PAPERS[paper_id] for paper_id in IDS]
-    vectors = embedder.embed([paper_text(document.title, document.abstract) for document in documents])
+    vectors = paper_vectors(embedder, documents)
     return SearchEngine(KeywordIndex.build(IDS, documents), VectorIndex.build(IDS, vectors), embedder)
+
+
+def paper_vectors(embedder: Embedder, documents: list[Document]) -> np.ndarray:
+    """As the index has them: each paper's abstract vector blended with its title's."""
+    return blend(embedder.embed([d.title for d in documents]), embedder.embed([d.abstract for d in documents]))
 
 
 def mask(*paper_ids: int) -> np.ndarray:
@@ -209,9 +215,7 @@ def test_rank_merges_several_parts_each_within_its_mask(engine, embedder):
         Document("A new attention paper", "Attention, attention, attention."),
     ]
     recent = KeywordIndex.build(recent_ids, recent_documents)
-    recent_vectors = VectorIndex.build(
-        recent_ids, embedder.embed([paper_text(d.title, d.abstract) for d in recent_documents])
-    )
+    recent_vectors = VectorIndex.build(recent_ids, paper_vectors(embedder, recent_documents))
     main_allowed = ~mask(15)
 
     for mode in SearchMode:
@@ -259,9 +263,7 @@ def test_an_engine_checks_its_indexes(embedder):
 def test_an_engine_with_vectors_for_some_papers_maps_masks_onto_them(embedder):
     documents = [PAPERS[paper_id] for paper_id in IDS]
     with_vectors = np.array([12, 14], dtype=np.int64)
-    vectors = VectorIndex.build(
-        with_vectors, embedder.embed([paper_text(PAPERS[i].title, PAPERS[i].abstract) for i in with_vectors])
-    )
+    vectors = VectorIndex.build(with_vectors, paper_vectors(embedder, [PAPERS[i] for i in with_vectors]))
     engine = SearchEngine(KeywordIndex.build(IDS, documents), vectors, embedder)
 
     assert engine.vector_mask(None) is None

@@ -31,7 +31,8 @@ def index(
         embedder = indexing_embedder(configuration)
         if embed:
             started = time.monotonic()
-            embedded = embed_pending(database, embedder, progress_reporter(), limit=limit)
+            with embedder:
+                embedded = embed_pending(database, embedder, progress_reporter(), limit=limit)
             elapsed = time.monotonic() - started
             rate = f" ({embedded / elapsed:.1f}/s)" if embedded and elapsed > 0 else ""
             err.print(f"Embedded {embedded:,} papers in {elapsed:.0f} s{rate}", highlight=False)

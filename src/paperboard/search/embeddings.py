@@ -110,8 +110,9 @@ def embed_pending(
         # A paper whose title and abstract are what was embedded (another field changed) keeps its vectors.
         fresh = [row for row, digest in zip(batch, digests, strict=True) if row[4] == digest]
         changed = [(row, digest) for row, digest in zip(batch, digests, strict=True) if row[4] != digest]
-        title_vectors = embedder.embed([row[1].strip() for row, _ in changed])
-        abstract_vectors = embedder.embed([row[2].strip() for row, _ in changed])
+        # One call for both, so that an embedder with several processes shares the whole batch out evenly.
+        vectors = embedder.embed([row[1].strip() for row, _ in changed] + [row[2].strip() for row, _ in changed])
+        title_vectors, abstract_vectors = vectors[: len(changed)], vectors[len(changed) :]
         now = utcnow()
         with database.session() as session:
             for paper_id, _, _, changed_at, _ in fresh:

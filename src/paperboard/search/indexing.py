@@ -12,7 +12,7 @@ from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import Paper, PaperEmbedding
 from paperboard.progress import Progress
-from paperboard.search.embedder import Embedder
+from paperboard.search.embedder import Embedder, bulk_processes
 from paperboard.search.embeddings import embed_pending, model_key
 from paperboard.search.index_store import IndexManifest, IndexStore
 
@@ -23,8 +23,8 @@ WORKER_EMBED_BATCH = 1024
 
 
 def indexing_embedder(settings: Settings) -> Embedder:
-    """The embedder for bulk work, with the threads the settings allow."""
-    return Embedder(threads=settings.embedding_threads or None)
+    """The embedder for bulk work, with the processes the settings allow; they start when papers are embedded."""
+    return Embedder(threads=1, processes=settings.embedding_processes or bulk_processes())
 
 
 def build_index(
@@ -72,6 +72,9 @@ class IndexingDuty:
     def run_once(self) -> int:
         """One step; returns how many papers were embedded (0 when there was nothing to do)."""
         embedded = embed_pending(self.database, self.embedder, self.progress, limit=WORKER_EMBED_BATCH)
+        if embedded == 0:
+            # Caught up: the embedding processes are stopped rather than kept idle, and start again with new papers.
+            self.embedder.close()
         due = time.monotonic() - self.last_build >= self.settings.search_rebuild_seconds
         if (due or embedded == 0) and index_is_behind(self.database, self.settings, self.embedder):
             manifest = build_index(self.database, self.settings, self.embedder, self.progress)
