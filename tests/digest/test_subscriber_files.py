@@ -222,6 +222,27 @@ def test_an_export_imports_back_as_it_was(database, tmp_path):
     other.dispose()
 
 
+def test_an_export_keeps_spreadsheets_from_running_cells_as_formulas_and_imports_back(sqlite_database, tmp_path):
+    run_import(
+        sqlite_database,
+        'email,keywords\n-ada@example.org,"=HYPERLINK(""http://example.com""), @sum(1)"\nbob@example.org,+1 graphs\n',
+    )
+    keywords = subscribers(sqlite_database)["-ada@example.org"]["keywords"]
+    assert keywords == ['=HYPERLINK("http://example.com")', "@sum(1)"]
+
+    first = exported(sqlite_database)
+    assert first.splitlines()[1:] == [
+        """'-ada@example.org,daily,,"'=HYPERLINK(""http://example.com""), @sum(1)",active""",
+        "bob@example.org,daily,,'+1 graphs,active",
+    ]
+    other = Database(f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    upgrade(other)
+    assert run_import(other, first).imported == 2
+    assert subscribers(other) == subscribers(sqlite_database)
+    assert exported(other) == first
+    other.dispose()
+
+
 def test_a_long_list_is_stored_in_batches_and_imports_again_unchanged(sqlite_database):
     text = "email,frequency\n" + "".join(f"reader{number}@example.org,weekly\n" for number in range(1, 1201))
 

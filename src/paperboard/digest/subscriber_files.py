@@ -14,6 +14,10 @@ leaves an existing subscriber as it is.
 
 A malformed row is named by its line number and skipped; the good rows are stored, a few hundred per transaction,
 so an import that was interrupted can simply be run again.
+
+Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula, and subscribers choose their own keywords
+(and, within limits, their addresses): an export puts an apostrophe before such a cell, so that a spreadsheet shows
+it as text (CSV injection), and an import takes it off again.
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ COLUMNS = ("email", "frequency", "categories", "keywords")
 EXPORT_COLUMNS = (*COLUMNS, "status")
 # Rows stored per transaction.
 _BATCH = 500
+# What a spreadsheet reads as the start of a formula, and what an export puts before a cell starting so.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_TEXT_MARK = "'"
 
 
 class BadFile(ValueError):
@@ -138,7 +145,7 @@ class _BadRow(ValueError):
 def _row(line: int, columns: list[str], cells: list[str]) -> _Row:
     if len(cells) != len(columns):
         raise _BadRow(f"{len(cells)} cells where the header names {len(columns)}")
-    values = dict(zip(columns, cells, strict=True))
+    values = dict(zip(columns, map(_without_text_mark, cells), strict=True))
     email = values["email"].strip()
     try:
         address = parse_address(email)
@@ -230,14 +237,21 @@ def export_subscribers(session: Session, destination: TextIO) -> int:
     writer.writerow(EXPORT_COLUMNS)
     written = 0
     for subscriber in session.scalars(select(Subscriber).order_by(Subscriber.id).execution_options(yield_per=1000)):
-        writer.writerow(
-            (
-                subscriber.email,
-                subscriber.frequency,
-                " ".join(subscriber.categories),
-                ", ".join(subscriber.keywords),
-                subscriber.status,
-            )
+        cells = (
+            subscriber.email,
+            subscriber.frequency,
+            " ".join(subscriber.categories),
+            ", ".join(subscriber.keywords),
+            subscriber.status,
         )
+        writer.writerow([_with_text_mark(cell) for cell in cells])
         written += 1
     return written
+
+
+def _with_text_mark(cell: str) -> str:
+    return _TEXT_MARK + cell if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def _without_text_mark(cell: str) -> str:
+    return cell[1:] if cell.startswith(_TEXT_MARK) and cell[1:].startswith(_FORMULA_STARTS) else cell
