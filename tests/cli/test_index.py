@@ -3,6 +3,7 @@ after a limit or a kill, rebuilding a lost index without embedding again, and pa
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sqlite3
@@ -202,6 +203,12 @@ def zombie(pid: int) -> bool:
         return True
 
 
+def ignores_sigint(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    ignored = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")), 16)
+    return bool(ignored & (1 << (signal.SIGINT - 1)))
+
+
 def test_a_run_killed_while_embedding_resumes_without_duplicates(cli, tmp_path):
     imported(cli, tmp_path, 200)
 
@@ -233,6 +240,31 @@ def test_a_run_killed_while_embedding_resumes_without_duplicates(cli, tmp_path):
     assert embedding_row_count(cli) == 200
     # What the killed run stored was kept, not embedded a second time.
     assert {paper: rows[paper] for paper in kept} == kept
+
+
+def test_ctrl_c_while_embedding_stops_the_run_and_its_processes_quietly(cli, tmp_path):
+    imported(cli, tmp_path, 200)
+    run = cli.popen("index")
+    deadline = time.monotonic() + 60
+    while embedding_row_count(cli) == 0:
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, "no vector was stored within a minute"
+        time.sleep(0.05)
+    workers = child_pids(run.pid)
+    # A worker busy embedding hands the interruption back to the parent quietly; one waiting for work would print a
+    # traceback, so they all leave SIGINT to the parent.
+    assert all(ignores_sigint(pid) for pid in workers)
+
+    # What a terminal does on Ctrl-C: SIGINT to every process of the foreground group.
+    for pid in [run.pid, *workers]:
+        os.kill(pid, signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+
+    assert run.returncode == 130
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr, stderr
+    assert not any(Path(f"/proc/{pid}").exists() and not zombie(pid) for pid in workers)
+    assert 0 < embedding_row_count(cli) < 200
 
 
 def test_worker_once_embeds_and_builds_then_has_nothing_to_do(cli, tmp_path, embedder):

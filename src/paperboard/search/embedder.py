@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -43,7 +44,7 @@ BATCHES_PER_WINDOW = 32
 # 0.99) with its batch-mates. On 2 cores batches sorted by length were at most 10% faster without spinning and no
 # faster with it (bench/embedder.py --batch-size); they may pay more on more cores or with a float model.
 DEFAULT_BATCH_SIZE = 1
-# Each embedding process holds its own model session and interpreter, about 150 MiB: a large machine should not
+# Each embedding process holds its own interpreter and model session, about 200 MiB: a large machine should not
 # spend gigabytes on them by default when the database and web workers need cores too.
 MAX_BULK_PROCESSES = 8
 # onnxruntime graph optimisers that would make the model slower on the CPU.
@@ -241,6 +242,8 @@ _worker_embedder: Embedder | None = None
 
 def _start_worker(parent_pid: int, model_file: Path, tokenizer_file: Path, options: dict[str, Any]) -> None:
     global _worker_embedder
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself, without a traceback from each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), name="orphan-check", daemon=True).start()
     _worker_embedder = Embedder(model_file, tokenizer_file, **options)
 
