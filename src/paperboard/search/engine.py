@@ -1,7 +1,7 @@
 """Ranking papers for a query: keyword (BM25), semantic (nearest vectors) and hybrid (the two fused).
 
 Hybrid search fuses the two rankings by their scores: each ranking's scores are mapped onto 0–1 between its best
-and its worst of the top 200, then added, keyword counted 0.65 and semantic 0.35. Unlike reciprocal ranks, this keeps
+and its worst of the top 200, then added, keyword counted 0.6 and semantic 0.4. Unlike reciprocal ranks, this keeps
 how far ahead a ranking's first paper is: a title's rare words matched in one abstract outweigh a semantic
 neighbour that is only slightly closer than the next. `bench/search_quality.py --tune` chose it on the whole corpus
 (128,267 papers, every one embedded) with data kept apart from the benchmark's test sets (1,000 other titles and
@@ -50,8 +50,8 @@ class Fusion:
     and the constant `k` of reciprocal-rank fusion."""
 
     method: FusionMethod = FusionMethod.SCORES
-    keyword_weight: float = 0.65
-    semantic_weight: float = 0.35
+    keyword_weight: float = 0.6
+    semantic_weight: float = 0.4
     # The search service always asks for its 200 best (it sorts and pages within them), so that is how deep each
     # ranking is read, and the benchmark measures the same fusion.
     depth: int = 200
