@@ -23,8 +23,10 @@ Systems:
   asked, with the threads a web worker uses. Semantic and hybrid figures are only reported when every paper
   searched has a vector (--allow-partial reports them anyway, and says so): a partial index would flatter or hurt
   them.
-Timings: building each index, and the mean and p99 time per query of each system. --per-query lists, for the
-descriptive queries, each target's rank under each system.
+Timings: building each index, and the mean and p99 time per query of each system. Then hybrid against each other
+system query by query: how many targets it ranks better and worse, and a 95% bootstrap interval of the difference in
+MRR@10, so that a margin can be told from chance. --per-query lists, for the descriptive queries, each target's
+rank under each system.
 
 --tune runs the hybrid ranking over a grid of fusions (by scores with several keyword weights, by reciprocal ranks
 with several constants and weights, each ranking read 50, 100 or 200 deep) on data kept apart from the test
@@ -68,6 +70,8 @@ TEST_QUERIES = BENCH / "data" / "search_queries.jsonl"
 DEV_QUERIES = BENCH / "data" / "search_queries_dev.jsonl"
 DEFAULT_DATABASE = Path("/tmp/apibench/paperboard.sqlite3")
 CUTOFF = 10
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 7
 SETS = ("a", "b")
 SYSTEMS = ("tfidf", "keyword", "semantic", "hybrid")
 ENGINE_MODES = {"keyword": SearchMode.KEYWORD, "semantic": SearchMode.SEMANTIC, "hybrid": SearchMode.HYBRID}
@@ -350,6 +354,33 @@ def print_table(results: dict[tuple[str, str], Score], query_sets: Sequence[Quer
             )
 
 
+def reciprocal_ranks(score: Score) -> np.ndarray:
+    return np.array([0.0 if position is None else 1 / position for position in score.ranks])
+
+
+def print_paired(results: dict[tuple[str, str], Score], query_sets: Sequence[QuerySet], systems: Sequence[str]) -> None:
+    """Hybrid against each other system, query by query: how often it ranks the target better or worse, and a 95%
+    bootstrap interval of the difference in MRR@10 (the queries resampled), so that a margin can be told from
+    chance."""
+    generator = np.random.default_rng(BOOTSTRAP_SEED)
+    print(f"\nhybrid against each system, query by query ({BOOTSTRAP_RESAMPLES:,} bootstrap resamples of the queries):")
+    for query_set in query_sets:
+        hybrid = results.get((query_set.name, "hybrid"))
+        if hybrid is None:
+            continue
+        for system in systems:
+            other = results.get((query_set.name, system))
+            if system == "hybrid" or other is None:
+                continue
+            differences = reciprocal_ranks(hybrid) - reciprocal_ranks(other)
+            samples = generator.integers(0, len(differences), size=(BOOTSTRAP_RESAMPLES, len(differences)))
+            low, high = np.percentile(differences[samples].mean(axis=1), [2.5, 97.5])
+            print(
+                f"  {query_set.name:<44} vs {system:<9} {differences.mean():+.4f} MRR@10 (95%: {low:+.4f} to "
+                f"{high:+.4f}); better for {(differences > 0).sum()}, worse for {(differences < 0).sum()} queries"
+            )
+
+
 def print_per_query(results: dict[tuple[str, str], Score], query_set: QuerySet, systems: Sequence[str]) -> None:
     reported = [system for system in systems if (query_set.name, system) in results]
     print(f"\n{query_set.name}: the target's rank for each query ('-': not in the top {CUTOFF})")
@@ -536,6 +567,7 @@ def main() -> None:
                 continue
             results[query_set.name, system] = evaluate(indexes[query_set.name].ranker(system), query_set.queries)
     print_table(results, query_sets, systems)
+    print_paired(results, query_sets, systems)
     if arguments.per_query:
         for query_set in query_sets:
             if not query_set.abstracts_only:
