@@ -248,6 +248,11 @@ def read_vectors(
     return all_rows[order], all_vectors[order]
 
 
+def reciprocal_ranks(ranks: Sequence[int | None]) -> np.ndarray:
+    """1 / rank for each query, 0 where the target is beyond the top `CUTOFF`."""
+    return np.array([0.0 if position is None else 1 / position for position in ranks])
+
+
 def evaluate(rank: Ranker, queries: Sequence[Query]) -> Score:
     ranks: list[int | None] = []
     latencies_ms = np.zeros(len(queries))
@@ -256,7 +261,7 @@ def evaluate(rank: Ranker, queries: Sequence[Query]) -> Score:
         found = rank(query.text)[:CUTOFF]
         latencies_ms[number] = (time.perf_counter() - started) * 1000
         ranks.append(found.index(query.target) + 1 if query.target in found else None)
-    reciprocal = np.array([0.0 if position is None else 1 / position for position in ranks])
+    reciprocal = reciprocal_ranks(ranks)
     return Score(
         mrr=float(reciprocal.mean()),
         recall=float((reciprocal > 0).mean()),
@@ -354,10 +359,6 @@ def print_table(results: dict[tuple[str, str], Score], query_sets: Sequence[Quer
             )
 
 
-def reciprocal_ranks(score: Score) -> np.ndarray:
-    return np.array([0.0 if position is None else 1 / position for position in score.ranks])
-
-
 def print_paired(results: dict[tuple[str, str], Score], query_sets: Sequence[QuerySet], systems: Sequence[str]) -> None:
     """Hybrid against each other system, query by query: how often it ranks the target better or worse, and a 95%
     bootstrap interval of the difference in MRR@10 (the queries resampled), so that a margin can be told from
@@ -372,7 +373,7 @@ def print_paired(results: dict[tuple[str, str], Score], query_sets: Sequence[Que
             other = results.get((query_set.name, system))
             if system == "hybrid" or other is None:
                 continue
-            differences = reciprocal_ranks(hybrid) - reciprocal_ranks(other)
+            differences = reciprocal_ranks(hybrid.ranks) - reciprocal_ranks(other.ranks)
             samples = generator.integers(0, len(differences), size=(BOOTSTRAP_RESAMPLES, len(differences)))
             low, high = np.percentile(differences[samples].mean(axis=1), [2.5, 97.5])
             print(

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -217,9 +218,9 @@ def ignores_sigint(pid: int) -> bool:
     return bool(ignored & (1 << (signal.SIGINT - 1)))
 
 
-def test_a_run_killed_while_embedding_resumes_without_duplicates(cli, tmp_path):
+def index_running_in_workers(cli: Cli, tmp_path: Path) -> tuple[subprocess.Popen[str], list[int]]:
+    """`paperboard index` started over 200 imported papers, once it has stored a vector, and its child processes."""
     imported(cli, tmp_path, 200)
-
     run = cli.popen("index")
     deadline = time.monotonic() + 60
     while embedding_row_count(cli) == 0:
@@ -228,6 +229,11 @@ def test_a_run_killed_while_embedding_resumes_without_duplicates(cli, tmp_path):
         time.sleep(0.05)
     workers = child_pids(run.pid)
     assert workers, "the embedding runs in worker processes"
+    return run, workers
+
+
+def test_a_run_killed_while_embedding_resumes_without_duplicates(cli, tmp_path):
+    run, workers = index_running_in_workers(cli, tmp_path)
     run.send_signal(signal.SIGKILL)
     run.wait(timeout=10)
     kept = embedding_rows(cli)
@@ -248,14 +254,7 @@ def test_a_run_killed_while_embedding_resumes_without_duplicates(cli, tmp_path):
 
 
 def test_ctrl_c_while_embedding_stops_the_run_and_its_processes_quietly(cli, tmp_path):
-    imported(cli, tmp_path, 200)
-    run = cli.popen("index")
-    deadline = time.monotonic() + 60
-    while embedding_row_count(cli) == 0:
-        assert run.poll() is None, run.communicate()
-        assert time.monotonic() < deadline, "no vector was stored within a minute"
-        time.sleep(0.05)
-    workers = child_pids(run.pid)
+    run, workers = index_running_in_workers(cli, tmp_path)
     # A worker busy embedding hands the interruption back to the parent quietly; one waiting for work would print a
     # traceback, so they all leave SIGINT to the parent.
     assert all(ignores_sigint(pid) for pid in workers)
