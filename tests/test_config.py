@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from paperboard.config import ConfigurationError, Settings
+from paperboard.config import ConfigurationError, Settings, load_settings
 from tests.conftest import REPOSITORY
 
 
@@ -36,6 +36,17 @@ def test_production_needs_a_secret_key(monkeypatch):
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         Settings(env="production")
     assert Settings(env="production", secret_key="s3cret").secret_key == "s3cret"
+
+
+def test_a_setting_out_of_range_is_named_without_its_value(monkeypatch):
+    monkeypatch.setenv("PAPERBOARD_EMBEDDING_PROCESSES", "-1")
+    monkeypatch.setenv("PAPERBOARD_SMTP_URL", "http://user:hunter2@mail.example.org")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "PAPERBOARD_EMBEDDING_PROCESSES: Input should be greater than or equal to 0" in message
+    assert "PAPERBOARD_SMTP_URL: Value error, PAPERBOARD_SMTP_URL must start with smtp://" in message
+    assert "hunter2" not in message
 
 
 def test_every_setting_is_documented():

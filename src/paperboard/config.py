@@ -14,7 +14,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -239,4 +239,12 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """The settings, or a ConfigurationError naming each setting that is not valid."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        # The value given is left out: it may be a password inside a URL.
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'_'.join(map(str, problem['loc'])).upper()}: {problem['msg']}" for problem in error.errors()
+        )
+        raise ConfigurationError(problems) from None

@@ -136,6 +136,18 @@ def test_a_limited_run_leaves_the_rest_for_the_next(cli, tmp_path):
     assert {paper: after_second[paper] for paper in after_first} == after_first
 
 
+def test_a_bad_setting_is_refused_with_its_name(cli, tmp_path):
+    imported(cli, tmp_path, 3)
+    cli.env["PAPERBOARD_EMBEDDING_PROCESSES"] = "two"
+
+    result = cli.run("index")
+
+    assert result.returncode == 2
+    assert "error: PAPERBOARD_EMBEDDING_PROCESSES: Input should be a valid integer" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert embedding_row_count(cli) == 0
+
+
 def test_a_negative_limit_is_refused(cli, tmp_path):
     imported(cli, tmp_path, 1)
 
