@@ -2,6 +2,10 @@
 
 `create_app` keeps the settings, the one `Database` and the one `Searcher` of the process on `app.state`; these
 read them back with their types, so that routes never touch `app.state` themselves.
+
+The three that only read `app.state` are coroutines, though they never wait: FastAPI runs a plain function
+dependency in its thread pool, and each trip there and back took about 0.45 ms on the 2-core machine of
+docs/benchmarks.md (two thread wake-ups), a tenth of a search's time in the web worker.
 """
 
 from __future__ import annotations
@@ -17,17 +21,22 @@ from paperboard.db import Database
 from paperboard.search.service import Searcher
 
 
-def get_settings(request: Request) -> Settings:
+def app_settings(request: Request) -> Settings:
+    """The settings of the app answering `request`, for code that has the request but is not a route."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_settings(request: Request) -> Settings:
+    return app_settings(request)
+
+
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_searcher(request: Request) -> Searcher:
+async def get_searcher(request: Request) -> Searcher:
     searcher: Searcher = request.app.state.searcher
     return searcher
 

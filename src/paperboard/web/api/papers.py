@@ -6,18 +6,20 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.queries import get_paper
 from paperboard.community.daily_papers import listed_papers
+from paperboard.db import Database
 from paperboard.db.models import Paper
 from paperboard.search.engine import SearchMode
 from paperboard.search.facets import SearchFilters
-from paperboard.search.service import QUERY_MAX_LENGTH, RESULTS_DEPTH, SearchRequest, SearchSort
+from paperboard.search.service import QUERY_MAX_LENGTH, RESULTS_DEPTH, Searcher, SearchRequest, SearchSort
 from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import DailyPaper, PaperDetail, daily_paper, paper_detail
-from paperboard.web.deps import ReadSessionDep, SearcherDep
+from paperboard.web.deps import DatabaseDep, ReadSessionDep, SearcherDep
 
 router = APIRouter(tags=["papers"])
 
@@ -31,9 +33,9 @@ def _site_url(request: Request) -> str:
     response_model=list[DailyPaper],
     responses=error_responses(status.HTTP_400_BAD_REQUEST),
 )
-def search(
+async def search(
     request: Request,
-    session: ReadSessionDep,
+    database: DatabaseDep,
     searcher: SearcherDep,
     q: Annotated[
         str, Query(max_length=QUERY_MAX_LENGTH, description='What to look for: words, "a phrase", a description.')
@@ -59,9 +61,17 @@ def search(
     filters = SearchFilters(
         published_from=published_from, published_to=published_to, category=category, has_code=has_code, listed=listed
     )
-    request_ = SearchRequest(query=q, mode=mode, filters=filters, sort=sort, limit=limit, offset=offset)
-    results = searcher.search(session, request_)
-    return _daily_papers(request, session, [hit.paper for hit in results.hits])
+    search_request = SearchRequest(query=q, mode=mode, filters=filters, sort=sort, limit=limit, offset=offset)
+    # One trip to the thread pool for the search and its papers' details, where a plain route takes four (its
+    # session's start and end, the route, the check of its answer): each took about 0.45 ms on the benchmark's
+    # 2-core machine (docs/benchmarks.md), a tenth of a hybrid search.
+    return await run_in_threadpool(_search, database, searcher, search_request, _site_url(request))
+
+
+def _search(database: Database, searcher: Searcher, search_request: SearchRequest, site_url: str) -> list[DailyPaper]:
+    with database.read_session() as session:
+        results = searcher.search(session, search_request)
+        return _daily_papers(session, [hit.paper for hit in results.hits], site_url)
 
 
 @router.get(
@@ -78,11 +88,10 @@ def similar(
 ) -> list[DailyPaper]:
     """The papers nearest in meaning to this one, nearest first (by its title's words while it has no vector)."""
     paper = _stored_paper(session, arxiv_id)
-    return _daily_papers(request, session, searcher.similar(session, paper, limit))
+    return _daily_papers(session, searcher.similar(session, paper, limit), _site_url(request))
 
 
-def _daily_papers(request: Request, session: Session, found: list[Paper]) -> list[DailyPaper]:
-    site_url = _site_url(request)
+def _daily_papers(session: Session, found: list[Paper], site_url: str) -> list[DailyPaper]:
     return [daily_paper(item, site_url) for item in listed_papers(session, found)]
 
 

@@ -26,7 +26,7 @@ from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import User
 from paperboard.digest.subscriptions import InvalidPreferences, subscription_for_user, unsubscribe, update_preferences
-from paperboard.web.deps import DatabaseDep, SettingsDep, get_settings
+from paperboard.web.deps import DatabaseDep, SettingsDep, app_settings
 from paperboard.web.pages.subscriptions import PreferenceForm, PreferenceFormDep, as_sentence, preference_context
 from paperboard.web.security import (
     CsrfChecked,
@@ -196,7 +196,7 @@ def account_settings(
         status_code=status_code,
         tokens=tokens,
         subscription=subscription,
-        **preference_context(get_settings(request)),
+        **preference_context(app_settings(request)),
         **(page | context),
     )
 
