@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import InvalidRequestError
 
 from paperboard.catalog.queries import get_paper
 from paperboard.catalog.store import mark_deleted
@@ -313,6 +314,20 @@ def test_the_default_order_is_by_relevance(indexed, searcher):
     assert found(indexed, searcher, "attention")[:2] == [arxiv_id(5), arxiv_id(1)]
     scores = [hit.score for hit in search(indexed, searcher, "sparse attention language models").hits]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_results_come_with_their_categories_unless_the_caller_needs_none(indexed, searcher):
+    request = SearchRequest(query="sparse attention for long documents", mode=SearchMode.KEYWORD)
+    with indexed.read_session() as session:
+        [first, *_] = searcher.search(session, request).hits
+        assert first.paper.title == PAPERS[1][0]
+        assert [category.category for category in first.paper.categories] == ["cs.CL", "cs.LG"]
+    with indexed.read_session() as session:
+        [first, *_] = searcher.search(session, request, with_categories=False).hits
+        assert first.paper.title == PAPERS[1][0]
+        # Not loaded one paper at a time behind the caller's back: reading them is an error.
+        with pytest.raises(InvalidRequestError, match="categories"):
+            _ = first.paper.categories
 
 
 def test_a_quoted_phrase_must_appear_word_for_word(indexed, searcher):

@@ -70,7 +70,7 @@ async def search(
 
 def _search(database: Database, searcher: Searcher, search_request: SearchRequest, site_url: str) -> list[DailyPaper]:
     with database.read_session() as session:
-        results = searcher.search(session, search_request)
+        results = searcher.search(session, search_request, with_categories=False)
         return _daily_papers(session, [hit.paper for hit in results.hits], site_url)
 
 
