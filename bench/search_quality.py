@@ -8,8 +8,9 @@ Recall@10 on the shared corpus.
 Two sets of queries, each with one target paper per query:
 (a) title → abstract: `--sample` titles drawn with `--seed`; each title must find its own paper from the abstracts
     alone (keyword documents without title or authors, and the abstracts' own vectors);
-(b) descriptive queries: `bench/data/search_queries.jsonl`, written by hand in other words than the title, as a
-    researcher half-remembers a paper; documents are whole papers (title, abstract and authors, blended vectors).
+(b) descriptive queries: `bench/data/search_queries.jsonl`, written in other words than the title, as a researcher
+    half-remembers a paper; documents are whole papers (title, abstract and authors, blended vectors). A line's
+    optional `written` field says how its query was written; the figures are also given for each way.
 MRR@10 averages the reciprocal rank of the target when it is in the top 10 (0 otherwise); Recall@10 is the share of
 queries whose target is in the top 10. Every query searches the whole corpus (or, with --limit-corpus N, its first N
 papers plus the targets, for quick runs only: fewer papers make every system look better).
@@ -99,6 +100,8 @@ class Query:
     text: str
     target: int
     """The target's row in the corpus, which is also its id in every index built here."""
+    written: str = ""
+    """How the query was written (the optional `written` field of its line), for figures by kind."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class Score:
     mean_ms: float
     p99_ms: float
     ranks: tuple[int | None, ...]
+    latencies_ms: tuple[float, ...]
     """Each query's rank of its target, None beyond the top `CUTOFF`."""
 
 
@@ -135,7 +139,7 @@ def load_queries(path: Path, row_of: dict[str, int]) -> list[Query]:
     unknown = [record["arxiv_id"] for record in records if record["arxiv_id"] not in row_of]
     if unknown:
         sys.exit(f"{path}: target papers not in the corpus: {', '.join(unknown)}")
-    return [Query(record["query"], row_of[record["arxiv_id"]]) for record in records]
+    return [Query(record["query"], row_of[record["arxiv_id"]], record.get("written", "")) for record in records]
 
 
 def sample_titles(papers: Sequence[CorpusPaper], count: int, seed: int, excluded: Iterable[int] = ()) -> list[Query]:
@@ -261,14 +265,48 @@ def evaluate(rank: Ranker, queries: Sequence[Query]) -> Score:
         found = rank(query.text)[:CUTOFF]
         latencies_ms[number] = (time.perf_counter() - started) * 1000
         ranks.append(found.index(query.target) + 1 if query.target in found else None)
+    return score_of(ranks, latencies_ms.tolist())
+
+
+def score_of(ranks: Sequence[int | None], latencies_ms: Sequence[float]) -> Score:
     reciprocal = reciprocal_ranks(ranks)
     return Score(
         mrr=float(reciprocal.mean()),
         recall=float((reciprocal > 0).mean()),
-        mean_ms=float(latencies_ms.mean()),
+        mean_ms=float(np.mean(latencies_ms)),
         p99_ms=float(np.percentile(latencies_ms, 99)),
         ranks=tuple(ranks),
+        latencies_ms=tuple(latencies_ms),
     )
+
+
+def by_writing(
+    results: dict[tuple[str, str], Score], query_sets: Sequence[QuerySet]
+) -> tuple[list[QuerySet], dict[tuple[str, str], Score]]:
+    """The queries of each set written in several ways, grouped by way as sets of their own, with their scores:
+    queries written from an abstract share more of its words than queries written from a memory of it, and the
+    systems do not gain or lose alike."""
+    groups: list[QuerySet] = []
+    scores: dict[tuple[str, str], Score] = {}
+    for query_set in query_sets:
+        ways = list(dict.fromkeys(query.written for query in query_set.queries))
+        if len(ways) < 2:
+            continue
+        for way in ways:
+            positions = [number for number, query in enumerate(query_set.queries) if query.written == way]
+            group = QuerySet(
+                f"{query_set.name.split(',')[0]} {way or 'unlabelled'}, {len(positions)}",
+                [query_set.queries[number] for number in positions],
+                query_set.abstracts_only,
+            )
+            groups.append(group)
+            for (name, system), score in results.items():
+                if name == query_set.name:
+                    scores[group.name, system] = score_of(
+                        [score.ranks[number] for number in positions],
+                        [score.latencies_ms[number] for number in positions],
+                    )
+    return groups, scores
 
 
 def timed(label: str, build: Callable[[], T]) -> T:
@@ -567,8 +605,9 @@ def main() -> None:
             if system in NEEDS_VECTORS and vectors[query_set.name] is None:
                 continue
             results[query_set.name, system] = evaluate(indexes[query_set.name].ranker(system), query_set.queries)
-    print_table(results, query_sets, systems)
-    print_paired(results, query_sets, systems)
+    groups, group_results = by_writing(results, query_sets)
+    print_table(results | group_results, [*query_sets, *groups], systems)
+    print_paired(results | group_results, [*query_sets, *groups], systems)
     if arguments.per_query:
         for query_set in query_sets:
             if not query_set.abstracts_only:
