@@ -7,12 +7,15 @@ import io
 from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
+from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import Subscriber
 from paperboard.db.schema import upgrade
 from paperboard.digest.subscriber_files import BadFile, ImportReport, export_subscribers, import_subscribers
+from paperboard.digest.subscriptions import Preferences, subscribe
 
 NOW = datetime(2026, 12, 1, 9, 30)
 LATER = datetime(2026, 12, 2, 9, 30)
@@ -267,4 +270,33 @@ def test_an_unknown_status_or_an_unreadable_cell_skips_only_its_row(sqlite_datab
     ]
     assert {email: row["status"] for email, row in subscribers(sqlite_database).items()} == {
         "kept@example.org": "paused"
+    }
+
+
+def test_an_address_subscribed_while_its_batch_is_stored_is_updated_not_refused(database, tmp_path):
+    if database.backend == "sqlite":
+        pytest.skip("on SQLite an import holds the write lock from its first read: no one can subscribe meanwhile")
+    settings = Settings(data_dir=tmp_path, mail_from="Paperboard <digest@papers.example>")
+    subscribed: list[int | None] = []
+
+    def subscribe_from_the_site_first(session: Session, *_: object) -> None:
+        # Between the batch's look-up of the addresses it knows and its insert, as a visitor of the site would (once:
+        # the site's own session flushes too).
+        if not subscribed:
+            subscribed.append(None)
+            with database.session() as other:
+                subscribed[0] = subscribe(other, settings, "Ada@example.org", Preferences("daily"), now=NOW)
+
+    event.listen(Session, "before_flush", subscribe_from_the_site_first)
+    try:
+        report = run_import(database, "email,frequency\nada@example.org,weekly\nbob@example.org,daily\n")
+    finally:
+        event.remove(Session, "before_flush", subscribe_from_the_site_first)
+
+    assert subscribed and subscribed[0] is not None
+    # The batch was stored again, finding the address the site had just added: updated and confirmed, not twice.
+    assert (report.imported, report.updated, report.unchanged) == (1, 1, 0)
+    assert {email: (row["frequency"], row["status"]) for email, row in subscribers(database).items()} == {
+        "ada@example.org": ("weekly", "active"),
+        "bob@example.org": ("daily", "active"),
     }

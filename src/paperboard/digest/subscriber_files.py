@@ -8,9 +8,9 @@ cell is quoted when it holds several: `"graph neural networks, retrieval"`).
 
 Imported addresses count as confirmed: they become `active` without a confirmation mail, since whoever runs the site
 vouches for the list. An address already subscribed is updated (preferences, and the spelling of the address), never
-added twice. An import never makes someone who unsubscribed (or whose mail bounced until they were paused) active
-again: only they can, by subscribing again. A `status` column of `unsubscribed` or `paused` is applied; `pending`
-leaves an existing subscriber as it is.
+added twice, even when someone subscribes with it on the site while its batch is being stored. An import never makes
+someone who unsubscribed (or whose mail bounced until they were paused) active again: only they can, by subscribing
+again. A `status` column of `unsubscribed` or `paused` is applied; `pending` leaves an existing subscriber as it is.
 
 A malformed row is named by its line number and skipped; the good rows are stored, a few hundred per transaction,
 so an import that was interrupted can simply be run again.
@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import TextIO
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperboard.db import Database
@@ -45,6 +46,8 @@ COLUMNS = ("email", "frequency", "categories", "keywords")
 EXPORT_COLUMNS = (*COLUMNS, "status")
 # Rows stored per transaction.
 _BATCH = 500
+# Tries of a batch that collided with subscriptions added at the same moment (each try sees those made before it).
+_STORE_ATTEMPTS = 3
 # What a spreadsheet reads as the start of a formula, and what an export puts before a cell starting so.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _TEXT_MARK = "'"
@@ -71,6 +74,13 @@ class ImportReport:
     skipped: list[RowProblem] = field(default_factory=list)
     # Rows that asked for an active subscription of an address that unsubscribed or was paused: left as they are.
     kept_inactive: list[RowProblem] = field(default_factory=list)
+
+    def add(self, other: ImportReport) -> None:
+        self.imported += other.imported
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped.extend(other.skipped)
+        self.kept_inactive.extend(other.kept_inactive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +175,21 @@ def _row(line: int, columns: list[str], cells: list[str]) -> _Row:
 def _store(database: Database, rows: list[_Row], report: ImportReport, now: datetime) -> None:
     if not rows:
         return
+    for attempt in range(1, _STORE_ATTEMPTS + 1):
+        stored = ImportReport()
+        try:
+            _store_once(database, rows, stored, now)
+        except IntegrityError:
+            # On PostgreSQL someone may subscribe with one of the batch's addresses between the batch's look-up of
+            # the addresses it knows and its insert; the batch was rolled back whole, and is read again, finding it.
+            if attempt == _STORE_ATTEMPTS:
+                raise
+            continue
+        report.add(stored)
+        return
+
+
+def _store_once(database: Database, rows: list[_Row], report: ImportReport, now: datetime) -> None:
     with database.session() as session:
         keys = {row.address.key for row in rows}
         known = {
