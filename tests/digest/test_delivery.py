@@ -178,6 +178,8 @@ def test_temporary_failures_back_off_and_give_up_after_the_last_attempt(sqlite_d
     assert send_pending(sqlite_database, settings).retried == 1
     row = outbox_row(sqlite_database, outbox_id)
     assert (row.status, row.attempts, row.last_error) == (MailStatus.PENDING, 1, "452 4.2.2 mailbox full")
+    assert before <= row.failed_at <= utcnow()
+    first_failure = row.failed_at
     assert before + timedelta(seconds=59) <= row.next_attempt_at <= utcnow() + timedelta(seconds=61)
     # Not due yet: a second run leaves it.
     assert send_pending(sqlite_database, settings).retried == 0
@@ -190,6 +192,8 @@ def test_temporary_failures_back_off_and_give_up_after_the_last_attempt(sqlite_d
     row = outbox_row(sqlite_database, outbox_id)
     assert (row.status, row.attempts) == (MailStatus.FAILED, 2)
     assert row.last_error == "gave up after 2 attempts: 452 4.2.2 mailbox full"
+    # The time of the last failure, for the admin page.
+    assert first_failure < row.failed_at <= utcnow()
     # A temporary failure says nothing against the address.
     assert subscriber(sqlite_database, row.subscriber_id).consecutive_failures == 0
 
@@ -264,6 +268,8 @@ def test_repeated_permanent_refusals_pause_the_address_and_a_delivery_resets_the
     assert send_pending(sqlite_database, settings).cancelled == 1
     row = outbox_row(sqlite_database, later)
     assert (row.status, row.attempts, row.last_error) == (MailStatus.FAILED, 0, "not sent: the subscriber is paused")
+    # Cancelled, not a failed delivery: no failure time.
+    assert row.failed_at is None
     assert smtp_server.rcpt_attempts["gone@example.org"] == 3
 
 

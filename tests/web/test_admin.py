@@ -179,6 +179,7 @@ def test_an_administrator_sees_how_the_digests_stand(database, sign_in):
             attempts=2,
             next_attempt_at=retry_at,
             last_error="451 4.7.1 Greylisted, try again later",
+            failed_at=now - timedelta(minutes=5),
         )
         add_mail(session, ada, "daily", "d-0", "sending")
         add_mail(
@@ -189,7 +190,10 @@ def test_an_administrator_sees_how_the_digests_stand(database, sign_in):
             "failed",
             attempts=1,
             last_error="550 5.1.1 <script>alert(1)</script> no such user",
+            failed_at=an_hour_ago,
         )
+        # Failed before the outbox noted when (migration 0007): listed after those it did.
+        add_mail(session, bob, "daily", "d-5", "failed", attempts=1, last_error="554 5.7.1 Rejected")
         # Cancelled by the sender, never tried: not a delivery failure.
         add_mail(session, bob, "weekly", "w-0", "failed", last_error="not sent: the subscriber is unsubscribed")
         session.add(
@@ -229,20 +233,29 @@ def test_an_administrator_sees_how_the_digests_stand(database, sign_in):
         "outbox-due": "1",
         "outbox-retrying": "1",
         "outbox-sending": "1",
-        "outbox-failed": "1",
+        "outbox-failed": "2",
         "outbox-cancelled": "1",
     }
     problems = table_rows(page, "mail-problems")
-    # The latest mails first; the error text from a remote server is shown as text, never as markup.
+    # The latest failures first; the error text from a remote server is shown as text, never as markup.
     assert problems == [
-        ["ada@example.org", "weekly w-0", "failed", "1", "550 5.1.1 <script>alert(1)</script> no such user"],
         [
             "cy@example.org",
             "daily d-0",
+            at(now - timedelta(minutes=5)),
             f"tried again from {at(retry_at)}",
             "2",
             "451 4.7.1 Greylisted, try again later",
         ],
+        [
+            "ada@example.org",
+            "weekly w-0",
+            at(an_hour_ago),
+            "failed",
+            "1",
+            "550 5.1.1 <script>alert(1)</script> no such user",
+        ],
+        ["bob@example.org", "daily d-5", "not noted", "failed", "1", "554 5.7.1 Rejected"],
     ]
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     runs = table_rows(page, "scheduled-runs")

@@ -259,6 +259,7 @@ def _mail_updates(attempts: Sequence[Attempt], settings: Settings, now: datetime
         mail = attempt.mail
         tried = mail.attempts + (attempt.result not in ("cancelled", "unsent"))
         status, next_attempt_at, error, sent_at = MailStatus.FAILED, now, attempt.error, None
+        failed_at = now if attempt.result in ("temporary", "refused", "failed") else mail.failed_at
         if attempt.result == "sent":
             status, error, sent_at = MailStatus.SENT, mail.last_error, now
             tally.sent += 1
@@ -282,6 +283,7 @@ def _mail_updates(attempts: Sequence[Attempt], settings: Settings, now: datetime
                 "attempts": tried,
                 "next_attempt_at": next_attempt_at,
                 "last_error": error,
+                "failed_at": failed_at,
                 "sent_at": sent_at,
             }
         )

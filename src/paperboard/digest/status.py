@@ -29,6 +29,7 @@ class MailProblem:
     attempts: int
     last_error: str
     next_attempt_at: datetime
+    failed_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ def digest_status(session: Session, now: datetime) -> DigestStatus:
                 OutboxMessage.attempts,
                 OutboxMessage.last_error,
                 OutboxMessage.next_attempt_at,
+                OutboxMessage.failed_at,
             )
             .join(Subscriber, Subscriber.id == OutboxMessage.subscriber_id)
             .where(
@@ -99,7 +101,8 @@ def digest_status(session: Session, now: datetime) -> DigestStatus:
                 OutboxMessage.attempts > 0,
                 OutboxMessage.last_error.is_not(None),
             )
-            .order_by(OutboxMessage.id.desc())
+            # Failures from before the outbox noted their time (migration 0007) come after the others.
+            .order_by(OutboxMessage.failed_at.desc().nulls_last(), OutboxMessage.id.desc())
             .limit(FAILURES_SHOWN)
         )
     ]
