@@ -24,6 +24,10 @@ ELLIPSIS = "…"
 # The same runs of letters and digits that `analysis.words` finds, but in the original text, to keep its positions.
 _TOKEN = WORD
 _SPACE = re.compile(r"\s")
+# Each token's terms, whatever the query: a page of results analyses some 2,500 tokens, mostly seen before, and
+# analysing one costs twenty times looking it up. Emptied when it grows past the limit.
+_TOKEN_TERMS: dict[str, tuple[str, ...]] = {}
+_TOKEN_TERMS_LIMIT = 200_000
 
 
 class Segment(NamedTuple):
@@ -54,18 +58,24 @@ def snippet(text: str, query: ParsedQuery, length: int = SNIPPET_LENGTH) -> list
     return cut
 
 
+def _token_terms(token: str) -> tuple[str, ...]:
+    found = _TOKEN_TERMS.get(token)
+    if found is None:
+        if len(_TOKEN_TERMS) > _TOKEN_TERMS_LIMIT:
+            _TOKEN_TERMS.clear()
+        found = _TOKEN_TERMS[token] = tuple(terms(token))
+    return found
+
+
 def _match_spans(text: str, query: ParsedQuery) -> list[tuple[int, int]]:
     """(start, end) of each matched word or phrase in `text`, in order, overlapping ones merged."""
     wanted = set(query.terms)
     tokens = list(_TOKEN.finditer(text))
-    stems: dict[str, bool] = {}
-
-    def stem_matches(token: str) -> bool:
-        if token not in stems:
-            stems[token] = any(term in wanted for term in terms(token))
-        return stems[token]
-
-    spans = [(token.start(), token.end()) for token in tokens if wanted and stem_matches(token.group())]
+    spans = (
+        [(token.start(), token.end()) for token in tokens if not wanted.isdisjoint(_token_terms(token.group()))]
+        if wanted
+        else []
+    )
     spans.extend(_phrase_spans(tokens, query.phrases))
     spans.sort()
     merged: list[tuple[int, int]] = []
