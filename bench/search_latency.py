@@ -15,16 +15,17 @@ queries written by hand in `bench/data/search_queries*.jsonl`.
 
 http: serves DIR with `paperboard serve --workers 2` (page cache off, PAPERBOARD_PAGE_CACHE_SECONDS=0, so that no
 answer comes from memory; API rate limits off; the rest of the environment passes to the server, so that, e.g.,
-OPENBLAS_NUM_THREADS=1 can be tried), sends `--warmup` queries of each mode on new connections (so both workers
-load the index and the model; every answer must be a 200; it counts empty ones and prints the first request's time,
-which includes loading), then drives `GET /api/papers/search?q=...&mode=...&limit=N` with wrk (a Lua script cycling
-through the queries) for `--duration` seconds: one client at a time (sequential latency) for each mode, then
-`--clients` concurrent clients (each request on a new connection, as independent visitors: a kept connection stays
-on the worker that accepted it, and one worker may accept them all). Prints requests/s, p50/p90/p99/max latency,
-the workers' CPU time per request (less sensitive to other work on the machine than latency) and each worker's CPU
-time in the run (which shows whether both took part); after the runs, each worker's memory: VmRSS, its peak VmHWM,
-anonymous and file-backed RSS (the index's memory-mapped arrays are file-backed and shared between workers) and PSS
-(shared pages divided among the processes that map them).
+OPENBLAS_NUM_THREADS=1 can be tried), sends `--warmup` queries of each mode on new connections (so both workers load
+the index and the model; every answer must be a 200; it counts empty ones and prints the first request's time, which
+includes loading), then drives `GET /api/papers/search?q=...&mode=...&limit=N` with wrk (a Lua script cycling
+through the queries) for `--duration` seconds: one client at a time (sequential latency) for each mode and for the
+search page's results as htmx asks for them while one types (`GET /search?q=...&mode=hybrid`, `HX-Request: true`: 20
+results, highlighted; row `page`), then `--clients` concurrent clients (each request on a new connection, as
+independent visitors: a kept connection stays on the worker that accepted it, and one worker may accept them all).
+Prints requests/s, p50/p90/p99/max latency, the workers' CPU time per request (less sensitive to other work on the
+machine than latency) and each worker's CPU time in the run (which shows whether both took part); after the runs,
+each worker's memory: VmRSS, its peak VmHWM, anonymous and file-backed RSS (the index's memory-mapped arrays are
+file-backed and shared between workers) and PSS (shared pages divided among the processes that map them).
 The index in DIR must exist (`paperboard index`). --snapshot never writes to DIR: it copies DIR's database with
 SQLite's backup API (consistent even while another process writes to it) into a new /tmp/latency-* folder, builds
 the index there with `paperboard index --no-embed --full` (measured as in `indexing`) and serves the copy.
@@ -105,6 +106,8 @@ from paperboard.search.vector_index import DEFAULT_EXACT_MAX, VectorIndex
 from search_quality import DEV_QUERIES, SHARED_DATA, TEST_QUERIES, CorpusPaper, load_corpus
 
 MODES = (SearchMode.KEYWORD, SearchMode.SEMANTIC, SearchMode.HYBRID)
+# The row of the search page's results fragment (hybrid), beside the API's modes.
+PAGE = "page"
 DATABASE_FILE = "paperboard.sqlite3"
 MIB = 1 << 20
 GIB = 1 << 30
@@ -132,6 +135,8 @@ function init(args)
   if args[2] == "close" then
     headers["Connection"] = "close"
   end
+  -- The search page answers htmx's requests with the results alone, as it does while someone types.
+  headers["HX-Request"] = "true"
 end
 
 function request()
@@ -397,6 +402,11 @@ def search_path(query: str, mode: SearchMode, limit: int) -> str:
     return "/api/papers/search?" + urllib.parse.urlencode({"q": query, "mode": mode.value, "limit": limit})
 
 
+def page_path(query: str) -> str:
+    """The search page's results (20, highlighted) for a hybrid search, as htmx asks for them while one types."""
+    return "/search?" + urllib.parse.urlencode({"q": query, "mode": SearchMode.HYBRID.value})
+
+
 def warm_up(base: str, queries: Sequence[str], limit: int) -> None:
     """Each query once per mode, each on a new connection so that both workers get requests; checks the answers."""
     for mode in MODES:
@@ -491,6 +501,8 @@ def measure_server(run_folder: Path, data_dir: Path, queries: Sequence[str], arg
     for mode in MODES:
         paths_files[mode] = run_folder / f"{mode}.txt"
         paths_files[mode].write_text("".join(search_path(query, mode, arguments.limit) + "\n" for query in queries))
+    paths_files[PAGE] = run_folder / "page.txt"
+    paths_files[PAGE].write_text("".join(page_path(query) + "\n" for query in queries))
     server = serve(data_dir, arguments.port, run_folder / "server.log", "0")
     base = f"http://127.0.0.1:{arguments.port}"
     try:
@@ -506,7 +518,7 @@ def measure_server(run_folder: Path, data_dir: Path, queries: Sequence[str], arg
             f"{'mode':<10}{'clients':>8}{'requests':>10}{'req/s':>8}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}"
             f"{'errors':>8}{'CPU/req':>9}  worker CPU"
         )
-        runs = [(mode, 1) for mode in MODES] + [(mode, arguments.clients) for mode in MODES]
+        runs = [(mode, 1) for mode in (*MODES, PAGE)] + [(mode, arguments.clients) for mode in MODES]
         for mode, clients in runs:
             # One client keeps its connection (and so its worker); concurrent clients open a connection for each
             # request, as independent visitors do, so that the two workers share them (a kept connection stays on
