@@ -24,8 +24,8 @@ ELLIPSIS = "…"
 # The same runs of letters and digits that `analysis.words` finds, but in the original text, to keep its positions.
 _TOKEN = WORD
 _SPACE = re.compile(r"\s")
-# Each token's terms, whatever the query: a page of results analyses some 2,500 tokens, mostly seen before, and
-# analysing one costs twenty times looking it up. Emptied when it grows past the limit.
+# Each token's terms, whatever the query: a page of results has some 2,500 tokens, mostly seen before, and analysing
+# each of them for every page took a quarter of the page's time (docs/benchmarks.md). Emptied past the limit.
 _TOKEN_TERMS: dict[str, tuple[str, ...]] = {}
 _TOKEN_TERMS_LIMIT = 200_000
 
