@@ -53,18 +53,21 @@ def worker(
         # httpx logs every request at INFO; a harvest's own progress lines say enough.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         database = open_database(configuration)
-        indexing = IndexingDuty(database, configuration, indexing_embedder(configuration), LoggingProgress(logger))
         scheduler = Scheduler(database, configuration)
-        logger.info("worker started")
-        while True:
-            embedded = logged_failures("search indexing", indexing.run_once)
-            logged_failures("scheduled jobs", scheduler.run_due)
-            if configuration.smtp_url:
-                logged_failures("sending mail", partial(send_mail, database, configuration))
-            if once:
-                return
-            if not embedded:
-                time.sleep(configuration.worker_poll_seconds)
+        # Left by `with`, the embedding processes are stopped before the interpreter exits: left running then,
+        # concurrent.futures' own exit hook could print a traceback (a closed pipe) as it stopped them.
+        with indexing_embedder(configuration) as embedder:
+            indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger))
+            logger.info("worker started")
+            while True:
+                embedded = logged_failures("search indexing", indexing.run_once)
+                logged_failures("scheduled jobs", scheduler.run_due)
+                if configuration.smtp_url:
+                    logged_failures("sending mail", partial(send_mail, database, configuration))
+                if once:
+                    return
+                if not embedded:
+                    time.sleep(configuration.worker_poll_seconds)
 
 
 def register(app: typer.Typer) -> None:
