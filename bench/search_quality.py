@@ -113,13 +113,26 @@ class QuerySet:
 
 @dataclass(frozen=True)
 class Score:
-    mrr: float
-    recall: float
-    mean_ms: float
-    p99_ms: float
     ranks: tuple[int | None, ...]
-    latencies_ms: tuple[float, ...]
     """Each query's rank of its target, None beyond the top `CUTOFF`."""
+    latencies_ms: tuple[float, ...]
+    """Each query's time to rank."""
+
+    @property
+    def mrr(self) -> float:
+        return float(reciprocal_ranks(self.ranks).mean())
+
+    @property
+    def recall(self) -> float:
+        return float((reciprocal_ranks(self.ranks) > 0).mean())
+
+    @property
+    def mean_ms(self) -> float:
+        return float(np.mean(self.latencies_ms))
+
+    @property
+    def p99_ms(self) -> float:
+        return float(np.percentile(self.latencies_ms, 99))
 
 
 Ranker = Callable[[str], list[int]]
@@ -265,19 +278,7 @@ def evaluate(rank: Ranker, queries: Sequence[Query]) -> Score:
         found = rank(query.text)[:CUTOFF]
         latencies_ms[number] = (time.perf_counter() - started) * 1000
         ranks.append(found.index(query.target) + 1 if query.target in found else None)
-    return score_of(ranks, latencies_ms.tolist())
-
-
-def score_of(ranks: Sequence[int | None], latencies_ms: Sequence[float]) -> Score:
-    reciprocal = reciprocal_ranks(ranks)
-    return Score(
-        mrr=float(reciprocal.mean()),
-        recall=float((reciprocal > 0).mean()),
-        mean_ms=float(np.mean(latencies_ms)),
-        p99_ms=float(np.percentile(latencies_ms, 99)),
-        ranks=tuple(ranks),
-        latencies_ms=tuple(latencies_ms),
-    )
+    return Score(tuple(ranks), tuple(latencies_ms.tolist()))
 
 
 def by_writing(
@@ -302,9 +303,9 @@ def by_writing(
             groups.append(group)
             for (name, system), score in results.items():
                 if name == query_set.name:
-                    scores[group.name, system] = score_of(
-                        [score.ranks[number] for number in positions],
-                        [score.latencies_ms[number] for number in positions],
+                    scores[group.name, system] = Score(
+                        tuple(score.ranks[number] for number in positions),
+                        tuple(score.latencies_ms[number] for number in positions),
                     )
     return groups, scores
 
