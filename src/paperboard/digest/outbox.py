@@ -257,9 +257,10 @@ def _mail_updates(attempts: Sequence[Attempt], settings: Settings, now: datetime
     rows = []
     for attempt in attempts:
         mail = attempt.mail
-        tried = mail.attempts + (attempt.result not in ("cancelled", "unsent"))
+        attempted = attempt.result not in ("cancelled", "unsent")
+        tried = mail.attempts + attempted
         status, next_attempt_at, error, sent_at = MailStatus.FAILED, now, attempt.error, None
-        failed_at = now if attempt.result in ("temporary", "refused", "failed") else mail.failed_at
+        failed_at = now if attempted and attempt.result != "sent" else mail.failed_at
         if attempt.result == "sent":
             status, error, sent_at = MailStatus.SENT, mail.last_error, now
             tally.sent += 1
