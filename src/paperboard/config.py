@@ -61,6 +61,18 @@ class Settings(BaseSettings):
     submission_max_age_days: int = Field(
         14, ge=0, description="Oldest paper (days since first published) that may be submitted to a daily list."
     )
+    submission_fetch_attempts: int = Field(
+        5,
+        ge=1,
+        description="Times the worker asks arXiv for a submitted paper the catalogue lacks while arXiv cannot be "
+        "reached, before it tells the submitter it gave up.",
+    )
+    submission_fetch_retry_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="Pause before the worker asks arXiv again for a submitted paper after arXiv could not be "
+        "reached; doubled after each attempt.",
+    )
 
     page_cache_seconds: float = Field(
         5.0,

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from paperboard.catalog.fetch import FetchReport
 from paperboard.clock import utcnow
 from paperboard.community.accounts import suspend
 from paperboard.community.listings import (
     AlreadyListed,
-    ArxivFailure,
+    FetchState,
     ListingNotFound,
     MalformedId,
-    PaperFetcher,
     PaperTooOld,
     PaperWithdrawn,
     Submission,
     SubmissionRefused,
     SubmitterSuspended,
-    UnknownPaper,
-    arxiv_fetcher,
+    fetch_state,
     hidden_listings,
     hide_listing,
     latest_listed_day,
@@ -38,18 +33,11 @@ from paperboard.community.listings import (
 )
 from paperboard.community.periods import parse_period, period_of
 from paperboard.community.trending import FORMULA, trending_listings
-from paperboard.config import Settings
 from paperboard.db import Database
-from paperboard.db.models import Listing, Paper, User
-from tests.arxiv_server import ArxivServer, Reply
-from tests.catalog.arxiv.test_api import QUERY, feed_of
+from paperboard.db.models import Listing, Paper, SubmissionFetch, User
 from tests.community.factories import add_comment, add_listing, add_paper, add_user, add_votes
 
 MAX_AGE = 14
-
-
-def never_fetch(arxiv_id: str) -> FetchReport:
-    raise AssertionError(f"{arxiv_id} is in the catalogue and must not be fetched")
 
 
 def listings(database: Database) -> list[tuple[str, date, int | None]]:
@@ -64,13 +52,13 @@ def listings(database: Database) -> list[tuple[str, date, int | None]]:
         ]
 
 
-def submit(database: Database, user: User, text: str, fetch: PaperFetcher = never_fetch) -> Submission:
-    return submit_paper(database, user, text, fetch=fetch, max_age_days=MAX_AGE)
+def submit(database: Database, user: User, text: str) -> Submission | FetchState:
+    return submit_paper(database, user, text, max_age_days=MAX_AGE)
 
 
-def refusal(database: Database, user: User, text: str, fetch: PaperFetcher = never_fetch) -> SubmissionRefused:
+def refusal(database: Database, user: User, text: str) -> SubmissionRefused:
     with pytest.raises(SubmissionRefused) as raised:
-        submit(database, user, text, fetch)
+        submit(database, user, text)
     return raised.value
 
 
@@ -171,16 +159,16 @@ def test_a_suspended_user_cannot_submit(database):
     assert listings(database) == []
 
 
-def test_simultaneous_submissions_of_one_paper_list_it_once(database):
-    add_paper(database, "2506.00001")
-    users = [add_user(database, f"user{number}") for number in range(6)]
+def submissions_at_once(database: Database, text: str, submitters: int) -> list[Submission | FetchState | Exception]:
+    """What each of `submitters` new users got for submitting `text` at the same moment."""
+    users = [add_user(database, f"user{number}") for number in range(submitters)]
     start = threading.Barrier(len(users))
-    outcomes: list[Submission | SubmissionRefused] = []
+    outcomes: list[Submission | FetchState | Exception] = []
 
     def submit_at_once(user: User) -> None:
         start.wait()
         try:
-            outcomes.append(submit(database, user, "2506.00001"))
+            outcomes.append(submit(database, user, text))
         except SubmissionRefused as refused:
             outcomes.append(refused)
 
@@ -189,6 +177,13 @@ def test_simultaneous_submissions_of_one_paper_list_it_once(database):
         thread.start()
     for thread in threads:
         thread.join()
+    return outcomes
+
+
+def test_simultaneous_submissions_of_one_paper_list_it_once(database):
+    add_paper(database, "2506.00001")
+
+    outcomes = submissions_at_once(database, "2506.00001", 6)
 
     assert sum(isinstance(outcome, Submission) for outcome in outcomes) == 1
     refusals = [outcome for outcome in outcomes if isinstance(outcome, SubmissionRefused)]
@@ -196,93 +191,57 @@ def test_simultaneous_submissions_of_one_paper_list_it_once(database):
     assert len(listings(database)) == 1
 
 
-# Fetching what the catalogue lacks, from a local server that answers like arXiv
+# Papers the catalogue lacks: queued for the worker (tests/community/test_submission_fetches.py fetches them)
 
 
-def entry(arxiv_id: str, published: datetime) -> str:
-    stamp = published.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"""
-  <entry>
-    <id>http://arxiv.org/abs/{arxiv_id}v1</id>
-    <updated>{stamp}</updated>
-    <published>{stamp}</published>
-    <title>Fetched paper {arxiv_id}</title>
-    <summary>What paper {arxiv_id} is about.</summary>
-    <author><name>A. Author</name></author>
-    <arxiv:primary_category term="cs.LG" scheme="http://arxiv.org/schemas/atom"/>
-  </entry>"""
-
-
-@pytest.fixture
-def fetcher(arxiv_server: ArxivServer, tmp_path: Path) -> Callable[[Database], PaperFetcher]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        arxiv_api_url=arxiv_server.url(QUERY),
-        arxiv_api_delay=0,
-        # Patient, as for a harvest; a submission retries once all the same.
-        http_retries=5,
-        http_retry_backoff=0.01,
-    )
-    return lambda database: arxiv_fetcher(database, settings)
-
-
-def test_a_paper_the_catalogue_lacks_is_fetched_then_listed(database, arxiv_server, fetcher):
-    arxiv_server.add(QUERY, feed_of(entry("2611.00042", utcnow() - timedelta(days=2))), id_list="2611.00042")
-    ann = add_user(database, "ann")
-
-    submission = submit(database, ann, "https://arxiv.org/pdf/2611.00042v1", fetcher(database))
-
-    assert (submission.arxiv_id, submission.day) == ("2611.00042", today())
-    assert [request.query["id_list"] for request in arxiv_server.requests] == ["2611.00042"]
+def queued(database: Database) -> list[tuple[str, int, str, int]]:
     with database.read_session() as session:
-        assert session.scalars(select(Paper.title).where(Paper.arxiv_id == "2611.00042")).one() == (
-            "Fetched paper 2611.00042"
-        )
-    assert listings(database) == [("2611.00042", today(), ann.id)]
+        return [
+            (fetch.arxiv_id, fetch.submitter_id, fetch.status, fetch.attempts)
+            for fetch in session.scalars(select(SubmissionFetch).order_by(SubmissionFetch.arxiv_id))
+        ]
 
 
-def test_a_fetched_paper_that_is_too_old_is_refused(sqlite_database, arxiv_server, fetcher):
-    arxiv_server.add(QUERY, feed_of(entry("2601.00042", datetime(2026, 1, 5, 12))))
-    ann = add_user(sqlite_database, "ann")
+def test_a_paper_the_catalogue_lacks_is_queued_for_the_worker_once_and_answered_pending(database):
+    ann, ben = add_user(database, "ann"), add_user(database, "ben")
 
-    refused = refusal(sqlite_database, ann, "2601.00042", fetcher(sqlite_database))
+    first = submit(database, ann, "https://arxiv.org/pdf/2611.00042v1")
+    again = submit(database, ann, "arXiv:2611.00042")
+    someone_else = refusal(database, ben, "2611.00042")
 
-    assert isinstance(refused, PaperTooOld)
-    assert "2601.00042 was first published on 2026-01-05" in str(refused)
-    assert listings(sqlite_database) == []
-
-
-def test_a_paper_unknown_to_arxiv_is_refused(database, arxiv_server, fetcher):
-    arxiv_server.add(QUERY, Reply.fixture("arxiv_api/empty.xml"))
-    ann = add_user(database, "ann")
-
-    refused = refusal(database, ann, "2611.99999", fetcher(database))
-
-    assert isinstance(refused, UnknownPaper)
-    assert str(refused) == "arXiv has no paper 2611.99999."
+    assert isinstance(first, FetchState) and first == again
+    assert (first.arxiv_id, first.status) == ("2611.00042", "pending")
+    assert first.message == "We are fetching 2611.00042 from arXiv; it will be listed when it arrives."
+    assert isinstance(someone_else, AlreadyListed)
+    assert str(someone_else) == (
+        "2611.00042 was submitted by someone else and is being fetched from arXiv; it will be listed when it arrives."
+    )
+    assert queued(database) == [("2611.00042", ann.id, "pending", 0)]
     assert listings(database) == []
+    with database.read_session() as session:
+        assert fetch_state(session, ann, "2611.00042") == first
+        assert fetch_state(session, ben, "2611.00042") is None
 
 
-def test_an_id_arxiv_rejects_is_refused_with_arxivs_words(sqlite_database, arxiv_server, fetcher):
-    arxiv_server.add(QUERY, Reply.fixture("arxiv_api/error.xml", status=400))
-    ann = add_user(sqlite_database, "ann")
+def test_simultaneous_submissions_of_an_unknown_paper_queue_it_once(database):
+    outcomes = submissions_at_once(database, "2611.00042", 6)
 
-    refused = refusal(sqlite_database, ann, "foo-bar/9901001", fetcher(sqlite_database))
-
-    assert isinstance(refused, UnknownPaper)
-    assert str(refused) == "arXiv does not know the paper foo-bar/9901001: incorrect id format for foo-bar/9901001."
+    assert sum(isinstance(outcome, FetchState) for outcome in outcomes) == 1
+    assert sum(isinstance(outcome, AlreadyListed) for outcome in outcomes) == 5
+    assert len(queued(database)) == 1
 
 
-def test_when_arxiv_cannot_be_reached_the_submitter_is_told_to_retry(sqlite_database, arxiv_server, fetcher):
-    arxiv_server.add(QUERY, Reply(503))
-    ann = add_user(sqlite_database, "ann")
+def test_a_refused_submission_may_be_made_again_and_is_queued_afresh(database):
+    ann, ben = add_user(database, "ann"), add_user(database, "ben")
+    submit(database, ann, "2611.00042")
+    with database.session() as session:
+        fetch = session.scalars(select(SubmissionFetch)).one()
+        fetch.status, fetch.attempts, fetch.message = "refused", 3, "arXiv has no paper 2611.00042."
 
-    refused = refusal(sqlite_database, ann, "2611.00042", fetcher(sqlite_database))
+    again = submit(database, ben, "2611.00042")
 
-    assert isinstance(refused, ArxivFailure)
-    assert str(refused) == "arXiv cannot be reached right now to fetch 2611.00042; try again in a few minutes."
-    assert len(arxiv_server.requests) == 2  # the request and its one retry, whatever the settings allow
-    assert listings(sqlite_database) == []
+    assert isinstance(again, FetchState) and again.status == "pending"
+    assert queued(database) == [("2611.00042", ben.id, "pending", 0)]
 
 
 # Lists

@@ -11,11 +11,13 @@ from sqlalchemy import event, func, select
 
 from paperboard.clock import utcnow
 from paperboard.community.listings import today
+from paperboard.community.submission_fetches import arxiv_client, fetch_submitted_papers
+from paperboard.config import Settings
 from paperboard.db.models import Listing
 from paperboard.web.pages.daily import LISTINGS_PER_PAGE
-from tests.arxiv_server import Reply
-from tests.catalog.arxiv.test_api import QUERY
+from tests.catalog.arxiv.test_api import QUERY, feed_of
 from tests.community.factories import add_comment, add_listing, add_paper, add_user, add_votes
+from tests.community.test_submission_fetches import recent_entry
 from tests.web.conftest import csrf_from
 
 
@@ -348,27 +350,33 @@ def test_a_refused_submission_shows_the_form_again_with_the_reason(sqlite_databa
     assert listing_count(sqlite_database) == 1
 
 
-@pytest.mark.parametrize(
-    ("reply", "status", "message"),
-    [
-        (Reply.fixture("arxiv_api/empty.xml"), 404, "arXiv has no paper 2611.99999."),
-        (Reply(503), 503, "arXiv cannot be reached right now to fetch 2611.99999; try again in a few minutes."),
-    ],
-    ids=["unknown", "unreachable"],
-)
-def test_a_paper_arxiv_does_not_give_is_refused(
-    sqlite_database, sign_in, arxiv_server, monkeypatch, reply, status, message
+def test_a_paper_the_catalogue_lacks_is_pending_and_what_became_of_it_shows_on_the_form(
+    sqlite_database, sign_in, arxiv_server, tmp_path
 ):
-    arxiv_server.add(QUERY, reply)
-    for name, value in {"ARXIV_API_URL": arxiv_server.url(QUERY), "ARXIV_API_DELAY": "0", "HTTP_RETRIES": "0"}.items():
-        monkeypatch.setenv(f"PAPERBOARD_{name}", value)
+    arxiv_server.add(QUERY, feed_of(recent_entry("2611.00042")))
     client = sign_in(sqlite_database, "ann")
 
-    response = client.post("/submit", data={"paper": "2611.99999", "csrf_token": csrf_from(client.get("/submit").text)})
+    answers = [
+        client.post("/submit", data={"paper": paper, "csrf_token": csrf_from(client.get("/submit").text)})
+        for paper in ("2611.00042", "2611.99999")
+    ]
 
-    assert response.status_code == status and message in response.text
-    assert [request.query["id_list"] for request in arxiv_server.requests] == ["2611.99999"]
-    assert listing_count(sqlite_database) == 0
+    assert [answer.status_code for answer in answers] == [202, 202]
+    assert (
+        '<p class="form-notice" role="status">We are fetching 2611.99999 from arXiv; it will be listed when it '
+        "arrives. You can follow it below.</p>"
+    ) in answers[1].text
+    assert '<li class="fetch-pending">2611.00042: pending.' in answers[1].text
+    assert arxiv_server.requests == [] and listing_count(sqlite_database) == 0
+
+    settings = Settings(data_dir=tmp_path / "worker", arxiv_api_url=arxiv_server.url(QUERY), arxiv_api_delay=0)
+    with arxiv_client(sqlite_database, settings) as arxiv:
+        fetch_submitted_papers(sqlite_database, settings, arxiv)
+    form = client.get("/submit").text
+
+    assert '<li class="fetch-refused">2611.99999: refused. arXiv has no paper 2611.99999.</li>' in form
+    assert '<li class="fetch-listed"><a href="/papers/2611.00042">2611.00042</a>: listed.</li>' in form
+    assert listing_count(sqlite_database) == 1
 
 
 def test_a_submission_without_a_csrf_token_changes_nothing(sqlite_database, sign_in):

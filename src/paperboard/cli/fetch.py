@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from paperboard.catalog.arxiv.api import ArxivApiClient
+from paperboard.catalog.arxiv.pacing import arxiv_api_pacer
 from paperboard.catalog.fetch import FetchInterrupted, FetchReport, fetch_papers
 from paperboard.cli.catalog import counts_summary
 from paperboard.cli.console import Failure, err, open_database, out, progress_reporter, reported_failures, settings
@@ -41,11 +42,13 @@ def fetch(
         ),
     ],
 ) -> None:
-    """Fetch papers from the arXiv API and store them. The exit status is 1 if any id was not stored."""
+    """Fetch papers from the arXiv API and store them, spaced by PAPERBOARD_ARXIV_API_DELAY from every other request
+    of the site's processes (the worker's too). The exit status is 1 if any id was not stored."""
     with reported_failures():
         config = settings()
         database = open_database(config)
-        with ArxivApiClient.from_settings(config, on_wait=_announce_wait) as client:
+        pacer = arxiv_api_pacer(database, config)
+        with ArxivApiClient.from_settings(config, on_wait=_announce_wait, pacer=pacer) as client:
             try:
                 report = fetch_papers(database, client, ids, progress_reporter())
             except FetchInterrupted as interrupted:

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from paperboard.catalog.arxiv.api import ArxivApiClient
 from paperboard.cli.console import open_database, reported_failures, settings
+from paperboard.community.submission_fetches import arxiv_client, fetch_submitted_papers
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.digest.delivery import SenderBusy, send_pending
@@ -37,16 +39,30 @@ def send_mail(database: Database, configuration: Settings) -> None:
         logger.warning("mail: stopped before the outbox was empty: %s", summary.problem)
 
 
+def fetch_submissions(database: Database, configuration: Settings, client: ArxivApiClient) -> bool:
+    """Fetch and list the submitted papers the catalogue lacked; whether any was done with."""
+    outcome = fetch_submitted_papers(database, configuration, client)
+    if outcome.listed or outcome.refused or outcome.retried:
+        logger.info(
+            "submissions from arXiv: %d listed, %d refused, %d to try again",
+            outcome.listed,
+            outcome.refused,
+            outcome.retried,
+        )
+    return bool(outcome.listed or outcome.refused)
+
+
 def worker(
     once: Annotated[
         bool, typer.Option(help="Do one round of work and exit, instead of running until stopped.")
     ] = False,
 ) -> None:
-    """Keep the site's background work done, until stopped: embed new and changed papers and keep the search index
-    caught up; at the configured hours (in PAPERBOARD_DIGEST_TIME_ZONE) harvest arXiv and compose the day's digests;
-    send the mail waiting in the outbox when PAPERBOARD_SMTP_URL is set. Stopping it at any moment loses nothing:
-    an interrupted job is resumed by the next worker the same day. Only the current day's runs are made: after days
-    stopped, send a missed digest with `paperboard digest send --period daily --date YYYY-MM-DD`."""
+    """Keep the site's background work done, until stopped: fetch from arXiv the submitted papers the catalogue
+    lacks, and list them; embed new and changed papers and keep the search index caught up; at the configured hours
+    (in PAPERBOARD_DIGEST_TIME_ZONE) harvest arXiv and compose the day's digests; send the mail waiting in the
+    outbox when PAPERBOARD_SMTP_URL is set. Stopping it at any moment loses nothing: an interrupted job is resumed
+    by the next worker the same day. Only the current day's runs are made: after days stopped, send a missed digest
+    with `paperboard digest send --period daily --date YYYY-MM-DD`."""
     with reported_failures():
         configuration = settings()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -56,17 +72,19 @@ def worker(
         scheduler = Scheduler(database, configuration)
         # Left by `with`, the embedding processes are stopped before the interpreter exits: left running then,
         # concurrent.futures' own exit hook could print a traceback (a closed pipe) as it stopped them.
-        with indexing_embedder(configuration) as embedder:
+        with indexing_embedder(configuration) as embedder, arxiv_client(database, configuration) as client:
             indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger))
             logger.info("worker started")
             while True:
+                # First: someone is waiting for these.
+                fetched = logged_failures("submissions", partial(fetch_submissions, database, configuration, client))
                 embedded = logged_failures("search indexing", indexing.run_once)
                 logged_failures("scheduled jobs", scheduler.run_due)
                 if configuration.smtp_url:
                     logged_failures("sending mail", partial(send_mail, database, configuration))
                 if once:
                     return
-                if not embedded:
+                if not embedded and not fetched:
                     time.sleep(configuration.worker_poll_seconds)
 
 

@@ -3,7 +3,10 @@ and moderators hiding papers from them.
 
 Rules of submission (refusals raise a `SubmissionRefused` whose message says why):
 - the submitter is signed in and not suspended;
-- the text is an arXiv id or address in any form people paste; a paper the catalogue lacks is fetched from arXiv;
+- the text is an arXiv id or address in any form people paste; a paper the catalogue lacks is not fetched by the
+  request: the submission waits in `submission_fetches` (one row per paper, so a paper submitted many times is asked
+  of arXiv once) for the worker, which fetches it (`community.submission_fetches`) and then lists it by these same
+  rules, or records why it cannot;
 - the paper was first published at most `max_age_days` days before today, and is not withdrawn;
 - a paper is listed once, ever: `listings.paper_id` is unique, which also settles two submissions racing.
 
@@ -13,8 +16,7 @@ upvotes (local votes plus imported ones, `community.counts`), ties going to the 
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -23,27 +25,25 @@ from sqlalchemy import Row, Select, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from paperboard.catalog.arxiv.api import ArxivApiClient
-from paperboard.catalog.fetch import FetchInterrupted, FetchReport, fetch_papers
 from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.queries import get_paper
 from paperboard.clock import utcnow
 from paperboard.community.counts import comment_counts
 from paperboard.community.periods import Period, period_of
 from paperboard.community.votes import voted_papers
-from paperboard.config import Settings
 from paperboard.db import Database
-from paperboard.db.models import Listing, Paper, User, Vote
-
-logger = logging.getLogger(__name__)
+from paperboard.db.models import Listing, Paper, SubmissionFetch, User, Vote
 
 # Cards show the start of an abstract; reading a little more than they show keeps whole abstracts out of memory.
 ABSTRACT_START_LENGTH = 400
 
-# Fetches one paper, by canonical id, from arXiv into the catalogue.
-PaperFetcher = Callable[[str], FetchReport]
-SUBMISSION_RETRIES = 1
-SUBMISSION_WAIT = 15.0
+# The states of a submission waiting for arXiv (`SubmissionFetch.status`).
+FetchStatus = Literal["pending", "listed", "refused"]
+PENDING: FetchStatus = "pending"
+LISTED: FetchStatus = "listed"
+REFUSED: FetchStatus = "refused"
+# A submitter's recent submissions from arXiv that the submission page shows.
+RECENT_FETCHES_SHOWN = 10
 
 
 class SubmissionRefused(Exception):
@@ -70,10 +70,6 @@ class AlreadyListed(SubmissionRefused):
     """The paper is on a list already, possibly hidden there by a moderator."""
 
 
-class ArxivFailure(SubmissionRefused):
-    """arXiv could not be asked about the paper, or its answer could not be read."""
-
-
 class SubmitterSuspended(SubmissionRefused):
     """The account is suspended."""
 
@@ -89,6 +85,28 @@ class Submission:
     arxiv_id: str
     day: date
     submitted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FetchState:
+    """A submission of a paper the catalogue lacked, as its submitter sees it: waiting for the worker to fetch it
+    from arXiv, listed, or refused with the reason."""
+
+    arxiv_id: str
+    status: FetchStatus
+    message: str
+    submitted_at: datetime
+
+    @classmethod
+    def of(cls, fetch: SubmissionFetch) -> FetchState:
+        status: FetchStatus = fetch.status  # type: ignore[assignment]
+        if status == PENDING:
+            message = f"We are fetching {fetch.arxiv_id} from arXiv; it will be listed when it arrives."
+        elif status == LISTED:
+            message = f"{fetch.arxiv_id} was fetched from arXiv and listed."
+        else:
+            message = fetch.message or f"{fetch.arxiv_id} could not be listed."
+        return cls(fetch.arxiv_id, status, message, fetch.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,52 +167,12 @@ def today() -> date:
 # Submitting
 
 
-def arxiv_fetcher(database: Database, settings: Settings) -> PaperFetcher:
-    """A `PaperFetcher` through the arXiv API at the address the settings name; it connects only when called.
-
-    Someone is waiting for the answer, so arXiv gets at most one retry and `SUBMISSION_WAIT` seconds per request,
-    however patient the settings are for harvests and other background jobs."""
-    impatient = settings.model_copy(
-        update={
-            "http_retries": min(settings.http_retries, SUBMISSION_RETRIES),
-            "http_timeout": min(settings.http_timeout, SUBMISSION_WAIT),
-            "http_max_retry_wait": min(settings.http_max_retry_wait, SUBMISSION_WAIT),
-        }
-    )
-
-    def fetch(arxiv_id: str) -> FetchReport:
-        with ArxivApiClient.from_settings(impatient, batch_size=1) as client:
-            return fetch_papers(database, client, [arxiv_id])
-
-    return fetch
-
-
-def _check_submitter(session: Session, submitter: User) -> User:
+def _check_submitter(session: Session, submitter: User | int) -> User:
     # Read again: the caller's copy may predate a suspension.
-    stored = session.get(User, submitter.id)
+    stored = session.get(User, submitter if isinstance(submitter, int) else submitter.id)
     if stored is None or stored.suspended_at is not None:
         raise SubmitterSuspended("A suspended account cannot submit papers.")
     return stored
-
-
-def _fetch(fetch: PaperFetcher, arxiv_id: str) -> None:
-    """Bring the paper into the catalogue, or say why arXiv did not give it."""
-    try:
-        report = fetch(arxiv_id)
-    except FetchInterrupted as error:
-        # The details (addresses, retries) are for the log; the submitter needs to know what to do.
-        logger.warning("submission of %s: arXiv could not be asked: %s", arxiv_id, error)
-        raise ArxivFailure(
-            f"arXiv cannot be reached right now to fetch {arxiv_id}; try again in a few minutes."
-        ) from None
-    if report.rejected:
-        raise UnknownPaper(f"arXiv does not know the paper {arxiv_id}: {report.rejected[0].message}.")
-    if report.bad_entries:
-        raise ArxivFailure(
-            f"arXiv's record of {arxiv_id} cannot be read ({report.bad_entries[0].message}), so it cannot be listed."
-        )
-    if report.not_found:
-        raise UnknownPaper(f"arXiv has no paper {arxiv_id}.")
 
 
 def _already_listed(listing: Listing, arxiv_id: str) -> AlreadyListed:
@@ -229,30 +207,98 @@ def _list(session: Session, paper: Paper, submitter: User, day: date, max_age_da
     return Submission(paper.arxiv_id, day, submitted_at)
 
 
-def submit_paper(
-    database: Database, submitter: User, text: str, *, fetch: PaperFetcher, max_age_days: int
-) -> Submission:
-    """List the paper `text` names on today's list; SubmissionRefused when it may not be, with nothing listed (a
-    paper fetched from arXiv on the way stays in the catalogue, like any fetched paper)."""
+def _await_fetch(session: Session, submitter: User, arxiv_id: str) -> FetchState:
+    """Queue the paper for the worker to fetch, once however many ask for it. Asking again for one's own pending
+    submission changes nothing; one that was refused (arXiv did not have it yet, say) is tried again."""
+    now = utcnow()
+    fetch = session.scalars(
+        select(SubmissionFetch).where(SubmissionFetch.arxiv_id == arxiv_id).with_for_update()
+    ).one_or_none()
+    if fetch is None:
+        # A savepoint, so that losing a race with another submission of the same paper leaves the transaction usable
+        # to read the winner's row.
+        try:
+            with session.begin_nested():
+                fetch = SubmissionFetch(
+                    arxiv_id=arxiv_id,
+                    submitter_id=submitter.id,
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                session.add(fetch)
+        except IntegrityError:
+            fetch = session.scalars(
+                select(SubmissionFetch).where(SubmissionFetch.arxiv_id == arxiv_id).with_for_update()
+            ).one()
+        else:
+            return FetchState.of(fetch)
+    if fetch.status == PENDING:
+        if fetch.submitter_id != submitter.id:
+            raise AlreadyListed(
+                f"{arxiv_id} was submitted by someone else and is being fetched from arXiv; it will be listed when it "
+                "arrives."
+            )
+        return FetchState.of(fetch)
+    # Refused, or listed and since gone from the catalogue: a new submission starts afresh.
+    fetch.submitter_id = submitter.id
+    fetch.status = PENDING
+    fetch.attempts = 0
+    fetch.next_attempt_at = now
+    fetch.message = None
+    fetch.created_at = now
+    fetch.finished_at = None
+    return FetchState.of(fetch)
+
+
+def submit_paper(database: Database, submitter: User, text: str, *, max_age_days: int) -> Submission | FetchState:
+    """List the paper `text` names on today's list; SubmissionRefused when it may not be, with nothing listed.
+    A paper the catalogue lacks is queued for the worker to fetch from arXiv: its pending `FetchState` is returned,
+    and the worker lists it (`list_fetched`) or records why not. The request never waits for arXiv."""
     try:
         arxiv_id = parse_arxiv_id(text).id
     except InvalidArxivId as error:
         message = str(error)
         raise MalformedId(f"{message[:1].upper()}{message[1:]}.") from None
-    day = today()
-    with database.session() as session:
-        stored_submitter = _check_submitter(session, submitter)
-        paper = get_paper(session, arxiv_id)
-        if paper is not None:
-            return _list(session, paper, stored_submitter, day, max_age_days)
-    # Outside any transaction: asking arXiv can take seconds, and the fetch stores the paper in its own.
-    _fetch(fetch, arxiv_id)
     with database.session() as session:
         stored_submitter = _check_submitter(session, submitter)
         paper = get_paper(session, arxiv_id)
         if paper is None:
-            raise UnknownPaper(f"arXiv has no paper {arxiv_id}.")
-        return _list(session, paper, stored_submitter, day, max_age_days)
+            return _await_fetch(session, stored_submitter, arxiv_id)
+        return _list(session, paper, stored_submitter, today(), max_age_days)
+
+
+def list_fetched(session: Session, submitter_id: int, arxiv_id: str, max_age_days: int) -> Submission:
+    """List a paper the worker fetched for a submission, by the rules a submission of a catalogued paper follows;
+    SubmissionRefused (or UnknownPaper if it is not in the catalogue after all) when it may not be."""
+    submitter = _check_submitter(session, submitter_id)
+    paper = get_paper(session, arxiv_id)
+    if paper is None:
+        raise UnknownPaper(f"arXiv has no paper {arxiv_id}.")
+    return _list(session, paper, submitter, today(), max_age_days)
+
+
+def fetch_state(session: Session, submitter: User, arxiv_id: str) -> FetchState | None:
+    """The state of `submitter`'s submission of a paper the catalogue lacked; None if they have none."""
+    fetch = session.scalars(
+        select(SubmissionFetch).where(
+            SubmissionFetch.arxiv_id == arxiv_id, SubmissionFetch.submitter_id == submitter.id
+        )
+    ).one_or_none()
+    return None if fetch is None else FetchState.of(fetch)
+
+
+def recent_fetches(session: Session, submitter: User) -> list[FetchState]:
+    """The submitter's latest submissions of papers the catalogue lacked, newest first: what is still awaited and
+    what was refused after the request had answered, which the lists themselves cannot show."""
+    fetches = session.scalars(
+        select(SubmissionFetch)
+        .where(SubmissionFetch.submitter_id == submitter.id)
+        .order_by(SubmissionFetch.created_at.desc(), SubmissionFetch.id.desc())
+        .limit(RECENT_FETCHES_SHOWN)
+    )
+    return [FetchState.of(fetch) for fetch in fetches]
 
 
 # Reading lists

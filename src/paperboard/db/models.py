@@ -176,6 +176,42 @@ class Listing(Base):
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
+class SubmissionFetch(Base):
+    """A submission of a paper the catalogue lacks, waiting for the worker to fetch it from arXiv: web requests
+    never call arXiv, they record this row and answer "pending". One row per paper (`arxiv_id` is unique), so that
+    a paper submitted many times is fetched once.
+
+    `status` is `pending` until the worker is done with it, then `listed` (the paper was fetched and put on the
+    list for `submitter_id`) or `refused` (`message` says why, in words for the submitter: unknown to arXiv, too
+    old, arXiv unreachable after `attempts` tries). A pending row is due at `next_attempt_at`; a worker that claims
+    it moves that time past its own request, so that no other worker takes it meanwhile, and one killed midway
+    leaves it to be taken again then.
+    """
+
+    __tablename__ = "submission_fetches"
+    __table_args__ = (Index("ix_submission_fetches_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(String(64), unique=True)
+    submitter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class ArxivRequestSlot(Base):
+    """When the latest request to one of arXiv's services (`service`, such as `api`) was allowed to start, by any
+    process of the site: the one place that keeps arXiv's "one request every 3 s" across processes and hosts."""
+
+    __tablename__ = "arxiv_request_slots"
+
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    starts_at: Mapped[datetime]
+
+
 class Vote(Base):
     """One user's upvote of one paper, with when it was cast: trending decays with the age of each vote."""
 

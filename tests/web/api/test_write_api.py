@@ -17,9 +17,6 @@ from paperboard.community.api_tokens import create_token, list_tokens, revoke_to
 from paperboard.community.comments import MAX_COMMENT_LENGTH
 from paperboard.db import Database
 from paperboard.db.models import Comment, Listing, Paper, User, Vote
-from tests.arxiv_server import Reply
-from tests.catalog.arxiv.test_api import QUERY, feed_of
-from tests.community.test_listings import entry
 
 PAPER = "2506.00001"
 OTHER_PAPER = "2506.00002"
@@ -222,25 +219,6 @@ def test_submission_rules_are_the_form_s(site, make_paper, add_papers):
         "2506.00004 was withdrawn from arXiv",
     )
     assert snapshot(site.database) == before
-
-
-def test_a_paper_the_catalogue_lacks_is_fetched_from_arxiv(database, client_for, create_user, arxiv_server):
-    arxiv_server.add(QUERY, feed_of(entry("2611.00042", utcnow() - timedelta(days=2))), id_list="2611.00042")
-    arxiv_server.add(QUERY, Reply.fixture("arxiv_api/empty.xml"), id_list="2611.99999")
-    arxiv_server.add(QUERY, Reply(503), id_list="2611.55555")
-    client = client_for(database, arxiv_api_url=arxiv_server.url(QUERY), arxiv_api_delay=0, http_retry_backoff=0.01)
-    headers = bearer(token_for(database, create_user(database, "ann")))
-
-    response = client.post("/api/papers/index", json={"arxivId": "arXiv:2611.00042"}, headers=headers)
-    assert response.status_code == 201, response.text
-    assert response.json()["arxivId"] == "2611.00042"
-    before = snapshot(database)
-
-    response = client.post("/api/papers/index", json={"arxivId": "2611.99999"}, headers=headers)
-    assert_error(response, 404, "arXiv has no paper 2611.99999.")
-    response = client.post("/api/papers/index", json={"arxivId": "2611.55555"}, headers=headers)
-    assert_error(response, 503, "arXiv cannot be reached right now to fetch 2611.55555; try again in a few minutes.")
-    assert snapshot(database) == before
 
 
 # Upvotes

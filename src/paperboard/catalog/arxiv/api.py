@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from paperboard.catalog.arxiv.http import FetchError, PoliteClient, RetryPolicy, WaitListener
+from paperboard.catalog.arxiv.http import FetchError, Pacer, PoliteClient, RetryPolicy, WaitListener
 from paperboard.catalog.ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.record import PaperRecord, RecordError, build_record
 from paperboard.config import Settings
@@ -140,10 +140,17 @@ class ArxivApiClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, batch_size: int = DEFAULT_BATCH_SIZE, on_wait: WaitListener | None = None
+        cls,
+        settings: Settings,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        on_wait: WaitListener | None = None,
+        pacer: Pacer | None = None,
     ) -> ArxivApiClient:
+        """A client spaced by `arxiv_api_delay` in this process, and across the site's processes with `pacer`."""
         policy = RetryPolicy.from_settings(settings, min_interval=settings.arxiv_api_delay)
-        return cls(PoliteClient(policy, settings.user_agent, on_wait=on_wait), settings.arxiv_api_url, batch_size)
+        http = PoliteClient(policy, settings.user_agent, on_wait=on_wait, pacer=pacer)
+        return cls(http, settings.arxiv_api_url, batch_size)
 
     def __enter__(self) -> ArxivApiClient:
         return self

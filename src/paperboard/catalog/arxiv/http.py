@@ -70,6 +70,9 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 WaitListener = Callable[[float, str], None]
+# Called before every request, retries included; returns when the request may start. `pacing.SiteWidePacer` spaces
+# the requests of every process of a site.
+Pacer = Callable[[], None]
 
 
 class PoliteClient:
@@ -81,11 +84,13 @@ class PoliteClient:
         user_agent: str,
         on_wait: WaitListener | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        pacer: Pacer | None = None,
     ) -> None:
         self._policy = policy
         self._client = httpx.Client(timeout=policy.timeout, headers={"User-Agent": user_agent}, follow_redirects=True)
         self._on_wait = on_wait
         self._sleep = sleep
+        self._pacer = pacer
         self._last_start: float | None = None
 
     def __enter__(self) -> PoliteClient:
@@ -109,6 +114,8 @@ class PoliteClient:
             remaining = self._policy.min_interval - (time.monotonic() - self._last_start)
             if remaining > 0:
                 self._sleep(remaining)
+        if self._pacer is not None:
+            self._pacer()
         self._last_start = time.monotonic()
 
     def get(self, url: str, params: Mapping[str, str] | None = None) -> httpx.Response:
