@@ -1,6 +1,6 @@
 """`paperboard worker --once` as a real process, with a local arXiv and a real SMTP server: the scheduled harvest,
-digest composition and sending, each run once a day, a failed job that does not stop the others and is resumed, and
-the daily purge of expired sign-ins."""
+digest composition and sending, each run once a day, a failed job that does not stop the others and is resumed, the
+daily purge of expired sign-ins, and the submitted papers it fetches from arXiv."""
 
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ import pytest
 from sqlalchemy import select
 
 from paperboard.clock import utcnow
+from paperboard.community.listings import FetchState, fetch_state, submit_paper
 from paperboard.db import Database
-from paperboard.db.models import LoginAttempt, Paper, ScheduledRun, UserSession
+from paperboard.db.models import Listing, LoginAttempt, Paper, ScheduledRun, UserSession
 from paperboard.digest.periods import digest_period
 from paperboard.worker.schedule import WEEKDAYS
 from tests.arxiv_server import ArxivServer, Reply
+from tests.catalog.arxiv.test_api import QUERY, feed_of
 from tests.community.factories import add_listing, add_paper, add_user
+from tests.community.test_submission_fetches import recent_entry
 from tests.conftest import Cli, cli_environment
 from tests.digest.factories import add_subscriber
 from tests.smtp_server import SmtpServer
@@ -156,3 +159,29 @@ def test_the_daily_purge_forgets_expired_sessions_and_old_sign_in_attempts(sched
         assert [attempt.attempted_at for attempt in session.scalars(select(LoginAttempt))] == [
             now - timedelta(minutes=1)
         ]
+
+
+def test_the_worker_fetches_submitted_papers_from_arxiv_and_lists_them(tmp_path, arxiv_server):
+    cli = Cli(cli_environment(tmp_path / "data", arxiv_api_url=arxiv_server.url(QUERY), arxiv_api_delay="0"))
+    assert cli.run("init").returncode == 0
+    database = Database(f"sqlite:///{tmp_path / 'data' / 'paperboard.sqlite3'}")
+    ann = add_user(database, "ann")
+    for arxiv_id in ("2611.00042", "2611.99999"):
+        assert isinstance(submit_paper(database, ann, arxiv_id, max_age_days=14), FetchState)
+    arxiv_server.add(QUERY, feed_of(recent_entry("2611.00042")))
+
+    first = cli.run("worker", "--once", timeout=600)
+    second = cli.run("worker", "--once", timeout=600)
+
+    assert first.returncode == 0, first.stderr
+    assert "submissions from arXiv: 1 listed, 1 refused, 0 to try again" in first.stderr
+    assert [request.query["id_list"] for request in arxiv_server.requests] == ["2611.00042,2611.99999"]
+    with database.read_session() as session:
+        assert session.scalars(select(Paper.arxiv_id).join(Listing, Listing.paper_id == Paper.id)).all() == [
+            "2611.00042"
+        ]
+        assert fetch_state(session, ann, "2611.99999").message == "arXiv has no paper 2611.99999."
+    # Nothing left to fetch: the next round asks arXiv nothing.
+    assert second.returncode == 0 and "submissions from arXiv" not in second.stderr
+    assert len(arxiv_server.requests) == 1
+    database.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -445,3 +446,26 @@ def test_the_fetch_command_reports_an_unreachable_arxiv(arxiv_server: ArxivServe
     assert "error: the arXiv API request id_list=2506.03781:" in result.stderr
     assert "still answers 503 after 2 attempts" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_fetch_commands_run_at_once_keep_one_interval_between_all_their_requests(
+    arxiv_server: ArxivServer, fetch_cli: Cli
+) -> None:
+    # Each command is throttled three times before its paper comes: four requests each, which two processes that
+    # only spaced their own requests would interleave.
+    for arxiv_id in ("2506.03781", "2506.03782"):
+        arxiv_server.add(QUERY, *[Reply(503)] * 3, papers_feed(arxiv_id), id_list=arxiv_id)
+    fetch_cli.env.update(
+        PAPERBOARD_ARXIV_API_DELAY="0.5", PAPERBOARD_HTTP_RETRIES="3", PAPERBOARD_HTTP_RETRY_BACKOFF="0"
+    )
+
+    commands = [fetch_cli.popen("fetch", arxiv_id) for arxiv_id in ("2506.03781", "2506.03782")]
+    results = [command.communicate(timeout=120) for command in commands]
+
+    assert [command.returncode for command in commands] == [0, 0], results
+    starts = sorted(request.at for request in arxiv_server.requests)
+    assert len(starts) == 8
+    # As arXiv saw them. A start is reserved in the database, then the request leaves and arrives: on this loaded
+    # machine that took up to a few tens of milliseconds more for one request than for another. Without the shared
+    # reservation the two commands' requests come within milliseconds of each other.
+    assert min(later - earlier for earlier, later in pairwise(starts)) >= 0.5 - 0.1
