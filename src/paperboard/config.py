@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         description="Connections and requests a worker of `paperboard serve` handles at once; beyond, requests get "
         "503.",
     )
+    max_connections_per_address: int = Field(
+        100,
+        ge=0,
+        description="Connections one client address may hold at once in a worker of `paperboard serve`; the proxies "
+        "of `forwarded_allow_ips` are not limited. 0 is no limit.",
+    )
     header_timeout_seconds: float = Field(
         10.0,
         gt=0,

@@ -1,5 +1,6 @@
 """The limits of `paperboard serve` on a live server: huge bodies refused at once without growing its memory, clients
-slow to send their headers cut off, oversized headers refused, and connections beyond the limit turned away."""
+slow to send their headers cut off, oversized headers refused, connections beyond the limit turned away, and one
+address held to its share of them."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ HEADER_TIMEOUT = 1.0
 
 
 MAX_CONNECTIONS = 4
+MAX_CONNECTIONS_PER_ADDRESS = 2
 MAX_HEADER_BYTES = 4096
+# Loopback addresses to connect from: each is another client to the server.
+CLIENTS = ("127.0.0.2", "127.0.0.3")
 
 
 def serve(data_dir: Path, **settings: str) -> AbstractContextManager[LiveServer]:
@@ -35,6 +39,9 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         header_timeout_seconds=str(HEADER_TIMEOUT),
         max_header_bytes=str(MAX_HEADER_BYTES),
         max_connections=str(MAX_CONNECTIONS),
+        max_connections_per_address=str(MAX_CONNECTIONS_PER_ADDRESS),
+        # No proxy here: 127.0.0.1, trusted by default, would not be limited per address.
+        forwarded_allow_ips="192.0.2.1",
     ) as server:
         yield server
 
@@ -51,9 +58,14 @@ def fifty_mib_in_chunks() -> Iterator[bytes]:
         yield chunk
 
 
-def connect(server: LiveServer) -> socket.socket:
+def connect(server: LiveServer, source: str = "127.0.0.1") -> socket.socket:
     url = httpx.URL(server.base_url)
-    return socket.create_connection((url.host, url.port), timeout=10)
+    return socket.create_connection((url.host, url.port), timeout=10, source_address=(source, 0))
+
+
+def get_from(source: str, url: str) -> httpx.Response:
+    with httpx.Client(transport=httpx.HTTPTransport(local_address=source)) as client:
+        return client.get(url)
 
 
 def seconds_until_closed(connection: socket.socket, *, trickle: bytes = b"", limit: float = 10.0) -> float:
@@ -128,12 +140,28 @@ def test_headers_over_the_limit_get_431(guarded):
 
 
 def test_connections_beyond_the_limit_are_turned_away_until_idle_ones_are_cut(guarded):
-    idle = [connect(guarded) for _ in range(MAX_CONNECTIONS)]
+    idle = [connect(guarded, source) for source in CLIENTS for _ in range(MAX_CONNECTIONS_PER_ADDRESS)]
     try:
         time.sleep(0.2)
         assert httpx.get(guarded.url("/livez")).status_code == 503
         time.sleep(HEADER_TIMEOUT + 0.5)
         assert httpx.get(guarded.url("/livez")).status_code == 200
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_one_address_cannot_take_every_connection(guarded):
+    idle = [connect(guarded, CLIENTS[0]) for _ in range(MAX_CONNECTIONS_PER_ADDRESS)]
+    try:
+        time.sleep(0.2)
+        with pytest.raises(httpx.TransportError):
+            get_from(CLIENTS[0], guarded.url("/livez"))
+        # Another address still gets in.
+        assert get_from(CLIENTS[1], guarded.url("/livez")).status_code == 200
+        idle.pop().close()
+        time.sleep(0.2)
+        assert get_from(CLIENTS[0], guarded.url("/livez")).status_code == 200
     finally:
         for connection in idle:
             connection.close()

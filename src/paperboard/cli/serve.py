@@ -24,7 +24,7 @@ def serve(
     # Imported here: every other command would pay for loading the server at start-up.
     import uvicorn
 
-    from paperboard.web.http_protocol import GuardedHttpToolsProtocol
+    from paperboard.web.http_protocol import ConnectionsPerAddress, GuardedHttpToolsProtocol
 
     uvicorn.run(
         "paperboard.web.app:create_app",
@@ -32,11 +32,15 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        # A partial, not a class: uvicorn builds one per connection, and pickles it for each worker process.
+        # A partial, not a class: uvicorn builds one per connection, and pickles it for each worker process, which
+        # so gets its own count of connections per address.
         http=partial(  # type: ignore[arg-type]
             GuardedHttpToolsProtocol,
             header_timeout=configured.header_timeout_seconds,
             max_header_bytes=configured.max_header_bytes,
+            connections=ConnectionsPerAddress(
+                configured.max_connections_per_address, trusted=configured.forwarded_allow_ips
+            ),
         ),
         limit_concurrency=configured.max_connections,
         timeout_keep_alive=configured.keep_alive_seconds,  # type: ignore[arg-type]

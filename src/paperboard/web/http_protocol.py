@@ -1,5 +1,10 @@
-"""The HTTP/1.1 protocol `paperboard serve` runs uvicorn with: uvicorn's own httptools protocol, plus the two limits
-it lacks for requests' headers (uvicorn issue #157, "--timeout-request-start", never merged).
+"""The HTTP/1.1 protocol `paperboard serve` runs uvicorn with: uvicorn's own httptools protocol, plus the limits it
+lacks for connections and requests' headers (uvicorn issue #157, "--timeout-request-start", never merged).
+
+- Connections per address: uvicorn's `--limit-concurrency` counts every connection alike, so one client that opens
+  as many as the limit turns everyone else away (503). Each client address may hold `limit` connections at once in
+  a worker; further ones are closed as soon as they open. The reverse proxies' addresses (`forwarded_allow_ips`),
+  through which every visitor comes, are not limited.
 
 - A deadline: a client has `header_timeout` seconds, from connecting or from the end of its previous response, to
   send a request's headers whole; then the connection is closed, without an answer. uvicorn's keep-alive timeout
@@ -15,6 +20,8 @@ Bodies are limited by the app itself (`web.body_limits`), once the headers say w
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+from collections import Counter
 from typing import Any
 
 from uvicorn.config import Config
@@ -36,8 +43,46 @@ class _HeadersTooLarge(Exception):
     pass
 
 
+class ConnectionsPerAddress:
+    """Open connections per client address in one worker, up to `limit` each (0: no limit); the addresses of
+    `trusted` (uvicorn's `--forwarded-allow-ips` syntax: addresses and networks separated by commas, or `*`) are
+    not counted."""
+
+    def __init__(self, limit: int, trusted: str) -> None:
+        self.limit = limit
+        entries = [entry.strip() for entry in trusted.split(",") if entry.strip()]
+        self.trust_all = "*" in entries
+        self.trusted = [ipaddress.ip_network(entry, strict=False) for entry in entries if entry != "*"]
+        self._open: Counter[str] = Counter()
+
+    def admit(self, address: str) -> bool:
+        """Whether a new connection from `address` may stay open; if so it is counted until `release`."""
+        if self.limit <= 0 or self._is_trusted(address):
+            return True
+        if self._open[address] >= self.limit:
+            return False
+        self._open[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        if address in self._open:
+            self._open[address] -= 1
+            if self._open[address] <= 0:
+                del self._open[address]
+
+    def _is_trusted(self, address: str) -> bool:
+        if self.trust_all:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline for each request's headers and a cap on their size."""
+    """uvicorn's httptools protocol with a cap on connections per address, a deadline for each request's headers
+    and a cap on their size."""
 
     def __init__(
         self,
@@ -48,6 +93,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         *,
         header_timeout: float,
         max_header_bytes: int,
+        connections: ConnectionsPerAddress,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout = header_timeout
@@ -55,13 +101,23 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_deadline: asyncio.TimerHandle | None = None
         self._header_bytes = 0
         self._headers_too_large = False
+        self.connections_per_address = connections
+        self._counted_address: str | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        address = self.client[0] if self.client else ""
+        if not self.connections_per_address.admit(address):
+            transport.close()
+            return
+        self._counted_address = address
         self._start_header_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()
+        if self._counted_address is not None:
+            self.connections_per_address.release(self._counted_address)
+            self._counted_address = None
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
