@@ -14,7 +14,7 @@ abstract sentence, one or two words of a title (common words: the longest lists 
 queries written by hand in `bench/data/search_queries*.jsonl`.
 
 http: serves DIR with `paperboard serve --workers 2` (page cache off, PAPERBOARD_PAGE_CACHE_SECONDS=0, so that no
-answer comes from memory; API rate limits off; the rest of the environment passes to the server, so that, e.g.,
+answer comes from memory; rate limits off; the rest of the environment passes to the server, so that, e.g.,
 OPENBLAS_NUM_THREADS=1 can be tried), sends `--warmup` queries of each mode on new connections (so both workers load
 the index and the model; every answer must be a 200; it counts empty ones and prints the first request's time, which
 includes loading), then drives `GET /api/papers/search?q=...&mode=...&limit=N` with wrk (a Lua script cycling

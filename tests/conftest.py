@@ -133,6 +133,8 @@ class LiveServer:
     base_url: str
     cli: Cli
     data_dir: Path
+    # With one worker, the process that serves the requests.
+    process: subprocess.Popen[bytes]
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -170,7 +172,7 @@ def serving(cli: Cli, data_dir: Path, *, workers: int = 1) -> Iterator[LiveServe
             if time.monotonic() > deadline or server.poll() is not None:
                 raise AssertionError(f"the server did not start:\n{log_path.read_text()}")
             time.sleep(0.2)
-        yield LiveServer(base_url, cli, data_dir)
+        yield LiveServer(base_url, cli, data_dir, server)
     finally:
         server.terminate()
         server.wait(timeout=15)

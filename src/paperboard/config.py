@@ -85,6 +85,73 @@ class Settings(BaseSettings):
     api_token_requests_per_minute: int = Field(
         300, ge=0, description="API requests allowed per API token per minute, in each worker; 0 is no limit."
     )
+    search_requests_per_minute: int = Field(
+        60,
+        ge=0,
+        description="Searches (`/search`, `/search.bib`, `/feeds/search.*`) allowed per client address per minute, "
+        "in each worker; 0 is no limit.",
+    )
+    export_requests_per_minute: int = Field(
+        120,
+        ge=0,
+        description="Feeds and exports (`/feeds/…`, `….bib`, `….md`) allowed per client address per minute, in each "
+        "worker; 0 is no limit.",
+    )
+    page_requests_per_minute: int = Field(
+        600,
+        ge=0,
+        description="Requests for every other page and form allowed per client address per minute, in each worker; "
+        "0 is no limit.",
+    )
+    static_requests_per_minute: int = Field(
+        3000,
+        ge=0,
+        description="Requests for static files (`/static/…`) allowed per client address per minute, in each worker; "
+        "0 is no limit.",
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=0, description="Largest request body accepted (JSON and anything but forms); larger is a 413."
+    )
+    max_form_bytes: int = Field(
+        262_144, ge=0, description="Largest HTML form body accepted (urlencoded or multipart); larger is a 413."
+    )
+    https_only: bool = Field(
+        True,
+        description="In production, the site is reached over HTTPS only: cookies are Secure and responses carry "
+        "Strict-Transport-Security. `false` for a plain-HTTP test deployment. No effect in development.",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Connections and requests a worker of `paperboard serve` handles at once; beyond, requests get "
+        "503.",
+    )
+    max_connections_per_address: int = Field(
+        100,
+        ge=0,
+        description="Connections one client address may hold at once in a worker of `paperboard serve`; the proxies "
+        "of `forwarded_allow_ips` are not limited. 0 is no limit.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client has, from connecting or from its previous response, to send a request's "
+        "headers whole; then `paperboard serve` closes the connection.",
+    )
+    keep_alive_seconds: float = Field(
+        5.0, gt=0, description="Seconds `paperboard serve` keeps an idle connection open for another request."
+    )
+    max_header_bytes: int = Field(
+        32_768,
+        ge=1024,
+        description="Largest request line plus headers `paperboard serve` reads; larger is a 431 and the connection "
+        "is closed.",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Addresses (comma-separated, `*` for any) of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto `paperboard serve` believes.",
+    )
 
     embedding_processes: int = Field(
         0,
@@ -219,6 +286,11 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
         return self
+
+    @property
+    def enforces_https(self) -> bool:
+        """Whether every request is taken to have come over HTTPS: in production, unless `https_only` is off."""
+        return self.env == "production" and self.https_only
 
     @cached_property
     def signing_key(self) -> bytes:

@@ -23,6 +23,9 @@ from paperboard.web.app import create_app
 FIRST_PUBLISHED = datetime(2025, 6, 1, 12, 0)
 
 ClientFor = Callable[..., TestClient]
+NO_RATE_LIMITS = {
+    f"{name}_requests_per_minute": 0 for name in ("api", "api_token", "search", "export", "page", "static")
+}
 MakePaper = Callable[..., PaperRecord]
 AddPapers = Callable[..., None]
 
@@ -32,8 +35,8 @@ def client_for(tmp_path: Path) -> Iterator[ClientFor]:
     """Builds the app on a database, as `paperboard serve` would, with its lifespan running until the test ends.
 
     The page cache is off unless a test sets `page_cache_seconds`: tests change the database behind the app's back,
-    which a running site never does. The API's rate limits are off unless a test sets them: tests make many requests
-    from one address. Other settings may be given too (`arxiv_api_url=...`)."""
+    which a running site never does. Rate limits are off unless a test sets them: tests make many requests from one
+    address. Other settings may be given too (`arxiv_api_url=...`)."""
     with ExitStack() as clients:
 
         def client_for(
@@ -43,7 +46,7 @@ def client_for(tmp_path: Path) -> Iterator[ClientFor]:
                 database_url=database.url.render_as_string(hide_password=False),
                 data_dir=tmp_path / "data",
                 page_cache_seconds=page_cache_seconds,
-                **({"api_requests_per_minute": 0, "api_token_requests_per_minute": 0} | overrides),
+                **(NO_RATE_LIMITS | overrides),
             )
             client = TestClient(create_app(settings), raise_server_exceptions=raise_server_exceptions)
             return clients.enter_context(client)

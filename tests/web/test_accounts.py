@@ -74,7 +74,14 @@ def test_a_wrong_password_or_unknown_name_says_the_same(sqlite_database, client_
 
 def test_sign_in_redirects_only_within_the_site(sqlite_database, client_for, create_user):
     create_user(sqlite_database, "dave")
-    for next_path, expected in (("/account", "/account"), ("//evil.example/", "/"), ("https://evil.example", "/")):
+    for next_path, expected in (
+        ("/account", "/account"),
+        ("//evil.example/", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("\\/evil.example", "/"),
+        ("/\t/evil.example", "/"),
+    ):
         client = client_for(sqlite_database)
         token = csrf_from(client.get("/login").text)
         data = {"username": "dave", "password": DEFAULT_PASSWORD, "csrf_token": token, "next": next_path}

@@ -1,5 +1,5 @@
-"""The API's rate limits over HTTP: 429 with Retry-After, the minute starting over, addresses and tokens counted
-apart, nothing reaching the app once refused, and bounded memory."""
+"""Rate limits over HTTP: 429 with Retry-After, the minute starting over, addresses and tokens counted
+apart, each class of paths counted apart, nothing reaching the app once refused, and bounded memory."""
 
 from __future__ import annotations
 
@@ -165,3 +165,47 @@ def test_memory_is_bounded_and_finished_windows_are_forgotten():
 
     counter.count("late", now=100.0)
     assert len(counter) == 1
+
+
+# Every class of paths, with the paths that share its count and one of another class that does not.
+CLASSES = [
+    ("search_requests_per_minute", ["/search?q=paper", "/search.bib?q=paper", "/feeds/search.rss?q=paper"]),
+    ("export_requests_per_minute", ["/feeds/recent.atom", f"/papers/{PAPER}.bib", f"/papers/{PAPER}.md"]),
+    ("page_requests_per_minute", ["/", f"/papers/{PAPER}", "/login", "/healthz"]),
+    ("static_requests_per_minute", ["/static/style.css", "/static/paperboard.js"]),
+    ("api_requests_per_minute", [COMMENTS, "/api/daily_papers"]),
+]
+
+
+@pytest.mark.parametrize(("setting", "paths"), CLASSES, ids=[setting for setting, _ in CLASSES])
+def test_each_class_of_paths_has_its_own_count(paper, client_for, clock, setting, paths):
+    client = client_for(paper, **{setting: len(paths)})
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    for path in paths:
+        assert client.get(path).status_code == 429, path
+    # The other classes keep their own counts (none here).
+    for other_setting, other_paths in CLASSES:
+        if other_setting != setting:
+            assert client.get(other_paths[0]).status_code == 200, other_paths[0]
+    clock.now += 60
+    assert client.get(paths[0]).status_code == 200
+
+
+def test_pages_are_refused_in_plain_text(paper, client_for, clock):
+    client = client_for(paper, search_requests_per_minute=1)
+    assert client.get("/search?q=paper").status_code == 200
+    clock.now += 15
+    response = client.get("/search?q=paper")
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "45"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "Too many requests. Try again in 45 seconds."
+
+
+def test_an_address_refused_by_the_api_is_still_counted_by_search(paper, client_for, clock):
+    client = client_for(paper, api_requests_per_minute=1, search_requests_per_minute=3)
+    assert client.get(COMMENTS).status_code == 200
+    assert client.get(COMMENTS).status_code == 429
+    statuses = [client.get("/search", params={"q": f"paper {number}"}).status_code for number in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]

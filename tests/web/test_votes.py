@@ -42,6 +42,24 @@ def test_an_upvote_without_javascript_redirects_back(sqlite_database, sign_in, m
     assert votes_for(sqlite_database, "2506.00001") == 1
 
 
+@pytest.mark.parametrize(
+    "referrer",
+    ["http://testserver//evil.example/x", "http://testserver/\\evil.example/x", "http://testserver/\t/evil.example"],
+)
+def test_a_referrer_that_names_another_site_is_not_followed(sqlite_database, sign_in, make_paper, add_papers, referrer):
+    add_papers(sqlite_database, make_paper(1))
+    client = sign_in(sqlite_database, "ann")
+    token = csrf_from(client.get("/account").text)
+    response = client.post(
+        "/papers/2506.00001/upvote",
+        data={"action": "add", "csrf_token": token},
+        headers={"Referer": referrer},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/papers/2506.00001"
+
+
 def test_htmx_gets_the_new_button_and_repeats_change_nothing(sqlite_database, sign_in, make_paper, add_papers):
     add_papers(sqlite_database, make_paper(1))
     client = sign_in(sqlite_database, "ben")

@@ -24,6 +24,7 @@ from paperboard.search.service import searcher_for
 from paperboard.web.api import comments as api_comments
 from paperboard.web.api import daily_papers, papers, submissions, upvotes
 from paperboard.web.api.errors import with_json_validation_errors
+from paperboard.web.body_limits import BodyLimits
 from paperboard.web.middleware import AnonymousPageCache, HeadAsGet, SecurityHeaders
 from paperboard.web.pages import (
     account,
@@ -43,7 +44,8 @@ from paperboard.web.pages import (
     users,
     votes,
 )
-from paperboard.web.rate_limits import RATE_LIMITED_RESPONSE, ApiRateLimits
+from paperboard.web.rate_limits import RATE_LIMITED_RESPONSE, LimitClass, RateLimits
+from paperboard.web.refusals import wants_json
 from paperboard.web.security import SignInRequired, current_user, sign_in_path
 from paperboard.web.templating import templates
 
@@ -78,8 +80,6 @@ API_DESCRIPTION = (
     'and a body `{"error": message}`. Requests that change something need an API token, created on your account '
     "page and sent as `Authorization: Bearer <token>`."
 )
-# Machines read these paths, so their errors are JSON like FastAPI's own; people read every other page.
-JSON_PATH_PREFIXES = ("/api/", "/healthz")
 # The public pages every visitor sees alike (besides `/`): lists, trending, papers, profiles, and the API's
 # answers to reads, which are the same for every caller, token or not.
 CACHED_PATH_PREFIXES = ("/papers/", "/users/", "/api/daily_papers", "/api/papers/")
@@ -97,6 +97,9 @@ SECURITY_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
 }
+# Sent in production (unless `https_only` is off): browsers then refuse plain HTTP to the site for a year, so that no
+# one on the way can strip HTTPS from a later visit. Not for subdomains, which may be other people's sites.
+STRICT_TRANSPORT_SECURITY = {"Strict-Transport-Security": "max-age=31536000"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,14 +163,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)
-    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
+    app.add_middleware(
+        SecurityHeaders, headers=SECURITY_HEADERS | (STRICT_TRANSPORT_SECURITY if settings.enforces_https else {})
+    )
     # Added after the headers middleware, so it wraps it and keeps the headers with each page it stores.
     app.add_middleware(AnonymousPageCache, ttl=settings.page_cache_seconds, prefixes=CACHED_PATH_PREFIXES)
-    # Added after them, so it runs before them: a request over its limit costs a dictionary lookup, and reaches
-    # neither the page cache (where a refused write would still empty it) nor the app.
+    # Before them: a body too large is refused before anything reads, parses or stores it.
+    app.add_middleware(BodyLimits, max_body_bytes=settings.max_body_bytes, max_form_bytes=settings.max_form_bytes)
+    # Before the body limits: a request over its limit costs a dictionary lookup, and reaches neither the page cache
+    # (where a refused write would still empty it) nor the app, and no byte of its body is read.
     app.add_middleware(
-        ApiRateLimits,
-        per_address=settings.api_requests_per_minute,
+        RateLimits,
+        per_address={
+            LimitClass.API: settings.api_requests_per_minute,
+            LimitClass.SEARCH: settings.search_requests_per_minute,
+            LimitClass.EXPORTS: settings.export_requests_per_minute,
+            LimitClass.STATIC: settings.static_requests_per_minute,
+            LimitClass.PAGES: settings.page_requests_per_minute,
+        },
         per_token=settings.api_token_requests_per_minute,
     )
     # Outermost: everything inside sees a HEAD as the GET it stands for (and counts it, and may answer it from the
@@ -198,14 +211,9 @@ async def _sign_in_first(request: Request, error: SignInRequired) -> Response:
     if request.headers.get("HX-Request"):
         # htmx follows a redirect inside the page; this header makes it load the sign-in page as a whole.
         return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Redirect": target})
-    if _wants_json(request):
+    if wants_json(request.scope):
         return json_error(status.HTTP_401_UNAUTHORIZED, "Sign in first.")
     return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-
-
-def _wants_json(request: Request) -> bool:
-    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
-    return path.startswith(JSON_PATH_PREFIXES)
 
 
 def _error_page(
@@ -238,7 +246,7 @@ def json_error(status_code: int, message: str, headers: dict[str, str] | None = 
 
 
 async def _http_error(request: Request, error: HTTPException) -> Response:
-    if _wants_json(request):
+    if wants_json(request.scope):
         message = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
         return json_error(error.status_code, message, error.headers)
     # Routing errors carry the bare status phrase as detail; a route that raised its own sentence ("There is no
@@ -249,7 +257,7 @@ async def _http_error(request: Request, error: HTTPException) -> Response:
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
     problems = [f"{problem['loc'][-1]}: {problem['msg']}" for problem in error.errors()]
-    if _wants_json(request):
+    if wants_json(request.scope):
         # 400 as Hugging Face answers a malformed parameter, rather than FastAPI's 422.
         return json_error(status.HTTP_400_BAD_REQUEST, "; ".join(problems))
     return _error_page(request, status.HTTP_422_UNPROCESSABLE_CONTENT, problems=problems)
@@ -258,6 +266,6 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 async def _server_error(request: Request, _error: Exception) -> Response:
     # Starlette re-raises the exception after sending this response, so its traceback still reaches the log.
     status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
-    if _wants_json(request):
+    if wants_json(request.scope):
         return json_error(status_code, HTTPStatus(status_code).phrase)
     return _error_page(request, status_code)

@@ -1,36 +1,46 @@
-"""Rate limits of the JSON API: requests per minute per client address, and per API token.
+"""Rate limits: requests per minute per client address, in each class of paths, and per API token.
 
-Every request under /api/ counts against its address, and one that carries a bearer token counts against that token
-too (its SHA-256, so that no token is kept in memory): made-up tokens therefore cannot buy an address more requests,
-and one token used from many machines is held to its own limit. A request over either limit gets 429 with
-`Retry-After` and never reaches the app.
+Every path belongs to one class (`limit_class`), with a limit of its own, so that cheap pages are not held back by
+expensive searches and an address refused by one class is still refused by the others' own counts:
 
-Each key has a fixed window of a minute that starts with its first request. The counts live in the memory of each
-worker process, at no cost to the database: with N workers a client may get up to N times the limit. Keys whose
-window is over are dropped as new windows open, and at most `max_keys` are kept per limit.
+- `api`: the JSON API, `/api/…`; a request with a bearer token also counts against that token (its SHA-256, so that
+  no token is kept in memory): made-up tokens cannot buy an address more requests, and one token used from many
+  machines is held to its own limit;
+- `search`: `/search`, `/search.bib`, `/feeds/search.*`, which rank the corpus at every request;
+- `exports`: every other feed (`/feeds/…`) and export (`….bib`, `….md`);
+- `static`: `/static/…`, the site's own files;
+- `pages`: everything else, pages and forms.
 
-A plain ASGI middleware, like those of `web.middleware`: it sits in front of every API request, and the API must
-answer a thousand of them a second.
+A request over a limit gets 429 with `Retry-After` and never reaches the app.
+
+Each key has a fixed window of a minute that starts with its first request. The counts live behind the
+`RequestCounter` interface; `FixedWindowCounter` keeps them in the memory of each worker process, at no cost to the
+database: with N workers a client may get up to N times the limit. Keys whose window is over are dropped as new
+windows open, and at most `max_keys` are kept per counter.
+
+A plain ASGI middleware, like those of `web.middleware`: it sits in front of every request, and the API must answer a
+thousand of them a second.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from http import HTTPStatus
 from time import monotonic
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paperboard.web.api.errors import ErrorBody
+from paperboard.web.refusals import refuse, site_path
 
 WINDOW_SECONDS = 60.0
-API_PREFIX = "/api/"
 
 # For the OpenAPI schema: every API route can answer this, whatever its own responses.
 RATE_LIMITED_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -42,6 +52,43 @@ RATE_LIMITED_RESPONSE: dict[int | str, dict[str, Any]] = {
         },
     }
 }
+
+
+class LimitClass(StrEnum):
+    API = "api"
+    SEARCH = "search"
+    EXPORTS = "exports"
+    STATIC = "static"
+    PAGES = "pages"
+
+
+SEARCH_PATHS = ("/search", "/search.bib", "/feeds/search.rss", "/feeds/search.atom")
+EXPORT_SUFFIXES = (".bib", ".md")
+
+
+def limit_class(path: str) -> LimitClass:
+    """The class whose limit a request for `path` (within the site) counts against."""
+    if path.startswith("/api/"):
+        return LimitClass.API
+    if path in SEARCH_PATHS:
+        return LimitClass.SEARCH
+    if path.startswith("/feeds/") or path.endswith(EXPORT_SUFFIXES):
+        return LimitClass.EXPORTS
+    if path.startswith("/static/"):
+        return LimitClass.STATIC
+    return LimitClass.PAGES
+
+
+class RequestCounter(Protocol):
+    """Counts requests per key; what a store of counts (memory today) must offer the middleware."""
+
+    def wait(self, key: Hashable, now: float) -> float:
+        """Seconds before `key` may make another request; 0 when it may now."""
+        ...
+
+    def count(self, key: Hashable, now: float) -> None:
+        """Count one request of `key`."""
+        ...
 
 
 @dataclass(slots=True)
@@ -89,34 +136,44 @@ class FixedWindowCounter:
             windows.popitem(last=False)
 
 
-class ApiRateLimits:
-    """429 for API requests over the per-address or the per-token limit; a limit of 0 is no limit."""
+class RateLimits:
+    """429 for requests over their class's per-address limit, or (API) the per-token limit; a limit of 0 is none."""
 
-    def __init__(self, app: ASGIApp, *, per_address: int, per_token: int) -> None:
+    def __init__(self, app: ASGIApp, *, per_address: Mapping[LimitClass, int], per_token: int) -> None:
         self.app = app
-        self.addresses = FixedWindowCounter(per_address) if per_address > 0 else None
-        self.tokens = FixedWindowCounter(per_token) if per_token > 0 else None
+        self.addresses: dict[LimitClass, RequestCounter] = {
+            limited: FixedWindowCounter(limit) for limited, limit in per_address.items() if limit > 0
+        }
+        self.tokens: RequestCounter | None = FixedWindowCounter(per_token) if per_token > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].removeprefix(scope.get("root_path", "")).startswith(API_PREFIX):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         now = monotonic()
-        limited: list[tuple[FixedWindowCounter, Hashable]] = []
-        if self.addresses is not None:
-            client = scope.get("client")
-            limited.append((self.addresses, client[0] if client else ""))
-        if self.tokens is not None:
-            token = _bearer_token(scope)
-            if token:
-                limited.append((self.tokens, hashlib.sha256(token.encode()).digest()))
+        limited = self._keys(scope)
         wait = max((counter.wait(key, now) for counter, key in limited), default=0.0)
         if wait > 0:
-            await _refuse(send, wait)
+            await _refuse(scope, send, wait)
             return
+        # Counted only once accepted: a refused request does not push its address's window further.
         for counter, key in limited:
             counter.count(key, now)
         await self.app(scope, receive, send)
+
+    def _keys(self, scope: Scope) -> list[tuple[RequestCounter, Hashable]]:
+        """The counters this request counts against, each with its key."""
+        path_class = limit_class(site_path(scope))
+        keys: list[tuple[RequestCounter, Hashable]] = []
+        addresses = self.addresses.get(path_class)
+        if addresses is not None:
+            client = scope.get("client")
+            keys.append((addresses, client[0] if client else ""))
+        if path_class is LimitClass.API and self.tokens is not None:
+            token = _bearer_token(scope)
+            if token:
+                keys.append((self.tokens, hashlib.sha256(token.encode()).digest()))
+        return keys
 
 
 def _bearer_token(scope: Scope) -> str | None:
@@ -128,20 +185,12 @@ def _bearer_token(scope: Scope) -> str | None:
     return None
 
 
-async def _refuse(send: Send, wait: float) -> None:
+async def _refuse(scope: Scope, send: Send, wait: float) -> None:
     seconds = max(1, math.ceil(wait))
-    body = json.dumps(
-        {"error": f"Too many requests. Try again in {seconds} second{'s' if seconds != 1 else ''}."}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(seconds).encode()),
-            ],
-        }
+    await refuse(
+        scope,
+        send,
+        HTTPStatus.TOO_MANY_REQUESTS,
+        f"Too many requests. Try again in {seconds} second{'s' if seconds != 1 else ''}.",
+        [(b"retry-after", str(seconds).encode())],
     )
-    await send({"type": "http.response.body", "body": body})

@@ -1,7 +1,8 @@
 """Who is asking, and whether a state-changing request really comes from this site's own pages.
 
 - The session cookie holds a random token (see `community.sessions`); it is HttpOnly, SameSite=Lax, and Secure
-  when the site is served over HTTPS.
+  when the request came over HTTPS, and always in production (unless `https_only` is off): a proxy that forgets to
+  say `X-Forwarded-Proto: https` must not make the browser send the session over plain HTTP.
 - Every form that changes something carries a CSRF token, an HMAC of the session token (or, before signing in, of
   a random `pb_csrf` cookie) under the site's secret key; htmx sends the same token in an `X-CSRF-Token` header.
   A POST whose token does not match changes nothing and gets 403.
@@ -43,8 +44,8 @@ def sign_in_path(next_path: str) -> str:
     return f"/login?next={quote(next_path, safe='/')}"
 
 
-def _is_https(request: Request) -> bool:
-    return request.url.scheme == "https"
+def _secure_cookies(request: Request) -> bool:
+    return request.url.scheme == "https" or request.app.state.settings.enforces_https
 
 
 def set_session_cookie(request: Request, response: Response, token: str, lifetime: timedelta) -> None:
@@ -54,13 +55,13 @@ def set_session_cookie(request: Request, response: Response, token: str, lifetim
         max_age=int(lifetime.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=_is_https(request),
+        secure=_secure_cookies(request),
         path="/",
     )
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_is_https(request), path="/")
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_secure_cookies(request), path="/")
 
 
 def session_token(request: Request) -> str | None:
@@ -119,11 +120,24 @@ async def require_admin(user: RequiredUser) -> User:
 AdminUser = Annotated[User, Depends(require_admin)]
 
 
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site, to redirect to; None for anything a browser could take elsewhere.
+
+    A single `/` starts a path; `//evil.example` is another host, and browsers read `\\` as `/` and drop tabs and
+    line breaks, so `/\\evil.example` and `/<tab>/evil.example` are other hosts too."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(character) < 0x20 or ord(character) == 0x7F for character in target):
+        return None
+    return target
+
+
 def same_site_referrer(request: Request) -> str | None:
+    """The path of the page of this site that the request came from (Referer), if it is one to redirect to."""
     referrer = request.headers.get("referer", "")
     origin = f"{request.url.scheme}://{request.url.netloc}"
     if referrer.startswith(origin + "/"):
-        return referrer[len(origin) :]
+        return local_path(referrer[len(origin) :])
     return None
 
 
@@ -150,7 +164,7 @@ def attach_csrf_cookie(request: Request, response: Response) -> None:
     minted = getattr(request.state, "new_csrf_cookie", None)
     if minted:
         response.set_cookie(
-            ANONYMOUS_CSRF_COOKIE, minted, httponly=True, samesite="lax", secure=_is_https(request), path="/"
+            ANONYMOUS_CSRF_COOKIE, minted, httponly=True, samesite="lax", secure=_secure_cookies(request), path="/"
         )
 
 

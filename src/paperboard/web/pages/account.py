@@ -33,6 +33,7 @@ from paperboard.web.security import (
     OptionalUser,
     RequiredUser,
     clear_session_cookie,
+    local_path,
     session_token,
     set_session_cookie,
 )
@@ -46,10 +47,8 @@ NextPath = Annotated[str, Form(max_length=2000)]
 
 
 def safe_next(path: str | None) -> str:
-    """Where to go after signing in: a path on this site, never another site (`//evil.example`, `\\\\evil`)."""
-    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
-        return path
-    return "/"
+    """Where to go after signing in: a path on this site, never another site."""
+    return local_path(path) or "/"
 
 
 def _login_limits(settings: Settings) -> LoginLimits:
