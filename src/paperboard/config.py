@@ -51,13 +51,32 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, description="Signs sessions and links; required in production.")
 
     session_days: int = Field(30, ge=1, description="Days a sign-in lasts before the browser must sign in again.")
+    login_failures_per_account_and_address: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins allowed per account from one client address within the login window; further "
+        "tries from that address to that account are refused, while the owner signs in from elsewhere.",
+    )
     login_failures_per_account: int = Field(
-        5, ge=1, description="Failed sign-ins allowed per account within the login window before it is paused."
+        50,
+        ge=1,
+        description="Failed sign-ins allowed per account, from all addresses, within the login window; then only "
+        "browsers that signed in to the account before may try.",
     )
     login_failures_per_address: int = Field(
         20, ge=1, description="Failed sign-ins allowed per client address within the login window."
     )
     login_window_minutes: int = Field(15, ge=1, description="The window, in minutes, over which failures count.")
+    sign_ins_per_address_per_minute: int = Field(
+        10, ge=1, description="Sign-ins tried per client address per minute, successful or not."
+    )
+    sign_ups_per_address_per_hour: int = Field(5, ge=1, description="Accounts created per client address per hour.")
+    subscription_requests_per_address_per_hour: int = Field(
+        10,
+        ge=1,
+        description="Posts per client address per hour that may mail a subscription link (subscribing, asking for "
+        "a fresh link).",
+    )
     submission_max_age_days: int = Field(
         14, ge=0, description="Oldest paper (days since first published) that may be submitted to a daily list."
     )

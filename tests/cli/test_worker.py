@@ -16,7 +16,7 @@ from sqlalchemy import select
 from paperboard.clock import utcnow
 from paperboard.community.listings import FetchState, fetch_state, submit_paper
 from paperboard.db import Database
-from paperboard.db.models import Listing, LoginAttempt, Paper, ScheduledRun, UserSession
+from paperboard.db.models import Listing, LoginAttempt, Paper, RateWindow, ScheduledRun, UserSession
 from paperboard.digest.periods import digest_period
 from paperboard.worker.schedule import WEEKDAYS
 from tests.arxiv_server import ArxivServer, Reply
@@ -146,6 +146,8 @@ def test_the_daily_purge_forgets_expired_sessions_and_old_sign_in_attempts(sched
                 LoginAttempt(
                     username_key="ada", address="10.0.0.1", attempted_at=now - timedelta(minutes=1), succeeded=False
                 ),
+                RateWindow(key="sign-up:10.0.0.1", window_start=now - timedelta(days=2), count=3),
+                RateWindow(key="sign-up:10.0.0.2", window_start=now - timedelta(minutes=5), count=1),
             ]
         )
     arxiv_server.add("/oai", Reply.fixture("oai/error_noRecordsMatch.xml"), **FIRST_PAGE)
@@ -153,12 +155,16 @@ def test_the_daily_purge_forgets_expired_sessions_and_old_sign_in_attempts(sched
     result = cli.run("worker", "--once", timeout=600)
 
     assert result.returncode == 0, result.stderr
-    assert f"purge {today} finished: 1 expired sessions and 1 old sign-in attempts deleted" in result.stderr
+    assert (
+        f"purge {today} finished: 1 expired sessions, 1 old sign-in attempts and 1 finished rate-limit windows deleted"
+        in result.stderr
+    )
     with database.read_session() as session:
         assert list(session.scalars(select(UserSession.token_hash))) == ["current"]
         assert [attempt.attempted_at for attempt in session.scalars(select(LoginAttempt))] == [
             now - timedelta(minutes=1)
         ]
+        assert list(session.scalars(select(RateWindow.key))) == ["sign-up:10.0.0.2"]
 
 
 def test_the_worker_fetches_submitted_papers_from_arxiv_and_lists_them(tmp_path, arxiv_server):

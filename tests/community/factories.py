@@ -25,8 +25,9 @@ def add_paper(database: Database, arxiv_id: str, *, days_old: int = 1, **fields:
 
 
 def add_user(database: Database, username: str, *, role: str = "user") -> User:
+    password_hash = accounts.hash_password(PASSWORD)
     with database.session() as session:
-        return accounts.create_user(session, username, PASSWORD, role=role)  # type: ignore[arg-type]
+        return accounts.create_user(session, username, password_hash, role=role)  # type: ignore[arg-type]
 
 
 def paper_id(database: Database, arxiv_id: str) -> int:

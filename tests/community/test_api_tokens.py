@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from paperboard.clock import utcnow
-from paperboard.community.accounts import change_password, reinstate, suspend
+from paperboard.community.accounts import reinstate, suspend
 from paperboard.community.api_tokens import (
     MAX_TOKENS_PER_USER,
     AccountSuspended,
@@ -22,6 +22,8 @@ from paperboard.community.api_tokens import (
     revoke_token,
     user_for_api_token,
 )
+from paperboard.community.login_limits import LoginLimits
+from paperboard.community.passwords import change_password
 from paperboard.db import Database
 from paperboard.db.models import ApiToken, User
 from tests.community.factories import PASSWORD, add_user
@@ -138,8 +140,10 @@ def test_a_suspended_account_s_tokens_are_refused_until_it_is_reinstated(databas
 def test_tokens_survive_a_password_change(sqlite_database):
     ann = add_user(sqlite_database, "ann")
     created = new_token(sqlite_database, ann)
-    with sqlite_database.session() as session:
-        change_password(session, session.get(User, ann.id), PASSWORD, "a new long password")
+    limits = LoginLimits(5, 50, 20, 10, timedelta(minutes=15))
+    change_password(
+        sqlite_database, limits, ann, PASSWORD, "a new long password", address="192.0.2.1", keep_session=None
+    )
 
     assert user_for_api_token(sqlite_database, created.plaintext).id == ann.id
 

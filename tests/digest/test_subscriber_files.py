@@ -285,7 +285,9 @@ def test_an_address_subscribed_while_its_batch_is_stored_is_updated_not_refused(
         if not subscribed:
             subscribed.append(None)
             with database.session() as other:
-                subscribed[0] = subscribe(other, settings, "Ada@example.org", Preferences("daily"), now=NOW)
+                subscribed[0] = subscribe(
+                    other, settings, "Ada@example.org", Preferences("daily"), client="192.0.2.1", now=NOW
+                )
 
     event.listen(Session, "before_flush", subscribe_from_the_site_first)
     try:

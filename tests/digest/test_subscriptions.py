@@ -36,6 +36,8 @@ from tests.community.factories import add_user
 
 NOW = datetime(2026, 11, 30, 9, 15)
 WEEKLY_CL = Preferences("weekly", ("cs.CL",), ("retrieval",))
+# The client address the requests come from (documentation range, RFC 5737).
+CLIENT = "192.0.2.1"
 MATH_CATEGORIES = [name for name in ARXIV_CATEGORIES.values() if name.startswith("math.")]
 
 
@@ -48,7 +50,8 @@ def subscribe_at(
     database: Database, settings: Settings, address: str, preferences: Preferences = WEEKLY_CL, **options
 ) -> int | None:
     with database.session() as session:
-        return subscribe(session, settings, address, preferences, now=options.pop("now", NOW), **options)
+        when, client = options.pop("now", NOW), options.pop("client", CLIENT)
+        return subscribe(session, settings, address, preferences, client=client, now=when, **options)
 
 
 def the_subscriber(database: Database, key: str) -> Subscriber:
@@ -294,11 +297,14 @@ def test_a_fresh_link_is_mailed_only_to_a_subscribed_address(sqlite_database, se
 
     with sqlite_database.session() as session:
         outcomes = {
-            address: request_manage_link(session, settings, address, now=NOW)
+            address: request_manage_link(session, settings, address, client=CLIENT, now=NOW)
             for address in ("pending@example.com", "active@example.com", "gone@example.com", "nobody@example.com")
         }
         # The limit is the one subscribing has: no second mail within ten minutes.
-        assert request_manage_link(session, settings, "active@example.com", now=NOW + timedelta(minutes=1)) is None
+        assert (
+            request_manage_link(session, settings, "active@example.com", client=CLIENT, now=NOW + timedelta(minutes=1))
+            is None
+        )
 
     assert outcomes["gone@example.com"] is None and outcomes["nobody@example.com"] is None
     assert mails(sqlite_database)[len(before) :] == [
@@ -306,7 +312,7 @@ def test_a_fresh_link_is_mailed_only_to_a_subscribed_address(sqlite_database, se
         ("active@example.com", "manage", "2026-11-30T09:15"),
     ]
     with sqlite_database.session() as session, pytest.raises(InvalidAddress):
-        request_manage_link(session, settings, "no address", now=NOW)
+        request_manage_link(session, settings, "no address", client=CLIENT, now=NOW)
 
 
 # Both backends
@@ -331,7 +337,7 @@ def test_two_subscriptions_of_one_address_at_once_make_one_subscriber_and_one_ma
     """The second request waits for the first's transaction, then finds its row and its mail instead of failing."""
     results: list[int | None] = []
     with database.session() as first:
-        results.append(subscribe(first, settings, "ivy@example.com", WEEKLY_CL, now=NOW))
+        results.append(subscribe(first, settings, "ivy@example.com", WEEKLY_CL, client=CLIENT, now=NOW))
         second = threading.Thread(target=lambda: results.append(subscribe_at(database, settings, "IVY@example.com")))
         second.start()
         # Long enough for the second request to reach the first's uncommitted row and wait on it.

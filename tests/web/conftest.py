@@ -36,11 +36,16 @@ def client_for(tmp_path: Path) -> Iterator[ClientFor]:
 
     The page cache is off unless a test sets `page_cache_seconds`: tests change the database behind the app's back,
     which a running site never does. Rate limits are off unless a test sets them: tests make many requests from one
-    address. Other settings may be given too (`arxiv_api_url=...`)."""
+    address, which `address` changes. Other settings may be given too (`arxiv_api_url=...`)."""
     with ExitStack() as clients:
 
         def client_for(
-            database: Database, *, raise_server_exceptions: bool = True, page_cache_seconds: float = 0, **overrides: Any
+            database: Database,
+            *,
+            raise_server_exceptions: bool = True,
+            page_cache_seconds: float = 0,
+            address: str = "testclient",
+            **overrides: Any,
         ) -> TestClient:
             settings = Settings(
                 database_url=database.url.render_as_string(hide_password=False),
@@ -48,7 +53,9 @@ def client_for(tmp_path: Path) -> Iterator[ClientFor]:
                 page_cache_seconds=page_cache_seconds,
                 **(NO_RATE_LIMITS | overrides),
             )
-            client = TestClient(create_app(settings), raise_server_exceptions=raise_server_exceptions)
+            client = TestClient(
+                create_app(settings), raise_server_exceptions=raise_server_exceptions, client=(address, 50000)
+            )
             return clients.enter_context(client)
 
         yield client_for
@@ -110,8 +117,9 @@ def create_user() -> CreateUser:
     """An account made through the accounts service (the sign-up form has tests of its own)."""
 
     def create(database: Database, username: str, *, role: str = "user", password: str = DEFAULT_PASSWORD) -> User:
+        password_hash = accounts.hash_password(password)
         with database.session() as session:
-            return accounts.create_user(session, username, password, role=role)  # type: ignore[arg-type]
+            return accounts.create_user(session, username, password_hash, role=role)  # type: ignore[arg-type]
 
     return create
 

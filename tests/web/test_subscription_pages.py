@@ -142,7 +142,8 @@ def test_bad_input_is_refused_with_the_reason_and_nothing_is_stored(
 
 
 def test_the_answer_is_the_same_whatever_the_state_of_the_address(sqlite_database, client_for):
-    client = client_for(sqlite_database)
+    # More requests than one address may make by default (tested below).
+    client = client_for(sqlite_database, subscription_requests_per_address_per_hour=100)
     for address, status in (
         ("pending", "pending"),
         ("active", "active"),
@@ -169,6 +170,42 @@ def test_the_answer_is_the_same_whatever_the_state_of_the_address(sqlite_databas
         )
     assert {response.status_code for response in fresh_link.values()} == {200}
     assert len({response.text.replace(f"{a}@example.com", "ADDRESS") for a, response in fresh_link.items()}) == 1
+
+
+def test_aliases_of_one_mailbox_get_few_mails_and_the_same_answer(sqlite_database, client_for):
+    """Plus-addressing, case and Gmail's dots do not multiply the mails one inbox gets."""
+    client = client_for(sqlite_database, subscription_requests_per_address_per_hour=100)
+    aliases = [f"Reader+{number}@example.com" for number in range(20)]
+    aliases += [f"r.e.a.d.e.r+{number}@GoogleMail.com" for number in range(10)] + ["reader@gmail.com"] * 10
+    answers = [subscribe(client, alias) for alias in aliases]
+    assert {response.status_code for response in answers} == {200}
+    assert len({response.text.replace(alias, "ADDRESS") for alias, response in zip(aliases, answers, strict=True)}) == 1
+    mailed = [address for address, _ in outbox(sqlite_database)]
+    assert len(mailed) == 6
+    assert sum(address.endswith("@example.com") for address in mailed) == 3
+    # Another mailbox is not held back.
+    assert subscribe(client, "writer@example.com").status_code == 200
+    assert outbox(sqlite_database)[-1] == ("writer@example.com", "confirmation")
+
+
+def test_one_client_address_may_ask_for_few_link_mails(sqlite_database, client_for):
+    client = client_for(sqlite_database, address="203.0.113.9", subscription_requests_per_address_per_hour=3)
+    for number in range(2):
+        assert subscribe(client, f"reader{number}@example.com").status_code == 200
+    token = csrf_from(client.get("/subscriptions/manage?token=forged").text)
+    fresh_link = client.post("/subscriptions/link", data={"email": "reader0@example.com", "csrf_token": token})
+    assert fresh_link.status_code == 200
+    refused = subscribe(client, "victim@example.com")
+    assert refused.status_code == 429
+    assert "Too many subscription requests from your address" in refused.text
+    assert int(refused.headers["retry-after"]) > 3000
+    refused_link = client.post("/subscriptions/link", data={"email": "reader1@example.com", "csrf_token": token})
+    assert refused_link.status_code == 429
+    assert subscriber(sqlite_database, "victim@example.com") is None
+    assert [address for address, _ in outbox(sqlite_database)] == ["reader0@example.com", "reader1@example.com"]
+
+    elsewhere = client_for(sqlite_database, address="198.51.100.7", subscription_requests_per_address_per_hour=3)
+    assert subscribe(elsewhere, "victim@example.com").status_code == 200
 
 
 # Confirming

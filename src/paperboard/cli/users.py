@@ -9,7 +9,15 @@ import typer
 from sqlalchemy.orm import Session
 
 from paperboard.cli.console import Failure, open_database, out, reported_failures, settings
-from paperboard.community.accounts import ROLES, AccountError, create_user, reinstate, set_role, user_by_name
+from paperboard.community.accounts import (
+    ROLES,
+    AccountError,
+    create_user,
+    hash_password,
+    reinstate,
+    set_role,
+    user_by_name,
+)
 from paperboard.community.moderation import suspend_account
 from paperboard.db.models import User
 
@@ -41,8 +49,10 @@ def create(
         database = open_database(settings())
         password = _password(password_stdin)
         try:
+            # Hashed before the transaction: on SQLite it holds the write lock, which the site's requests need.
+            password_hash = hash_password(password)
             with database.session() as session:
-                user = create_user(session, username, password, display_name=display_name, role=role)
+                user = create_user(session, username, password_hash, display_name=display_name, role=role)
         except AccountError as error:
             raise Failure(str(error)) from None
         out.print(f"Created {user.role} {user.username}.", highlight=False)

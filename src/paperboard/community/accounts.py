@@ -1,14 +1,19 @@
-"""Accounts: creating users, checking passwords (Argon2id), roles and suspension."""
+"""Accounts: creating users, checking passwords (Argon2id), roles and suspension.
+
+Hashing or checking a password costs Argon2 a good fraction of a second of CPU, so the functions that do it take no
+session: callers run them outside any transaction (`community.passwords`), never while holding the write lock.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Literal, get_args
+import threading
+from typing import Literal, NewType, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from paperboard.clock import utcnow
@@ -24,6 +29,11 @@ MAX_PASSWORD_LENGTH = 1024
 MAX_DISPLAY_NAME_LENGTH = 100
 
 _hasher = PasswordHasher()
+# One Argon2 computation at a time per process: each already runs on several threads (parallelism 4), and a web
+# worker process stands for one core; more at once would only share the CPU and slow every page the process serves.
+_argon2_turn = threading.Lock()
+
+PasswordHash = NewType("PasswordHash", str)
 
 
 @functools.cache
@@ -31,7 +41,8 @@ def _dummy_hash() -> str:
     """Verified against when the account does not exist, so that a wrong name takes as long as a wrong password.
     Made at first use rather than at import, which every command and web worker pays: a hash costs a sign-in's
     time."""
-    return _hasher.hash("an account that does not exist")
+    with _argon2_turn:
+        return _hasher.hash("an account that does not exist")
 
 
 class AccountError(ValueError):
@@ -67,26 +78,63 @@ def _display_name(display_name: str | None, username: str) -> str:
     return name
 
 
+def hash_password(password: str) -> PasswordHash:
+    """The hash to store for a new password; AccountError when the password is unacceptable. Slow: outside any
+    transaction."""
+    check_password(password)
+    with _argon2_turn:
+        return PasswordHash(_hasher.hash(password))
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Whether `password` is the one `password_hash` was made from. Without a hash (no such account) a dummy one is
+    checked all the same, so that a wrong name takes as long as a wrong password. Slow: outside any transaction."""
+    acceptable = password_hash is not None and len(password) <= MAX_PASSWORD_LENGTH
+    stored = password_hash if password_hash is not None and acceptable else _dummy_hash()
+    try:
+        with _argon2_turn:
+            _hasher.verify(stored, password[:MAX_PASSWORD_LENGTH])
+    except (VerificationError, InvalidHashError):
+        return False
+    return acceptable
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether the hash was made with weaker parameters than today's, and should be made again at the next sign-in."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
 def user_by_name(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username_key == username_key(username))).one_or_none()
 
 
-def create_user(
-    session: Session, username: str, password: str, *, display_name: str | None = None, role: Role = "user"
-) -> User:
-    """A new account; AccountError when the name is taken or the name or password is unacceptable."""
+def check_name_free(session: Session, username: str) -> str:
+    """The name as it will be kept; AccountError when it is unacceptable or taken."""
     name = check_username(username)
-    check_password(password)
-    if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
     if user_by_name(session, name) is not None:
         raise AccountError(f"The name {name} is taken.")
+    return name
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password_hash: PasswordHash,
+    *,
+    display_name: str | None = None,
+    role: Role = "user",
+) -> User:
+    """A new account with a password hashed beforehand (`hash_password`); AccountError when the name is taken or
+    unacceptable."""
+    if role not in ROLES:
+        raise AccountError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
+    name = check_name_free(session, username)
     now = utcnow()
     user = User(
         username=name,
         username_key=username_key(name),
         display_name=_display_name(display_name, name),
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         role=role,
         created_at=now,
         password_changed_at=now,
@@ -96,29 +144,22 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The user whose name and password these are, or None; a suspended user cannot sign in."""
-    user = user_by_name(session, username) if len(password) <= MAX_PASSWORD_LENGTH else None
-    try:
-        _hasher.verify(user.password_hash if user else _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
-    except (VerificationError, InvalidHashError):
-        return None
-    if user is None or user.suspended_at is not None:
-        return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    return user
-
-
-def change_password(session: Session, user: User, current_password: str, new_password: str) -> None:
-    try:
-        _hasher.verify(user.password_hash, current_password[:MAX_PASSWORD_LENGTH])
-    except (VerificationError, InvalidHashError):
-        raise AccountError("The current password is not right.") from None
-    check_password(new_password)
-    user.password_hash = _hasher.hash(new_password)
-    user.password_changed_at = utcnow()
-    session.add(user)
+def set_password_hash(
+    session: Session, user_id: int, password_hash: PasswordHash, *, replacing: str, new_password: bool
+) -> bool:
+    """Store a new hash of the user's password (of a `new_password`, or of the same one with today's parameters),
+    unless the stored hash is no longer `replacing`: another request changed it meanwhile, and its change stands.
+    Returns whether it was stored."""
+    values: dict[str, object] = {"password_hash": password_hash}
+    if new_password:
+        values["password_changed_at"] = utcnow()
+    stored = session.execute(
+        update(User)
+        .where(User.id == user_id, User.password_hash == replacing)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    return stored.rowcount == 1  # type: ignore[attr-defined]
 
 
 def set_role(user: User, role: str) -> None:

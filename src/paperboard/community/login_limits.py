@@ -1,63 +1,109 @@
-"""Rate limits on signing in: so many failures per account and per client address within a window.
+"""Rate limits on signing in, counted in the database so that they hold across worker processes and restarts.
 
-Failures are counted in the database rather than in memory, so the limit holds across worker processes and
-restarts. A success does not erase earlier failures: guessing stays slow even for someone who also owns an account.
+Every attempt is recorded before its password is checked, as a failure until `record_success` says otherwise, in
+a transaction serialised per account and per client address (`db.locks.lock_for_transaction`): however many
+attempts arrive at once, at most the limit are checked. Limits, within the login window unless said otherwise:
+
+- failures per (account, address): a guesser is stopped on that account, while its owner, from anywhere else,
+  still signs in;
+- failures per address, whatever the accounts tried;
+- attempts per address per minute, successes included: each one costs the server an Argon2 check;
+- failures per account, from browsers that never signed in to it (`known_device`): an attacker who rotates
+  addresses gets that many guesses per window, and then only browsers where the owner signed in before may try.
+
+A success does not erase earlier failures: guessing stays slow even for someone who also owns an account.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from paperboard.clock import utcnow
 from paperboard.community.accounts import username_key
+from paperboard.db.locks import lock_for_transaction
 from paperboard.db.models import LoginAttempt
 
 MAX_ADDRESS_LENGTH = 64
+_MAX_KEY_LENGTH = 40
+_RATE_WINDOW = timedelta(minutes=1)
+
+# What a refusal is about: this client (its address, or its address on this account), or the account as a whole.
+LimitedBy = Literal["address", "account"]
 
 
 @dataclass(frozen=True)
 class LoginLimits:
+    failures_per_account_and_address: int
     failures_per_account: int
     failures_per_address: int
+    attempts_per_address_per_minute: int
     window: timedelta
 
 
-def _failures_since(session: Session, since: datetime, **match: str) -> tuple[int, datetime | None]:
-    """How many failures match since `since`, and when the oldest of them happened."""
-    query = select(func.count(), func.min(LoginAttempt.attempted_at)).where(
-        LoginAttempt.attempted_at > since, LoginAttempt.succeeded.is_(False)
-    )
-    for column, value in match.items():
-        query = query.where(getattr(LoginAttempt, column) == value)
-    count, oldest = session.execute(query).one()
-    return count, oldest
+class TooManyAttempts(Exception):
+    """A limit forbids trying now; `wait_seconds` until it allows one again."""
+
+    def __init__(self, wait_seconds: float, limited_by: LimitedBy) -> None:
+        super().__init__(wait_seconds, limited_by)
+        self.wait_seconds = wait_seconds
+        self.limited_by = limited_by
 
 
-def seconds_until_allowed(session: Session, limits: LoginLimits, username: str, address: str) -> float:
-    """0 when a sign-in may be tried now; otherwise how long until the oldest counted failure leaves the window."""
-    now = utcnow()
-    since = now - limits.window
-    waits = [0.0]
-    for match, allowed in (
-        ({"username_key": username_key(username)[:40]}, limits.failures_per_account),
-        ({"address": address[:MAX_ADDRESS_LENGTH]}, limits.failures_per_address),
-    ):
-        count, oldest = _failures_since(session, since, **match)
-        if count >= allowed and oldest is not None:
-            waits.append((oldest + limits.window - now).total_seconds())
-    return max(waits)
+def claim_attempt(
+    session: Session, limits: LoginLimits, username: str, address: str, *, known_device: bool, now: datetime
+) -> int:
+    """Record an attempt to sign in (as a failure until `record_success`) and return its id, or raise
+    `TooManyAttempts` without recording anything. The caller commits at once and checks the password after."""
+    account = username_key(username)[:_MAX_KEY_LENGTH]
+    address = address[:MAX_ADDRESS_LENGTH]
+    lock_for_transaction(session, f"sign-in-account:{account}", f"sign-in-address:{address}")
+    failed = LoginAttempt.succeeded.is_(False)
+    checks: list[tuple[LimitedBy, int, timedelta, tuple[Any, ...]]] = [
+        ("address", limits.failures_per_account_and_address, limits.window, (failed, _of(account), _from(address))),
+        ("address", limits.failures_per_address, limits.window, (failed, _from(address))),
+        ("address", limits.attempts_per_address_per_minute, _RATE_WINDOW, (_from(address),)),
+    ]
+    if not known_device:
+        checks.append(("account", limits.failures_per_account, limits.window, (failed, _of(account))))
+    refusals = [
+        TooManyAttempts(wait, limited_by)
+        for limited_by, allowed, window, conditions in checks
+        if (wait := _wait(session, allowed, window, now, conditions)) > 0
+    ]
+    if refusals:
+        raise max(refusals, key=lambda refusal: refusal.wait_seconds)
+    attempt = LoginAttempt(username_key=account, address=address, attempted_at=now, succeeded=False)
+    session.add(attempt)
+    session.flush()
+    return attempt.id
 
 
-def record_attempt(session: Session, username: str, address: str, *, succeeded: bool) -> None:
-    session.add(
-        LoginAttempt(
-            username_key=username_key(username)[:40],
-            address=address[:MAX_ADDRESS_LENGTH],
-            attempted_at=utcnow(),
-            succeeded=succeeded,
-        )
-    )
+def record_success(session: Session, attempt_id: int) -> None:
+    session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=True))
+
+
+def _of(account: str) -> Any:
+    return LoginAttempt.username_key == account
+
+
+def _from(address: str) -> Any:
+    return LoginAttempt.address == address
+
+
+def _wait(session: Session, allowed: int, window: timedelta, now: datetime, conditions: tuple[Any, ...]) -> float:
+    """0 when fewer than `allowed` attempts match within the window; otherwise the seconds until enough of them
+    have left it for one more (the `allowed`-th newest leaves)."""
+    freeing = session.scalars(
+        select(LoginAttempt.attempted_at)
+        .where(LoginAttempt.attempted_at > now - window, *conditions)
+        .order_by(LoginAttempt.attempted_at.desc())
+        .offset(allowed - 1)
+        .limit(1)
+    ).first()
+    if freeing is None:
+        return 0.0
+    return max((freeing + window - now).total_seconds(), 0.001)

@@ -1,5 +1,6 @@
 """Locks held by one process of a database at a time, whatever machine or data folder it runs from, and released by
-the system when the process dies: a file lock beside a SQLite database, an advisory lock on PostgreSQL."""
+the system when the process dies: a file lock beside a SQLite database, an advisory lock on PostgreSQL; and locks
+held by one transaction at a time (`lock_for_transaction`), released when it ends."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from paperboard.db.engine import Database
 
@@ -45,6 +47,20 @@ def exclusive_lock(database: Database, name: str, *, fallback_dir: Path, wait: f
         _wait_for(lambda: _try_flock(handle), deadline)
         # Closing the file releases the lock.
         yield
+
+
+def lock_for_transaction(session: Session, *names: str) -> None:
+    """Hold the locks `names` until the session's transaction ends, so that a read-then-write on what they name
+    (count the recent attempts, then add one) cannot interleave with another transaction's.
+
+    PostgreSQL's READ COMMITTED lets two transactions count the same rows and both add theirs, so each name takes a
+    transaction-scoped advisory lock, in sorted order so that two transactions never wait for each other. On
+    SQLite a writing session holds the database's write lock from its start (`Database.session`): it is
+    serialised already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({_advisory_key(name) for name in names}):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _advisory_key(name: str) -> int:

@@ -155,6 +155,18 @@ class LoginAttempt(Base):
     succeeded: Mapped[bool]
 
 
+class RateWindow(Base):
+    """How often something happened for `key` in the fixed window that began at `window_start`: the limits that
+    must hold across worker processes and that no other table counts (sign-ups per address, subscription requests
+    per client address, link mails per mailbox; `db.rate_windows`)."""
+
+    __tablename__ = "rate_windows"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    count: Mapped[int]
+
+
 class Listing(Base):
     """A paper on a daily list: submitted on `day`, by a local user or, for imported history, by a named one."""
 

@@ -8,6 +8,8 @@ from email_validator import EmailNotValidError, validate_email
 
 # RFC 5321 limits a path to 256 octets including its angle brackets.
 MAX_ADDRESS_LENGTH = 254
+# Domains whose mail ignores dots in the local part, under their one name.
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
 
 class InvalidAddress(ValueError):
@@ -35,3 +37,15 @@ def parse_address(text: str) -> Address:
     if len(valid.normalized) > MAX_ADDRESS_LENGTH:
         raise InvalidAddress(f"a mail address has at most {MAX_ADDRESS_LENGTH} characters")
     return Address(valid.normalized, valid.normalized.lower())
+
+
+def mailbox_key(key: str) -> str:
+    """The mailbox an address (its `Address.key`) delivers to, as far as limits on mailing it go: the key without a
+    `+tag` (which most providers deliver to the untagged address) and, at Gmail, without dots. Two addresses that
+    share a mailbox key may in rare cases be two mailboxes (a server where `+` is an ordinary character): they then
+    share a limit, the safe side of the mistake, whereas otherwise an inbox could be flooded through its aliases."""
+    local, _, domain = key.rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in _DOTLESS_DOMAINS:
+        local, domain = local.replace(".", ""), _DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"

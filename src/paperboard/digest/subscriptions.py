@@ -5,6 +5,11 @@ manage it, has the same visible outcome whatever its state, a mail to that addre
 not confirmed, a manage link once it is), at most one per `LINK_MAIL_INTERVAL`. Before confirmation an address is
 mailed nothing but its confirmation link, so that nobody can subscribe someone else.
 
+Nobody can flood an inbox or the site's mail server either: a mailbox gets at most `LINK_MAILS_PER_MAILBOX` link
+mails per `MAILBOX_WINDOW` however its address is spelled (`addresses.mailbox_key`), silently like the interval
+above; and a client address may ask for link mails only so often (`subscription_requests_per_address_per_hour`),
+beyond which it is told to wait (`TooManyRequests`), whatever the addresses it typed.
+
 A subscription is connected to an account (for "papers like the ones I upvoted") only by someone who both holds a
 link mailed to the address and is signed in to that account: typing an address while signed in proves nothing.
 """
@@ -24,7 +29,8 @@ from sqlalchemy.orm import Session
 from paperboard.catalog.taxonomy import ARXIV_CATEGORIES
 from paperboard.config import Settings
 from paperboard.db.models import OutboxMessage, Subscriber, User
-from paperboard.digest.addresses import Address, parse_address
+from paperboard.db.rate_windows import take
+from paperboard.digest.addresses import Address, mailbox_key, parse_address
 from paperboard.digest.links import InvalidLink, LinkPurpose, LinkSigner
 from paperboard.digest.outbox import NewMail, OutboxKind, enqueue
 from paperboard.digest.periods import DigestKind
@@ -35,6 +41,10 @@ MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 100
 # At most one link mail per address in this time, however often the form is sent: it cannot flood an inbox.
 LINK_MAIL_INTERVAL = timedelta(minutes=10)
+# ... and at most so many per mailbox, whatever the spellings of its address (a+1@, a+2@, A@ …).
+LINK_MAILS_PER_MAILBOX = 3
+MAILBOX_WINDOW = timedelta(hours=1)
+REQUEST_WINDOW = timedelta(hours=1)
 # How much of a refused value an error message quotes.
 _QUOTED_LENGTH = 40
 
@@ -44,6 +54,14 @@ _KEYWORD_SEPARATORS = re.compile(r"[,\n]+")
 
 class InvalidPreferences(ValueError):
     """Preferences that cannot be kept; the message says why, fit for the reader."""
+
+
+class TooManyRequests(Exception):
+    """This client asked for too many link mails lately; `wait_seconds` until it may ask again."""
+
+    def __init__(self, wait_seconds: float) -> None:
+        super().__init__(wait_seconds)
+        self.wait_seconds = wait_seconds
 
 
 class UnknownSubscriber(LookupError):
@@ -117,6 +135,7 @@ def subscribe(
     preferences: Preferences,
     *,
     user: User | None = None,
+    client: str,
     now: datetime,
 ) -> int | None:
     """Ask for digests at an address: a new, pending, paused or unsubscribed address (pending from now on) takes
@@ -124,8 +143,10 @@ def subscribe(
     to manage them. "Papers like the ones I upvoted" is kept only when asked by a signed-in `user`.
 
     Returns the id of the link mail put in the outbox, or None when this address was mailed a link less than
-    `LINK_MAIL_INTERVAL` ago; a caller must not let its user tell the two apart. Raises `InvalidAddress`."""
+    `LINK_MAIL_INTERVAL` ago or its mailbox reached its limit; a caller must not let its user tell these apart.
+    Raises `InvalidAddress`, and `TooManyRequests` when the `client` address asked too often."""
     address = parse_address(address_text)
+    _count_request(session, settings, client, now)
     subscriber = _subscriber_at(session, address, preferences.frequency, now)
     if subscriber.status != SubscriberStatus.ACTIVE:
         subscriber.email = address.email
@@ -134,11 +155,15 @@ def subscribe(
     return _mail_link(session, settings, subscriber, now)
 
 
-def request_manage_link(session: Session, settings: Settings, address_text: str, *, now: datetime) -> int | None:
+def request_manage_link(
+    session: Session, settings: Settings, address_text: str, *, client: str, now: datetime
+) -> int | None:
     """Mail a fresh link to an address that is subscribed (a confirmation link if it is still pending), within the
-    same limit as `subscribe`, and nothing to any other; returns the outbox row's id, if any. Raises
-    `InvalidAddress`."""
+    same limits as `subscribe`, and nothing to any other; returns the outbox row's id, if any. Raises
+    `InvalidAddress`, and `TooManyRequests` when the `client` address asked too often (whether or not the address
+    typed is subscribed, so that the refusal tells nothing)."""
     address = parse_address(address_text)
+    _count_request(session, settings, client, now)
     subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == address.key)).one_or_none()
     if subscriber is None or subscriber.status not in (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE):
         return None
@@ -248,6 +273,13 @@ def _connect(session: Session, subscriber: Subscriber, user: User) -> None:
     subscriber.user_id = user.id
 
 
+def _count_request(session: Session, settings: Settings, client: str, now: datetime) -> None:
+    limit = settings.subscription_requests_per_address_per_hour
+    wait = take(session, f"subscription-request:{client}", limit=limit, window=REQUEST_WINDOW, now=now)
+    if wait > 0:
+        raise TooManyRequests(wait)
+
+
 def _mail_link(session: Session, settings: Settings, subscriber: Subscriber, now: datetime) -> int | None:
     # Claimed by a conditional update, so that two requests at once cannot both mail the address.
     claimed = session.execute(
@@ -260,6 +292,9 @@ def _mail_link(session: Session, settings: Settings, subscriber: Subscriber, now
         .execution_options(synchronize_session="fetch")
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    mailbox = f"link-mail:{mailbox_key(subscriber.email_key)}"
+    if take(session, mailbox, limit=LINK_MAILS_PER_MAILBOX, window=MAILBOX_WINDOW, now=now) > 0:
         return None
     kind: OutboxKind = "manage" if subscriber.status == SubscriberStatus.ACTIVE else "confirmation"
     # Keyed by the minute it was asked for: the interval above keeps two link mails of one kind apart.

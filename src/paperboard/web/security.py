@@ -3,6 +3,9 @@
 - The session cookie holds a random token (see `community.sessions`); it is HttpOnly, SameSite=Lax, and Secure
   when the request came over HTTPS, and always in production (unless `https_only` is off): a proxy that forgets to
   say `X-Forwarded-Proto: https` must not make the browser send the session over plain HTTP.
+- A browser that signs in to an account gets a `pb_device` cookie naming that account, signed with the site's key:
+  while an account is refused to browsers unknown to it (too many failures from many addresses,
+  `community.login_limits`), its owner's browsers still sign in.
 - Every form that changes something carries a CSRF token, an HMAC of the session token (or, before signing in, of
   a random `pb_csrf` cookie) under the site's secret key; htmx sends the same token in an `X-CSRF-Token` header.
   A POST whose token does not match changes nothing and gets 403.
@@ -19,13 +22,20 @@ from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from paperboard.community.accounts import username_key
 from paperboard.community.sessions import user_for_token
 from paperboard.db import Database
 from paperboard.db.models import User
 from paperboard.web.deps import DatabaseDep, SettingsDep
 
 SESSION_COOKIE = "pb_session"
+DEVICE_COOKIE = "pb_device"
+DEVICE_LIFETIME = timedelta(days=365)
+_DEVICE_SALT = "paperboard-known-device"
+# A 40-character name, a timestamp and a signature, in URL-safe base64, with room to spare.
+_MAX_DEVICE_COOKIE_LENGTH = 200
 ANONYMOUS_CSRF_COOKIE = "pb_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -62,6 +72,39 @@ def set_session_cookie(request: Request, response: Response, token: str, lifetim
 
 def clear_session_cookie(request: Request, response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_secure_cookies(request), path="/")
+
+
+def client_address(request: Request) -> str:
+    """The address the per-client limits count against: the peer's, or the client's as a trusted proxy gave it
+    (uvicorn's `--proxy-headers`)."""
+    return request.client.host if request.client else "unknown"
+
+
+def set_device_cookie(request: Request, response: Response, username: str) -> None:
+    """Remember in this browser that it signed in to `username` (the last account it signed in to)."""
+    value = URLSafeTimedSerializer(request.app.state.settings.signing_key).dumps(username_key(username), _DEVICE_SALT)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=int(DEVICE_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure_cookies(request),
+        path="/",
+    )
+
+
+def is_known_device(request: Request, username: str) -> bool:
+    """Whether this browser signed in to `username` before, within `DEVICE_LIFETIME`."""
+    value = request.cookies.get(DEVICE_COOKIE)
+    if not value or len(value) > _MAX_DEVICE_COOKIE_LENGTH:
+        return False
+    serializer = URLSafeTimedSerializer(request.app.state.settings.signing_key)
+    try:
+        account = serializer.loads(value, salt=_DEVICE_SALT, max_age=int(DEVICE_LIFETIME.total_seconds()))
+    except BadSignature:
+        return False
+    return isinstance(account, str) and account == username_key(username)
 
 
 def session_token(request: Request) -> str | None:

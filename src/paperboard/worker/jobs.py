@@ -102,7 +102,10 @@ class Scheduler:
         if job.job == PURGE:
             with self.database.session() as session:
                 purged = purge_expired(session, utcnow(), timedelta(minutes=self.settings.login_window_minutes))
-            return f"{purged.sessions} expired sessions and {purged.login_attempts} old sign-in attempts deleted"
+            return (
+                f"{purged.sessions} expired sessions, {purged.login_attempts} old sign-in attempts and "
+                f"{purged.rate_windows} finished rate-limit windows deleted"
+            )
         if job.job == HARVEST:
             return harvest_categories(self.database, self.settings)
         assert job.period is not None, job

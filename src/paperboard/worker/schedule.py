@@ -3,7 +3,8 @@
 - `harvest`: arXiv's new papers, once a day after `harvest_hour` (none when it is empty); keyed by the local day.
 - `digest:daily`: on weekdays after `digest_hour`; keyed by the period (the local day).
 - `digest:weekly`: on `digest_weekly_day` after `digest_hour`; keyed by the period (the ISO week).
-- `purge`: expired sign-in sessions and old sign-in attempts, once a day; keyed by the local day.
+- `purge`: expired sign-in sessions, old sign-in attempts and finished rate-limit windows, once a day; keyed by the
+  local day.
 
 A run is recorded in `scheduled_runs` when it starts and marked finished when it completes; it is due while its row
 is missing or unfinished, so a run interrupted by a crash or a failure is run again (every job is safe to repeat:

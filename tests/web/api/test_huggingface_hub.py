@@ -52,10 +52,11 @@ def served(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
         )
         for number in LISTED
     ]
+    password_hash = accounts.hash_password(PASSWORD)
     with database.session() as session:
         upsert_papers(session, records)
         user_ids = {
-            name: accounts.create_user(session, name, PASSWORD, display_name=f"{name.title()} Example").id
+            name: accounts.create_user(session, name, password_hash, display_name=f"{name.title()} Example").id
             for name in ("alice", "bob")
         }
         for number, (submitted_at, submitter, imported, votes) in LISTED.items():

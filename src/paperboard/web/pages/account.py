@@ -4,24 +4,23 @@ managed (`pages.api_tokens`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from functools import partial
+from typing import Annotated, TypeVar
 
+import anyio
 from fastapi import APIRouter, Form, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperboard.clock import utcnow
-from paperboard.community.accounts import (
-    MAX_DISPLAY_NAME_LENGTH,
-    MAX_PASSWORD_LENGTH,
-    AccountError,
-    authenticate,
-    change_password,
-    create_user,
-)
+from paperboard.community.accounts import MAX_DISPLAY_NAME_LENGTH, MAX_PASSWORD_LENGTH, AccountError
 from paperboard.community.api_tokens import list_tokens
-from paperboard.community.login_limits import LoginLimits, record_attempt, seconds_until_allowed
-from paperboard.community.sessions import end_other_sessions, end_session, start_session
+from paperboard.community.login_limits import LoginLimits, TooManyAttempts
+from paperboard.community.passwords import change_password, sign_in, sign_up
+from paperboard.community.sessions import end_session
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import User
@@ -33,17 +32,25 @@ from paperboard.web.security import (
     OptionalUser,
     RequiredUser,
     clear_session_cookie,
+    client_address,
+    is_known_device,
     local_path,
     session_token,
+    set_device_cookie,
     set_session_cookie,
 )
 from paperboard.web.templating import templates
 
 router = APIRouter()
+_T = TypeVar("_T")
 
 Username = Annotated[str, Form(max_length=100)]
 Password = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)]
 NextPath = Annotated[str, Form(max_length=2000)]
+
+# Threads for the routes that run Argon2, apart from the pool that serves every other page: a flood of sign-ins
+# waits for its turn at Argon2 (one at a time per process, `community.accounts`) in these, while pages keep theirs.
+PASSWORD_THREADS = 64
 
 
 def safe_next(path: str | None) -> str:
@@ -53,19 +60,58 @@ def safe_next(path: str | None) -> str:
 
 def _login_limits(settings: Settings) -> LoginLimits:
     return LoginLimits(
+        failures_per_account_and_address=settings.login_failures_per_account_and_address,
         failures_per_account=settings.login_failures_per_account,
         failures_per_address=settings.login_failures_per_address,
+        attempts_per_address_per_minute=settings.sign_ins_per_address_per_minute,
         window=timedelta(minutes=settings.login_window_minutes),
     )
 
 
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+async def _run_password_work(request: Request, work: Callable[[], _T]) -> _T:
+    """Run `work`, which runs Argon2, in the threads kept for it (`PASSWORD_THREADS`), made once per app."""
+    state = request.app.state
+    if not hasattr(state, "password_threads"):
+        state.password_threads = anyio.CapacityLimiter(PASSWORD_THREADS)
+    return await anyio.to_thread.run_sync(work, limiter=state.password_threads)
 
 
-def _signed_in_redirect(request: Request, settings: Settings, token: str, next_path: str) -> Response:
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """What a form's page says when it refuses: its status, sentence and headers."""
+
+    status_code: int
+    error: str
+    headers: dict[str, str] | None = None
+
+    @classmethod
+    def of(cls, error: AccountError | TooManyAttempts) -> Refusal:
+        if isinstance(error, AccountError):
+            return cls(status.HTTP_400_BAD_REQUEST, str(error))
+        return cls(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            _too_many_attempts(error),
+            {"Retry-After": str(int(error.wait_seconds) + 1)},
+        )
+
+
+def _too_many_attempts(refusal: TooManyAttempts) -> str:
+    minutes = max(1, round(refusal.wait_seconds / 60))
+    later = f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}."
+    if refusal.limited_by == "account":
+        sentence = (
+            "This account has had too many failed sign-ins from elsewhere, so for now it can be signed in to only "
+            f"from a browser that signed in to it before. {later}"
+        )
+    else:
+        sentence = f"Too many attempts from your address. {later}"
+    return sentence
+
+
+def _signed_in_redirect(request: Request, settings: Settings, token: str, username: str, next_path: str) -> Response:
     response = RedirectResponse(safe_next(next_path), status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(request, response, token, timedelta(days=settings.session_days))
+    set_device_cookie(request, response, username)
     return response
 
 
@@ -83,7 +129,7 @@ def signup_form(request: Request, user: OptionalUser, next: str = "/") -> Respon
 
 
 @router.post("/signup", dependencies=[CsrfChecked])
-def signup(
+async def signup(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
@@ -96,20 +142,30 @@ def signup(
     try:
         if password != password_again:
             raise AccountError("The two passwords differ.")
-        with database.session() as session:
-            user = create_user(session, username, password, display_name=display_name)
-            token = start_session(session, user, timedelta(days=settings.session_days))
-    except AccountError as error:
+        work = partial(
+            sign_up,
+            database,
+            username,
+            password,
+            display_name=display_name,
+            address=client_address(request),
+            sign_ups_per_hour=settings.sign_ups_per_address_per_hour,
+            lifetime=timedelta(days=settings.session_days),
+        )
+        token = await _run_password_work(request, work)
+    except (AccountError, TooManyAttempts) as error:
+        refusal = Refusal.of(error)
         return _form_page(
             request,
             "account/signup.html",
-            status_code=status.HTTP_400_BAD_REQUEST,
+            status_code=refusal.status_code,
+            headers=refusal.headers,
             next=safe_next(next),
-            error=str(error),
+            error=refusal.error,
             username=username,
             display_name=display_name,
         )
-    return _signed_in_redirect(request, settings, token, next)
+    return _signed_in_redirect(request, settings, token, username, next)
 
 
 @router.get("/login", name="login")
@@ -120,7 +176,7 @@ def login_form(request: Request, user: OptionalUser, next: str = "/") -> Respons
 
 
 @router.post("/login", dependencies=[CsrfChecked])
-def login(
+async def login(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
@@ -128,24 +184,29 @@ def login(
     password: Password,
     next: NextPath = "/",
 ) -> Response:
-    address = _client_address(request)
-    limits = _login_limits(settings)
-    with database.session() as session:
-        wait = seconds_until_allowed(session, limits, username, address)
-        if wait > 0:
-            minutes = max(1, round(wait / 60))
-            return _form_page(
-                request,
-                "account/login.html",
-                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-                headers={"Retry-After": str(int(wait) + 1)},
-                next=safe_next(next),
-                error=f"Too many failed attempts. Try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
-                username=username,
-            )
-        user = authenticate(session, username, password)
-        record_attempt(session, username, address, succeeded=user is not None)
-        token = start_session(session, user, timedelta(days=settings.session_days)) if user else None
+    work = partial(
+        sign_in,
+        database,
+        _login_limits(settings),
+        username,
+        password,
+        address=client_address(request),
+        known_device=is_known_device(request, username),
+        lifetime=timedelta(days=settings.session_days),
+    )
+    try:
+        token = await _run_password_work(request, work)
+    except TooManyAttempts as error:
+        refusal = Refusal.of(error)
+        return _form_page(
+            request,
+            "account/login.html",
+            status_code=refusal.status_code,
+            headers=refusal.headers,
+            next=safe_next(next),
+            error=refusal.error,
+            username=username,
+        )
     if token is None:
         return _form_page(
             request,
@@ -155,7 +216,7 @@ def login(
             error="That name and password do not match an account.",
             username=username,
         )
-    return _signed_in_redirect(request, settings, token, next)
+    return _signed_in_redirect(request, settings, token, username, next)
 
 
 @router.post("/logout", name="logout", dependencies=[CsrfChecked])
@@ -222,9 +283,10 @@ def account_page(
 
 
 @router.post("/account/password", name="change_password", dependencies=[CsrfChecked])
-def change_password_form(
+async def change_password_form(
     request: Request,
     database: DatabaseDep,
+    settings: SettingsDep,
     user: RequiredUser,
     current_password: Password,
     new_password: Password,
@@ -233,13 +295,24 @@ def change_password_form(
     try:
         if new_password != new_password_again:
             raise AccountError("The two new passwords differ.")
-        with database.session() as session:
-            stored = session.merge(user)
-            change_password(session, stored, current_password, new_password)
-            # Whoever else holds a session, perhaps the reason for the change, is signed out.
-            end_other_sessions(session, stored, keep_token=session_token(request))
-    except AccountError as error:
-        return account_settings(request, database, user, status_code=status.HTTP_400_BAD_REQUEST, error=str(error))
+        work = partial(
+            change_password,
+            database,
+            _login_limits(settings),
+            user,
+            current_password,
+            new_password,
+            address=client_address(request),
+            keep_session=session_token(request),
+        )
+        await _run_password_work(request, work)
+    except (AccountError, TooManyAttempts) as error:
+        refusal = Refusal.of(error)
+        page = await run_in_threadpool(
+            partial(account_settings, request, database, user, status_code=refusal.status_code, error=refusal.error)
+        )
+        page.headers.update(refusal.headers or {})
+        return page
     return RedirectResponse("/account?changed=true", status_code=status.HTTP_303_SEE_OTHER)
 
 

@@ -29,6 +29,7 @@ from paperboard.digest.subscriptions import (
     MAX_KEYWORDS,
     InvalidPreferences,
     Preferences,
+    TooManyRequests,
     confirm,
     parse_preferences,
     request_manage_link,
@@ -38,7 +39,7 @@ from paperboard.digest.subscriptions import (
     update_preferences,
 )
 from paperboard.web.deps import DatabaseDep, SettingsDep
-from paperboard.web.security import CsrfChecked, OptionalUser, check_csrf, sign_in_path
+from paperboard.web.security import CsrfChecked, OptionalUser, check_csrf, client_address, sign_in_path
 from paperboard.web.templating import templates
 
 router = APIRouter()
@@ -128,8 +129,24 @@ def _send_soon(
         background_tasks.add_task(send_one, database, settings, outbox_id)
 
 
-def _page(request: Request, template: str, status_code: int = 200, **context: object) -> HTMLResponse:
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
+def _page(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: object,
+) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, context, status_code=status_code, headers=headers)
+
+
+def _too_many_requests(refusal: TooManyRequests) -> tuple[str, dict[str, str]]:
+    """The sentence and headers of a 429 answer: about this client, never about the address it typed."""
+    minutes = max(1, round(refusal.wait_seconds / 60))
+    sentence = (
+        f"Too many subscription requests from your address. Try again in about {minutes} "
+        f"minute{'s' if minutes != 1 else ''}."
+    )
+    return sentence, {"Retry-After": str(int(refusal.wait_seconds) + 1)}
 
 
 def _subscribe_page(
@@ -141,12 +158,14 @@ def _subscribe_page(
     preferences: PreferenceForm | None = None,
     error: str | None = None,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     upvotes: UpvotesOption = "offer" if user is not None else "sign_in"
     return _page(
         request,
         "subscriptions/subscribe.html",
         status_code,
+        headers,
         email=email,
         preferences=preferences or PreferenceForm(),
         upvotes=upvotes,
@@ -167,13 +186,20 @@ def _sent_page(request: Request, email: str, reason: Literal["subscribe", "link"
 
 
 def _fresh_link_page(
-    request: Request, problem: InvalidLink | ExpiredLink | None, *, email: str = "", error: str | None = None
+    request: Request,
+    problem: InvalidLink | ExpiredLink | None,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status_code: int = status.HTTP_400_BAD_REQUEST,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """A link that cannot be used (`problem`), or a refused request for a fresh one: the form to ask for one."""
     return _page(
         request,
         "subscriptions/fresh_link.html",
-        status.HTTP_400_BAD_REQUEST,
+        status_code,
+        headers,
         problem="expired" if isinstance(problem, ExpiredLink) else "invalid" if problem else None,
         email=email,
         max_address_length=MAX_ADDRESS_LENGTH,
@@ -212,7 +238,21 @@ def subscribe_address(
     try:
         chosen = preferences.parsed()
         with database.session() as session:
-            outbox_id = subscribe(session, settings, email, chosen, user=user, now=utcnow())
+            outbox_id = subscribe(
+                session, settings, email, chosen, user=user, client=client_address(request), now=utcnow()
+            )
+    except TooManyRequests as refusal:
+        sentence, headers = _too_many_requests(refusal)
+        return _subscribe_page(
+            request,
+            settings,
+            user,
+            email=email,
+            preferences=preferences,
+            error=sentence,
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers=headers,
+        )
     except (InvalidAddress, InvalidPreferences) as error:
         return _subscribe_page(
             request,
@@ -239,7 +279,17 @@ def request_link(
     with the same answer either way."""
     try:
         with database.session() as session:
-            outbox_id = request_manage_link(session, settings, email, now=utcnow())
+            outbox_id = request_manage_link(session, settings, email, client=client_address(request), now=utcnow())
+    except TooManyRequests as refusal:
+        sentence, headers = _too_many_requests(refusal)
+        return _fresh_link_page(
+            request,
+            None,
+            email=email,
+            error=sentence,
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers=headers,
+        )
     except InvalidAddress as error:
         return _fresh_link_page(request, None, email=email, error=as_sentence(error))
     _send_soon(background_tasks, database, settings, outbox_id)

@@ -1,0 +1,38 @@
+"""Fixed-window counts in the database: the limit holds for takes at once from many connections, on each backend,
+and a window that is over starts afresh."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import pytest
+
+from paperboard.db.rate_windows import LONGEST_WINDOW, take
+
+NOW = datetime(2026, 12, 7, 9, 0)
+HOUR = timedelta(hours=1)
+
+
+def take_at(database, key, when, limit=5):
+    with database.session() as session:
+        return take(session, key, limit=limit, window=HOUR, now=when)
+
+
+def test_thirty_takes_at_once_get_exactly_the_limit(database):
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        waits = list(pool.map(lambda _: take_at(database, "sign-up:192.0.2.1", NOW), range(30)))
+    assert waits.count(0.0) == 5
+    assert all(wait == HOUR.total_seconds() for wait in waits if wait)
+
+
+def test_a_window_that_is_over_starts_afresh_and_keys_are_apart(database):
+    for _ in range(5):
+        assert take_at(database, "a", NOW) == 0.0
+    assert take_at(database, "a", NOW + timedelta(minutes=45)) == 15 * 60
+    assert take_at(database, "b", NOW + timedelta(minutes=45)) == 0.0
+    assert take_at(database, "a", NOW + HOUR) == 0.0
+    assert [take_at(database, "a", NOW + HOUR) for _ in range(5)] == [0.0] * 4 + [HOUR.total_seconds()]
+
+
+def test_windows_longer_than_the_housekeeping_keeps_are_refused(sqlite_database):
+    with sqlite_database.session() as session, pytest.raises(ValueError):
+        take(session, "a", limit=1, window=LONGEST_WINDOW * 2, now=NOW)
