@@ -162,7 +162,8 @@ def serving(cli: Cli, data_dir: Path, *, workers: int = 1) -> Iterator[LiveServe
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Generous: on a busy machine (CI runs the suite one process per core) two workers may take half a minute.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
