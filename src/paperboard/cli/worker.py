@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from functools import partial
 from typing import Annotated
@@ -37,6 +38,15 @@ def send_mail(database: Database, configuration: Settings) -> None:
         logger.warning("mail: stopped before the outbox was empty: %s", summary.problem)
 
 
+def _stop(signum: int, frame: object) -> None:
+    # Only the first signal stops the worker: one more (a terminal's Ctrl-C reaches it, then `./dev up` sends
+    # SIGTERM as it exits) would cut short the stopping of the embedding processes, and their semaphores would be
+    # left behind ("leaked semaphore objects").
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def worker(
     once: Annotated[
         bool, typer.Option(help="Do one round of work and exit, instead of running until stopped.")
@@ -54,6 +64,9 @@ def worker(
         logging.getLogger("httpx").setLevel(logging.WARNING)
         database = open_database(configuration)
         scheduler = Scheduler(database, configuration)
+        # SIGTERM (a service manager, `./dev up` stopping) stops it as Ctrl-C does, through the with-block below.
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
         # Left by `with`, the embedding processes are stopped before the interpreter exits: left running then,
         # concurrent.futures' own exit hook could print a traceback (a closed pipe) as it stopped them.
         with indexing_embedder(configuration) as embedder:
