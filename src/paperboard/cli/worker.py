@@ -9,8 +9,9 @@ from functools import partial
 from typing import Annotated
 
 import typer
+from rich.logging import RichHandler
 
-from paperboard.cli.console import open_database, reported_failures, settings
+from paperboard.cli.console import RichProgress, err, open_database, reported_failures, settings
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.digest.delivery import SenderBusy, send_pending
@@ -59,7 +60,11 @@ def worker(
     stopped, send a missed digest with `paperboard digest send --period daily --date YYYY-MM-DD`."""
     with reported_failures():
         configuration = settings()
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        if err.is_terminal:
+            # Through the console of the progress bar, so that log lines print above it rather than through it.
+            logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s", handlers=[RichHandler(console=err)])
+        else:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         # httpx logs every request at INFO; a harvest's own progress lines say enough.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         database = open_database(configuration)
@@ -70,17 +75,22 @@ def worker(
         # Left by `with`, the embedding processes are stopped before the interpreter exits: left running then,
         # concurrent.futures' own exit hook could print a traceback (a closed pipe) as it stopped them.
         with indexing_embedder(configuration) as embedder:
-            indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger))
+            # The embedding's progress: a bar on a terminal, a line every half minute in a log.
+            backlog = RichProgress(err) if err.is_terminal else LoggingProgress(logger)
+            indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger), backlog)
             logger.info("worker started")
-            while True:
-                embedded = logged_failures("search indexing", indexing.run_once)
-                logged_failures("scheduled jobs", scheduler.run_due)
-                if configuration.smtp_url:
-                    logged_failures("sending mail", partial(send_mail, database, configuration))
-                if once:
-                    return
-                if not embedded:
-                    time.sleep(configuration.worker_poll_seconds)
+            try:
+                while True:
+                    embedded = logged_failures("search indexing", indexing.run_once)
+                    logged_failures("scheduled jobs", scheduler.run_due)
+                    if configuration.smtp_url:
+                        logged_failures("sending mail", partial(send_mail, database, configuration))
+                    if once:
+                        return
+                    if not embedded:
+                        time.sleep(configuration.worker_poll_seconds)
+            finally:
+                indexing.close()
 
 
 def register(app: typer.Typer) -> None:
