@@ -29,8 +29,8 @@ class SilentProgress:
 
 
 class LoggingProgress:
-    """Logs a line at most every `interval` seconds, and one at the end; with a total, how much is left and an
-    estimate of the time it takes, at the rate so far."""
+    """Logs a line at most every `interval` seconds, and one at the end; with a total, the share done and an
+    estimate of the time left, at the rate so far."""
 
     def __init__(self, logger: logging.Logger, interval: float = 30.0) -> None:
         self._logger = logger
@@ -48,10 +48,7 @@ class LoggingProgress:
         self._items = self._completed = 0
         self._total = total
         self._started = self._last = time.monotonic()
-        if total is None:
-            self._logger.info("%s: started", description)
-        else:
-            self._logger.info("%s: started, %s %s to do", description, f"{total:,}", unit)
+        self._logger.info("%s: started", description)
 
     def update(self, *, completed: int | None = None, items: int | None = None, total: int | None = None) -> None:
         if items is not None:
@@ -74,7 +71,9 @@ class LoggingProgress:
         line = f"{self._description}: {state}, {self._items:,} {self._unit} in {elapsed:.0f} s ({rate:.0f}/s)"
         if state == "running" and self._total and 0 < self._completed < self._total:
             left = elapsed * (self._total - self._completed) / self._completed
-            line += f"; {self._completed / self._total:.1%} of {self._total:,}, about {duration(left)} left"
+            # The total is in units of its own (bytes of a file…) unless progress is counted in items.
+            of_total = f" of {self._total:,}" if self._completed == self._items else ""
+            line += f"; {self._completed / self._total:.1%}{of_total} done, about {duration(left)} left"
         self._logger.info("%s", line)
 
 

@@ -300,7 +300,8 @@ def test_worker_once_embeds_and_builds_then_has_nothing_to_do(cli, tmp_path, emb
     assert (manifest.papers, manifest.vectors) == (5, 5)
     assert found(cli, embedder, "harvests in dry seasons", SearchMode.SEMANTIC)[:1] == ["2506.00003"]
     # In a log (no terminal), a plain line with the total; the round's end closes the report.
-    assert re.search(r"^\S+ \S+ paperboard\.worker Embedding papers: started, 5 papers to do$", result.stderr, re.M)
+    assert re.search(r"^\S+ \S+ paperboard\.search\.indexing 5 papers wait for a vector$", result.stderr, re.M)
+    assert re.search(r"^\S+ \S+ paperboard\.worker Embedding papers: started$", result.stderr, re.M)
     assert "Embedding papers: finished, 5 papers in" in result.stderr
 
     idle = cli.run("worker", "--once")

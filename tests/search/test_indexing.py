@@ -72,17 +72,21 @@ def test_the_duty_reports_its_backlog_as_one_job_with_a_total_and_the_time_left(
     duty = IndexingDuty(
         catalogue, Settings(data_dir=tmp_path / "data"), embedder, SilentProgress(), LoggingProgress(logger, 0)
     )
-    with caplog.at_level(logging.INFO, logger="test.backlog"):
+    with (
+        caplog.at_level(logging.INFO, logger="test.backlog"),
+        caplog.at_level(logging.INFO, logger=indexing.logger.name),
+    ):
         assert duty.run_once() == 1
         add_paper(catalogue, "2506.00004", title="Paper 4", abstract="A fourth paper, come while embedding.")
         assert [duty.run_once() for _ in range(4)] == [1, 1, 1, 0]
-    lines = [record.getMessage() for record in caplog.records]
+    lines = [record.getMessage() for record in caplog.records if record.name == "test.backlog"]
+    assert "3 papers wait for a vector" in [record.getMessage() for record in caplog.records]
 
     running = r"Embedding papers: running, {} papers? in \d+ s \(\d+/s\)"
-    assert lines[0] == "Embedding papers: started, 3 papers to do"
-    assert re.fullmatch(running.format(1) + r"; 33\.3% of 3, about .+ left", lines[1]), lines
-    assert re.fullmatch(running.format(2) + r"; 50\.0% of 4, about .+ left", lines[2]), lines
-    assert re.fullmatch(running.format(3) + r"; 75\.0% of 4, about .+ left", lines[3]), lines
+    assert lines[0] == "Embedding papers: started"
+    assert re.fullmatch(running.format(1) + r"; 33\.3% of 3 done, about .+ left", lines[1]), lines
+    assert re.fullmatch(running.format(2) + r"; 50\.0% of 4 done, about .+ left", lines[2]), lines
+    assert re.fullmatch(running.format(3) + r"; 75\.0% of 4 done, about .+ left", lines[3]), lines
     assert re.fullmatch(running.format(4), lines[4]), lines
     assert re.fullmatch(r"Embedding papers: finished, 4 papers in \d+ s \(\d+/s\)", lines[5]), lines
     assert len(lines) == 6

@@ -79,6 +79,7 @@ class IndexingDuty:
     def run_once(self) -> int:
         """One step; returns how many papers were embedded (0 when there was nothing to do)."""
         if self._backlog_done is None and (pending := self._pending()):
+            logger.info("%s papers wait for a vector", f"{pending:,}")
             self.backlog.start("Embedding papers", total=pending)
             self._backlog_done = 0
         embedded = embed_pending(self.database, self.embedder, limit=WORKER_EMBED_BATCH)
