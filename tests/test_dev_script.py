@@ -169,6 +169,8 @@ def test_up_serves_on_port_with_a_base_url_to_match_and_ctrl_c_stops_every_proce
     assert served_by.keys() == {"serve", "worker"}
     for pid in served_by.values():
         assert environment_of(pid)["PAPERBOARD_BASE_URL"] == f"http://127.0.0.1:{port}"
+    # The worker logs plain lines rather than a bar: it shares the terminal with the server.
+    assert environment_of(served_by["worker"]).get("TTY_INTERACTIVE") == "0"
     assert worker_embedding(up.pid)
 
     # What a terminal does on Ctrl-C: SIGINT to every process of the foreground group.

@@ -311,8 +311,8 @@ def test_worker_once_embeds_and_builds_then_has_nothing_to_do(cli, tmp_path, emb
     assert index_store(cli).current_manifest() == manifest
 
 
-def test_on_a_terminal_the_worker_shows_a_bar_with_the_total_and_time_left(cli, tmp_path):
-    imported(cli, tmp_path, 5)
+def worker_on_a_terminal(cli: Cli) -> str:
+    """What `paperboard worker --once` shows on a terminal (a pseudo-terminal), escape sequences taken out."""
     controller, terminal = pty.openpty()
     run = subprocess.Popen(
         cli.command("worker", "--once"), env=cli.env, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal
@@ -329,6 +329,20 @@ def test_on_a_terminal_the_worker_shows_a_bar_with_the_total_and_time_left(cli, 
         shown += chunk
     os.close(controller)
     assert run.wait(timeout=60) == 0
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())
+
+
+def test_on_a_terminal_the_worker_shows_a_bar_with_the_total_and_time_left(cli, tmp_path):
+    imported(cli, tmp_path, 5)
+    text = worker_on_a_terminal(cli)
     assert re.search(r"Embedding papers .*100%.*5 papers.*ETA", text), text
     assert "worker started" in text
+
+
+def test_on_a_terminal_shared_with_the_server_the_worker_writes_plain_lines(cli, tmp_path):
+    # As `./dev up` starts it: a bar redrawn there would overwrite the server's lines.
+    imported(cli, tmp_path, 5)
+    cli.env["TTY_INTERACTIVE"] = "0"
+    text = worker_on_a_terminal(cli)
+    assert "Embedding papers: finished, 5 papers in" in text
+    assert "ETA" not in text

@@ -60,7 +60,9 @@ def worker(
     stopped, send a missed digest with `paperboard digest send --period daily --date YYYY-MM-DD`."""
     with reported_failures():
         configuration = settings()
-        if err.is_terminal:
+        # Interactive: a terminal of its own (`./dev up` says TTY_INTERACTIVE=0: it shares one with the server, whose
+        # lines a redrawn bar would overwrite).
+        if err.is_interactive:
             # Through the console of the progress bar, so that log lines print above it rather than through it.
             logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s", handlers=[RichHandler(console=err)])
         else:
@@ -76,7 +78,7 @@ def worker(
         # concurrent.futures' own exit hook could print a traceback (a closed pipe) as it stopped them.
         with indexing_embedder(configuration) as embedder:
             # The embedding's progress: a bar on a terminal, a line every half minute in a log.
-            backlog = RichProgress(err) if err.is_terminal else LoggingProgress(logger)
+            backlog = RichProgress(err) if err.is_interactive else LoggingProgress(logger)
             indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger), backlog)
             logger.info("worker started")
             try:
