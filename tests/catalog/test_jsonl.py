@@ -98,6 +98,8 @@ def test_the_export_format_reads_back_to_an_equal_record():
     [
         ([1, 2], "expected a JSON object"),
         ({**SHARED_FORMAT, "arxiv_id": "abc"}, "id:"),
+        ({key: value for key, value in SHARED_FORMAT.items() if key != "arxiv_id"}, "^id: missing$"),
+        ({**SHARED_FORMAT, "arxiv_id": 2405.1}, "^id: 2405.1 is a number; write the id as text, in quotes$"),
         ({**SHARED_FORMAT, "title": ""}, "title: missing"),
         ({**SHARED_FORMAT, "published": "2025-02-30"}, "published:"),
     ],

@@ -2,6 +2,9 @@
 
 import gzip
 import json
+import zipfile
+
+import pytest
 
 from paperboard.db.schema import head_revision
 from tests.catalog.test_jsonl import SHARED_FORMAT, write_lines
@@ -61,11 +64,64 @@ def test_import_names_bad_lines_keeps_good_ones_and_exits_non_zero(cli, tmp_path
     assert "0 new, 0 updated, 2 unchanged" in again.stdout
 
 
-def test_import_of_a_missing_file_fails_cleanly(cli, tmp_path):
+def _zip_archive(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("papers.jsonl", json.dumps(SHARED_FORMAT))
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        ("nope.jsonl", lambda path: None, "{path}: no such file"),
+        ("folder", lambda path: path.mkdir(), "{path} is a folder, not a file: name the files in it"),
+        (
+            "papers.jsonl.gz",
+            lambda path: path.write_text("arxiv_id,title\n2405.00001,A title\n"),
+            "{path} is not gzip-compressed though its name ends in .gz, and its first line is not JSON",
+        ),
+        ("papers.zip", _zip_archive, "{path} is a zip archive; Paperboard reads JSON Lines, plain or gzip-compressed"),
+        ("papers.jsonl", lambda path: path.write_bytes(b"\x00\x01\x02 binary"), "{path} is not a text file"),
+    ],
+)
+def test_import_says_what_is_wrong_with_a_file_it_cannot_read_and_imports_nothing(cli, tmp_path, name, make, message):
     cli.run("init")
-    result = cli.run("import", str(tmp_path / "nope.jsonl"))
+    good = write_lines(tmp_path / "good.jsonl", [SHARED_FORMAT])
+    path = tmp_path / name
+    make(path)
+    result = cli.run("import", str(good), str(path))
     assert result.returncode == 1
-    assert "nope.jsonl: no such file" in result.stderr
+    assert f"error: {message.format(path=path)}" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert "0 papers" in cli.run("stats").stdout
+
+
+def test_a_plain_file_named_gz_still_imports(cli, tmp_path):
+    cli.run("init")
+    path = tmp_path / "papers.jsonl.gz"
+    path.write_text(json.dumps(SHARED_FORMAT) + "\n")
+    result = cli.run("import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "1 new" in result.stdout
+
+
+def test_an_import_that_changes_nothing_does_not_rebuild_the_search_index(cli, tmp_path):
+    cli.run("init")
+    path = write_lines(tmp_path / "papers.jsonl", [{**SHARED_FORMAT, "arxiv_id": f"2405.0000{n}"} for n in range(3)])
+    first = cli.run("import", str(path))
+    assert "Search index: 3 papers" in first.stderr
+    pointer = tmp_path / "data" / "search-index" / "current.json"
+    built = pointer.read_bytes(), pointer.stat().st_mtime_ns
+
+    again = cli.run("import", str(path))
+    assert again.returncode == 0, again.stderr
+    assert "0 new, 0 updated, 3 unchanged" in again.stdout
+    assert "Search index: up to date, nothing changed since it was built" in again.stderr
+    assert (pointer.read_bytes(), pointer.stat().st_mtime_ns) == built
+
+    write_lines(path, [{**SHARED_FORMAT, "arxiv_id": "2405.00009"}])
+    changed = cli.run("import", str(path))
+    assert "Search index: 4 papers" in changed.stderr
+    assert pointer.read_bytes() != built[0]
 
 
 def test_export_import_export_round_trip_through_the_cli(cli, tmp_path):

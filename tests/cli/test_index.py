@@ -4,6 +4,8 @@ after a limit or a kill, rebuilding a lost index without embedding again, and pa
 from __future__ import annotations
 
 import os
+import pty
+import re
 import shutil
 import signal
 import sqlite3
@@ -297,9 +299,50 @@ def test_worker_once_embeds_and_builds_then_has_nothing_to_do(cli, tmp_path, emb
     assert manifest.generation != built_by_import.generation
     assert (manifest.papers, manifest.vectors) == (5, 5)
     assert found(cli, embedder, "harvests in dry seasons", SearchMode.SEMANTIC)[:1] == ["2506.00003"]
+    # In a log (no terminal), a plain line with the total; the round's end closes the report.
+    assert re.search(r"^\S+ \S+ paperboard\.search\.indexing 5 papers wait for a vector$", result.stderr, re.M)
+    assert re.search(r"^\S+ \S+ paperboard\.worker Embedding papers: started$", result.stderr, re.M)
+    assert "Embedding papers: finished, 5 papers in" in result.stderr
 
     idle = cli.run("worker", "--once")
 
     assert idle.returncode == 0, idle.stderr
     assert "search index built" not in idle.stderr
     assert index_store(cli).current_manifest() == manifest
+
+
+def worker_on_a_terminal(cli: Cli) -> str:
+    """What `paperboard worker --once` shows on a terminal (a pseudo-terminal), escape sequences taken out."""
+    controller, terminal = pty.openpty()
+    run = subprocess.Popen(
+        cli.command("worker", "--once"), env=cli.env, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal's other end closed: the worker has exited
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert run.wait(timeout=60) == 0
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())
+
+
+def test_on_a_terminal_the_worker_shows_a_bar_with_the_total_and_time_left(cli, tmp_path):
+    imported(cli, tmp_path, 5)
+    text = worker_on_a_terminal(cli)
+    assert re.search(r"Embedding papers .*100%.*5 papers.*ETA", text), text
+    assert "worker started" in text
+
+
+def test_on_a_terminal_shared_with_the_server_the_worker_writes_plain_lines(cli, tmp_path):
+    # As `./dev up` starts it: a bar redrawn there would overwrite the server's lines.
+    imported(cli, tmp_path, 5)
+    cli.env["TTY_INTERACTIVE"] = "0"
+    text = worker_on_a_terminal(cli)
+    assert "Embedding papers: finished, 5 papers in" in text
+    assert "ETA" not in text

@@ -273,3 +273,26 @@ def test_with_no_subscribers_or_runs_the_section_says_so(sqlite_database, sign_i
     assert figure(page, "digests-sent") == "0"
     assert figure(page, "mail-problems") == "None."
     assert figure(page, "scheduled-runs").startswith("None yet")
+
+
+def visible_text(page: str) -> str:
+    """The page's words as a reader sees them: no markup, no space inside brackets or before a comma."""
+    words = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    return re.sub(r"(?<=\() | (?=[,)])", "", words)
+
+
+def test_a_count_of_one_reads_in_the_singular(sqlite_database, sign_in, make_paper, add_papers):
+    add_papers(sqlite_database, make_paper(1))
+    build_index(sqlite_database, sign_in(sqlite_database, "root", role="admin").app.state.settings, Embedder(threads=1))
+    ada = add_subscriber(sqlite_database, "ada@example.org")
+    with sqlite_database.session() as session:
+        add_mail(session, ada, "daily", "d-0", "pending")
+        add_mail(session, ada, "daily", "d-1", "failed", attempts=1, last_error="550 no such user")
+    client = sign_in(sqlite_database, "root2", role="admin")
+
+    text = visible_text(client.get("/admin").text)
+
+    assert "In the current index 1 paper, 0 with vectors" in text
+    assert "Waiting in the outbox 1 mail (1 due now" in text
+    assert "Not delivered 1 mail failed for good" in text
+    assert not re.search(r"\b1 (papers|mails|subscribers|digests)\b", text), text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from datetime import date, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +14,8 @@ import pytest
 
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import embed_pending
-from paperboard.search.service import QUERY_MAX_LENGTH
+from paperboard.search.indexing import build_index
+from paperboard.search.service import QUERY_MAX_LENGTH, REFRESH_SECONDS
 from paperboard.web.pages.search import RESULTS_PER_PAGE
 from tests.community.factories import add_listing
 from tests.markup import elements
@@ -384,3 +386,41 @@ def test_every_page_has_a_search_box_in_its_header_but_the_search_page(catalogue
         assert '<form class="site-search" role="search" method="get" action="/search">' in header, path
         assert '<input type="search" name="q" aria-label="Search papers"' in header, path
     assert "site-search" not in client.get("/search").text
+
+
+def coverage_note(client) -> str | None:
+    """The search page's line on how much of the catalogue meaning can find, as a reader reads it."""
+    match = re.search(r'<p id="search-coverage"[^>]*>(.*?)</p>', client.get("/search").text, re.S)
+    return " ".join(re.sub(r"<[^>]+>", "", match.group(1)).split()) if match else None
+
+
+def test_the_page_says_how_much_meaning_can_find_until_every_paper_has_a_vector(
+    catalogue, client_for, make_paper, add_papers
+):
+    embedder = Embedder(threads=1)
+    assert embed_pending(catalogue, embedder, limit=2) == 2
+    client = client_for(catalogue)
+    # Before any index: every paper is read from the database.
+    assert coverage_note(client) == (
+        "Search by meaning covers 40.0% of the papers so far (2 of 5): the others are found by their words until "
+        "the worker has read them."
+    )
+
+    # An index of those, then one more vector and one more paper since: each part of what search holds counts.
+    build_index(catalogue, client.app.state.settings, embedder)
+    assert embed_pending(catalogue, embedder, limit=1) == 1
+    add_papers(catalogue, make_paper(6))
+    time.sleep(REFRESH_SECONDS)
+    assert coverage_note(client).startswith("Search by meaning covers 50.0% of the papers so far (3 of 6)")
+
+    assert embed_pending(catalogue, embedder) == 3
+    time.sleep(REFRESH_SECONDS)
+    assert coverage_note(client) is None
+    # The results swapped in as the reader types do not repeat it.
+    assert (
+        "search-coverage" not in client.get("/search", params={"q": "attention"}, headers={"HX-Request": "true"}).text
+    )
+
+
+def test_a_fully_embedded_catalogue_needs_no_note(embedded, client_for):
+    assert coverage_note(client_for(embedded)) is None

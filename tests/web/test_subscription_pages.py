@@ -92,6 +92,17 @@ def test_the_footer_posts_the_address_to_the_full_form_and_changes_nothing(sqlit
     assert counts(sqlite_database) == (0, 0)
 
 
+def test_the_footers_address_reloaded_leads_to_the_form(sqlite_database, client_for):
+    client = client_for(sqlite_database)
+    response = client.get("/subscribe/start", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/subscribe"
+    followed = client.get("/subscribe/start")
+    assert followed.status_code == 200
+    assert 'name="csrf_token"' in followed.text and 'name="frequency" value="weekly"' in followed.text
+    assert counts(sqlite_database) == (0, 0)
+
+
 def test_subscribing_stores_a_pending_subscriber_and_a_confirmation_mail(sqlite_database, client_for):
     client = client_for(sqlite_database)
     response = subscribe(client, "Ada@Example.com", categories="cs.cl, stat.ML", keywords="retrieval, RAG")

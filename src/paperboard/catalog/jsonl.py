@@ -138,6 +138,52 @@ def record_to_json(record: PaperRecord) -> dict[str, Any]:
     }
 
 
+class UnreadableFile(Exception):
+    """A file an import cannot read at all, as opposed to one with bad lines; the message says why."""
+
+
+# Formats people download papers in that are not gzip: said by name rather than as lines of bad JSON.
+_OTHER_FORMATS = {
+    b"PK\x03\x04": "a zip archive",
+    b"BZh": "bzip2-compressed",
+    b"\xfd7zXZ\x00": "xz-compressed",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+}
+_MAX_FIRST_LINE = 1 << 20
+
+
+def check_readable(path: Path) -> None:
+    """Raise UnreadableFile when `path` cannot be JSON Lines at all: missing, a directory, another format."""
+    if path.is_dir():
+        raise UnreadableFile(f"{path} is a folder, not a file: name the files in it (for example {path}/*.jsonl.gz)")
+    if not path.exists():
+        raise UnreadableFile(f"{path}: no such file")
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(8)
+            raw.seek(0)
+            first_line = raw.readline(_MAX_FIRST_LINE)
+    except OSError as error:
+        raise UnreadableFile(f"{path} cannot be read: {error.strerror}") from None
+    if head.startswith(_GZIP_MAGIC):
+        return
+    expected = "JSON Lines, plain or gzip-compressed"
+    for magic, kind in _OTHER_FORMATS.items():
+        if head.startswith(magic):
+            raise UnreadableFile(f"{path} is {kind}; Paperboard reads {expected}: unpack it first")
+    if path.suffix == ".gz":
+        # A plain file that was only named .gz still imports; anything else is not what its name promises.
+        try:
+            json.loads(first_line)
+        except ValueError:
+            raise UnreadableFile(
+                f"{path} is not gzip-compressed though its name ends in .gz, and its first line is not JSON: "
+                f"Paperboard reads {expected}"
+            ) from None
+    elif b"\x00" in first_line:
+        raise UnreadableFile(f"{path} is not a text file; Paperboard reads {expected}")
+
+
 def _open_lines(raw: io.BufferedReader) -> IO[bytes]:
     return gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == _GZIP_MAGIC else raw
 
@@ -198,10 +244,12 @@ def import_file(
     on_bad_line: Callable[[BadLine], None] | None = None,
 ) -> ImportReport:
     """Store every good record of a JSON Lines file; bad lines are reported and skipped. Safe to repeat.
+    UnreadableFile, before anything is stored, for a file that is not JSON Lines at all.
 
     Lines are parsed in worker processes while this one writes, batch by batch, each batch its own
     transaction: a killed import keeps what it wrote, and running it again completes it.
     """
+    check_readable(path)
     progress = progress or SilentProgress()
     report = ImportReport()
 

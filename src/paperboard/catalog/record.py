@@ -162,6 +162,11 @@ def build_record(
     deleted_at: object = None,
 ) -> PaperRecord:
     """Check and normalise one paper. Links not given are looked for in the abstract and comments."""
+    if arxiv_id is None or arxiv_id == "":
+        raise RecordError("id: missing")
+    if isinstance(arxiv_id, int | float) and not isinstance(arxiv_id, bool):
+        # Not read as an id: as a number, 2401.10010 has already lost its last zero.
+        raise RecordError(f"id: {arxiv_id!r} is a number; write the id as text, in quotes")
     try:
         parsed_id = parse_arxiv_id(arxiv_id)  # type: ignore[arg-type]
     except InvalidArxivId as error:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from paperboard.catalog.jsonl import BadLine, export_file, import_file
+from paperboard.catalog.jsonl import BadLine, UnreadableFile, check_readable, export_file, import_file
 from paperboard.catalog.queries import catalogue_stats
 from paperboard.catalog.store import UpsertCounts
 from paperboard.cli.console import Failure, err, open_database, out, progress_reporter, reported_failures, settings
@@ -31,9 +31,12 @@ def import_(
 ) -> None:
     """Import papers from JSON Lines files. Bad lines are named and skipped; the exit status is 1 if any were."""
     with reported_failures():
+        # Every file is looked at before any is imported, so that a wrong name imports nothing.
         for path in paths:
-            if not path.is_file():
-                raise Failure(f"{path}: no such file")
+            try:
+                check_readable(path)
+            except UnreadableFile as error:
+                raise Failure(str(error)) from None
         configuration = settings()
         database = open_database(configuration)
         skipped = 0

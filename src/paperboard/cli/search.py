@@ -11,7 +11,7 @@ from paperboard.cli.console import err, open_database, out, progress_reporter, r
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.search.embeddings import embed_pending, embedding_counts, model_key
-from paperboard.search.indexing import build_index, indexing_embedder
+from paperboard.search.indexing import build_index, index_is_behind, indexing_embedder
 
 
 def index(
@@ -47,8 +47,15 @@ def index(
 
 
 def update_search_index(configuration: Settings, database: Database) -> None:
-    """After papers were stored: bring the keyword index up to date (vectors follow with `index` or the worker)."""
-    manifest = build_index(database, configuration, indexing_embedder(configuration), progress_reporter())
+    """After papers were stored: bring the keyword index up to date (vectors follow with `index` or the worker).
+
+    A build reads every paper (seconds on a large catalogue), so an import or harvest that changed nothing since
+    the last one skips it."""
+    embedder = indexing_embedder(configuration)
+    if not index_is_behind(database, configuration, embedder):
+        err.print("Search index: up to date, nothing changed since it was built", highlight=False)
+        return
+    manifest = build_index(database, configuration, embedder, progress_reporter())
     err.print(
         f"Search index: {manifest.papers:,} papers, {manifest.vectors:,} with vectors, built in "
         f"{manifest.build_seconds:.1f} s",

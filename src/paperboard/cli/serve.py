@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import socket
 from functools import partial
 from typing import Annotated
 
 import typer
 
-from paperboard.cli.console import open_database, out, reported_failures, settings
+from paperboard.cli.console import Failure, open_database, out, reported_failures, settings
+
+# uvicorn's exit status for a server that never started (its STARTUP_FAILURE).
+STARTUP_FAILURE = 3
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound and listening on host:port, or a Failure saying why not (a busy port above all)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn does: a port left in TIME_WAIT by the previous run can be taken again at once.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(socket.SOMAXCONN)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise Failure(
+                f"port {port} on {host} is already in use (by another Paperboard?): stop that one, or choose "
+                "another port with --port (PORT=… for ./dev up)"
+            ) from None
+        raise Failure(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve(
@@ -20,13 +47,17 @@ def serve(
         configured = settings()
         # Fail here, with a message, rather than in every worker at its first request.
         open_database(configured).dispose()
-        out.print(f"Paperboard on http://{host}:{port}/", highlight=False)
+        # Bound before the address is announced, so that a busy port is the one message rather than one too late.
+        sock = listening_socket(host, port)
+        shown_host = f"[{host}]" if ":" in host else host
+        out.print(f"Paperboard on http://{shown_host}:{port}/", highlight=False)
     # Imported here: every other command would pay for loading the server at start-up.
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from paperboard.web.http_protocol import ConnectionsPerAddress, GuardedHttpToolsProtocol
 
-    uvicorn.run(
+    config = uvicorn.Config(
         "paperboard.web.app:create_app",
         factory=True,
         host=host,
@@ -47,6 +78,16 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips=configured.forwarded_allow_ips,
     )
+    # What uvicorn.run does, with the socket already bound here.
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    server = uvicorn.Server(config)
+    # Once shut down, uvicorn raises again the Ctrl-C it caught: the shutdown was the answer to it.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    if not server.started:
+        raise typer.Exit(STARTUP_FAILURE)
 
 
 def register(app: typer.Typer) -> None:

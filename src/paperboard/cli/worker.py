@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from functools import partial
 from typing import Annotated
 
 import typer
+from rich.logging import RichHandler
 
 from paperboard.catalog.arxiv.api import ArxivApiClient
-from paperboard.cli.console import open_database, reported_failures, settings
+from paperboard.cli.console import RichProgress, err, open_database, reported_failures, settings
 from paperboard.community.submission_fetches import arxiv_client, fetch_submitted_papers
 from paperboard.config import Settings
 from paperboard.db import Database
@@ -52,6 +54,15 @@ def fetch_submissions(database: Database, configuration: Settings, client: Arxiv
     return bool(outcome.listed or outcome.refused)
 
 
+def _stop(signum: int, frame: object) -> None:
+    # Only the first signal stops the worker: one more (a terminal's Ctrl-C reaches it, then `./dev up` sends
+    # SIGTERM as it exits) would cut short the stopping of the embedding processes, and their semaphores would be
+    # left behind ("leaked semaphore objects").
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def worker(
     once: Annotated[
         bool, typer.Option(help="Do one round of work and exit, instead of running until stopped.")
@@ -65,27 +76,43 @@ def worker(
     with `paperboard digest send --period daily --date YYYY-MM-DD`."""
     with reported_failures():
         configuration = settings()
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        # Interactive: a terminal of its own (`./dev up` says TTY_INTERACTIVE=0: it shares one with the server, whose
+        # lines a redrawn bar would overwrite).
+        if err.is_interactive:
+            # Through the console of the progress bar, so that log lines print above it rather than through it.
+            logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s", handlers=[RichHandler(console=err)])
+        else:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         # httpx logs every request at INFO; a harvest's own progress lines say enough.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         database = open_database(configuration)
         scheduler = Scheduler(database, configuration)
+        # SIGTERM (a service manager, `./dev up` stopping) stops it as Ctrl-C does, through the with-block below.
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
         # Left by `with`, the embedding processes are stopped before the interpreter exits: left running then,
         # concurrent.futures' own exit hook could print a traceback (a closed pipe) as it stopped them.
         with indexing_embedder(configuration) as embedder, arxiv_client(database, configuration) as client:
-            indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger))
+            # The embedding's progress: a bar on a terminal, a line every half minute in a log.
+            backlog = RichProgress(err) if err.is_interactive else LoggingProgress(logger)
+            indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger), backlog)
             logger.info("worker started")
-            while True:
-                # First: someone is waiting for these.
-                fetched = logged_failures("submissions", partial(fetch_submissions, database, configuration, client))
-                embedded = logged_failures("search indexing", indexing.run_once)
-                logged_failures("scheduled jobs", scheduler.run_due)
-                if configuration.smtp_url:
-                    logged_failures("sending mail", partial(send_mail, database, configuration))
-                if once:
-                    return
-                if not embedded and not fetched:
-                    time.sleep(configuration.worker_poll_seconds)
+            try:
+                while True:
+                    # First: someone is waiting for these.
+                    fetched = logged_failures(
+                        "submissions", partial(fetch_submissions, database, configuration, client)
+                    )
+                    embedded = logged_failures("search indexing", indexing.run_once)
+                    logged_failures("scheduled jobs", scheduler.run_due)
+                    if configuration.smtp_url:
+                        logged_failures("sending mail", partial(send_mail, database, configuration))
+                    if once:
+                        return
+                    if not embedded and not fetched:
+                        time.sleep(configuration.worker_poll_seconds)
+            finally:
+                indexing.close()
 
 
 def register(app: typer.Typer) -> None:

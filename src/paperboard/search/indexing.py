@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import Paper, PaperEmbedding
-from paperboard.progress import Progress
+from paperboard.progress import Progress, SilentProgress
 from paperboard.search.embedder import Embedder, bulk_processes
-from paperboard.search.embeddings import embed_pending, model_key
+from paperboard.search.embeddings import embed_pending, embedding_counts, model_key
 from paperboard.search.index_store import IndexManifest, IndexStore
 
 logger = logging.getLogger(__name__)
@@ -61,17 +61,35 @@ def index_is_behind(database: Database, settings: Settings, embedder: Embedder) 
 @dataclass
 class IndexingDuty:
     """The worker's share of search: embed new papers a batch at a time, and build a new generation when the
-    current one is behind and the last build is at least `rebuild_seconds` old (or there is none)."""
+    current one is behind and the last build is at least `rebuild_seconds` old (or there is none).
+
+    `progress` reports each build; `backlog` the embedding, from the first paper waiting for a vector to the last, as
+    one job over many batches, with its total and the time it should still take (the shared corpus of 128k papers
+    takes the worker the best part of an hour on two cores)."""
 
     database: Database
     settings: Settings
     embedder: Embedder
     progress: Progress
+    backlog: Progress = field(default_factory=SilentProgress)
     last_build: float = float("-inf")
+    # Papers embedded since the backlog began; None while there is none.
+    _backlog_done: int | None = None
 
     def run_once(self) -> int:
         """One step; returns how many papers were embedded (0 when there was nothing to do)."""
-        embedded = embed_pending(self.database, self.embedder, self.progress, limit=WORKER_EMBED_BATCH)
+        if self._backlog_done is None and (pending := self._pending()):
+            logger.info("%s papers wait for a vector", f"{pending:,}")
+            self.backlog.start("Embedding papers", total=pending)
+            self._backlog_done = 0
+        embedded = embed_pending(self.database, self.embedder, limit=WORKER_EMBED_BATCH)
+        if self._backlog_done is not None and embedded:
+            self._backlog_done += embedded
+            # New papers may have come meanwhile: the total is what was done plus what waits now.
+            total = self._backlog_done + self._pending()
+            self.backlog.update(completed=self._backlog_done, items=self._backlog_done, total=total)
+        elif embedded == 0:
+            self.close()
         if embedded == 0:
             # Caught up: the embedding processes are stopped rather than kept idle, and start again with new papers.
             self.embedder.close()
@@ -86,3 +104,13 @@ class IndexingDuty:
                 manifest.build_seconds,
             )
         return embedded
+
+    def close(self) -> None:
+        """End the backlog's report if one is open (on a terminal, its bar is drawn one last time)."""
+        if self._backlog_done is not None:
+            self.backlog.finish()
+            self._backlog_done = None
+
+    def _pending(self) -> int:
+        with self.database.read_session() as session:
+            return embedding_counts(session, model_key(self.embedder)).pending

@@ -97,6 +97,18 @@ class _MainPart:
 
 
 @dataclass(frozen=True)
+class SemanticCoverage:
+    """How many of the papers search holds have a current vector: those it can find by meaning."""
+
+    papers: int
+    with_vectors: int
+
+    @property
+    def complete(self) -> bool:
+        return self.with_vectors >= self.papers
+
+
+@dataclass(frozen=True)
 class _View:
     """What a worker searches: the main part (if there is a generation) and, beside it, the papers new or changed
     since, read from the database (`recent`, with their facets and vectors)."""
@@ -108,6 +120,17 @@ class _View:
     recent_row_of_vector: np.ndarray
     papers_mark: datetime | None
     embeddings_mark: datetime | None
+
+    @property
+    def coverage(self) -> SemanticCoverage:
+        """Counted from the parts searched (changed papers are in `recent`, masked out of the main part)."""
+        papers, with_vectors = len(self.recent), len(self.recent_vectors)
+        main = self.main
+        if main is not None:
+            papers += len(main.index.keyword) if main.unchanged is None else int(main.unchanged.sum())
+            current = len(main.index.vectors) if main.vector_current is None else int(main.vector_current.sum())
+            with_vectors += current + len(main.fresh_vectors)
+        return SemanticCoverage(papers=papers, with_vectors=with_vectors)
 
     def masks(
         self, filters: SearchFilters, listed: np.ndarray | None
@@ -243,6 +266,10 @@ class Searcher:
             indexed_vectors=manifest.vectors if manifest else 0,
             built_at=manifest.built_at if manifest else None,
         )
+
+    def semantic_coverage(self, session: Session) -> SemanticCoverage:
+        """How much of the catalogue meaning can find, from what searches hold already: no count per call."""
+        return self._current_view(session).coverage
 
     def _current_view(self, session: Session) -> _View:
         view = self._view

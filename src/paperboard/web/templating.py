@@ -42,6 +42,20 @@ def format_date(moment: date) -> str:
     return f"{moment.day} {moment:%b %Y}"
 
 
+def share_of(part: int, whole: int) -> str | None:
+    """`part` of `whole` as a percentage that reads 100% only when it is all of it; None when `whole` is 0."""
+    if not whole:
+        return None
+    if part >= whole:
+        return "100%"
+    return f"{min(100 * part / whole, 99.9):.1f}%"
+
+
+def plural(word: str, count: int, plural_form: str | None = None) -> str:
+    """`word` as it reads after `count`: `{{ "mail" | plural(n) }}` gives "mail" for 1, "mails" otherwise."""
+    return word if count == 1 else plural_form or word + "s"
+
+
 def is_web_url(value: object) -> bool:
     """Whether a stored link may become an `href`: imported records can carry any text, `javascript:` included."""
     return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
@@ -75,6 +89,8 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["author_summary"] = summarise_authors
     environment.filters["date"] = format_date
+    environment.filters["plural"] = plural
+    environment.globals["share_of"] = share_of
     environment.tests["web_url"] = is_web_url
     environment.globals["path_for"] = path_for
     environment.globals["csrf_token"] = csrf_token_global

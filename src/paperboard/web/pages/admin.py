@@ -15,7 +15,7 @@ from paperboard.digest.status import digest_status
 from paperboard.search.service import IndexStatus
 from paperboard.web.deps import ReadSessionDep, SearcherDep, SettingsDep
 from paperboard.web.security import AdminUser
-from paperboard.web.templating import templates
+from paperboard.web.templating import share_of, templates
 
 router = APIRouter()
 
@@ -30,12 +30,7 @@ class SearchIndexSection:
     def embedded_share(self) -> str | None:
         """The share of searchable papers with an up-to-date vector, as a percentage that reads 100% only when every
         one has one; None while there are no papers."""
-        papers, embedded = self.status.papers, self.status.embedded
-        if not papers:
-            return None
-        if embedded == papers:
-            return "100%"
-        return f"{min(100 * embedded / papers, 99.9):.1f}%"
+        return share_of(self.status.embedded, self.status.papers)
 
     @property
     def built_at(self) -> datetime | None:

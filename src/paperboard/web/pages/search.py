@@ -284,6 +284,8 @@ def search(
             "page": None if form.is_blank else page,
             "problems": problems,
             "results_only": results_only,
+            # The whole page says how much meaning can find yet; results alone (htmx) leave that line as it is.
+            "coverage": None if results_only else searcher.semantic_coverage(session),
             "search_path": path,
             "feeds": [] if form.is_blank or problems else search_feeds(request, form.q),
             "bibtex_limit": SEARCH_EXPORT_LIMIT,

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperboard.clock import utcnow
 from paperboard.config import Settings
@@ -223,6 +223,12 @@ def start_subscription(
 ) -> HTMLResponse:
     """The footer's form: the subscribe form with the address filled in, to choose the preferences."""
     return _subscribe_page(request, settings, user, email=email.strip())
+
+
+@router.get("/subscribe/start")
+def start_subscription_reloaded(request: Request) -> RedirectResponse:
+    """The address of the page the footer's form led to, reloaded or opened again: that page is the form."""
+    return RedirectResponse(request.url_for("subscribe_form").path, status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/subscribe", name="subscribe", dependencies=[CsrfChecked])
