@@ -33,12 +33,16 @@ ITEM_KEYS = {
     "publishedAt",
     "title",
     "summary",
+    "upvotes",
+    "githubRepo",
+    "githubStars",
+    "projectPage",
     "thumbnail",
     "numComments",
     "submittedBy",
     "isAuthorParticipating",
 }
-SUBMITTER_KEYS = {"_id", "name", "fullname", "avatarUrl", "type"}
+SUBMITTER_KEYS = {"_id", "name", "user", "fullname", "avatarUrl", "isPro", "type"}
 
 
 @pytest.fixture

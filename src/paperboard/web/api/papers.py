@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.queries import get_paper
-from paperboard.community.daily_papers import listed_papers
+from paperboard.community.daily_papers import daily_papers, listed_papers
 from paperboard.db import Database
 from paperboard.db.models import Paper
 from paperboard.search.engine import SearchMode
@@ -38,8 +38,14 @@ async def search(
     database: DatabaseDep,
     searcher: SearcherDep,
     q: Annotated[
-        str, Query(max_length=QUERY_MAX_LENGTH, description='What to look for: words, "a phrase", a description.')
-    ],
+        str,
+        Query(
+            max_length=QUERY_MAX_LENGTH,
+            description='What to look for: words, "a phrase", a description, or an arXiv id or address. Empty or '
+            "left out: the daily papers, newest submission first (what `huggingface_hub`'s `list_papers()` asks "
+            "for without a query).",
+        ),
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=120, description="At most this many papers.")] = 50,
     offset: Annotated[int, Query(ge=0, le=RESULTS_DEPTH, description="Skip this many results first (paging).")] = 0,
     mode: Annotated[
@@ -70,6 +76,12 @@ async def search(
 
 def _search(database: Database, searcher: Searcher, search_request: SearchRequest, site_url: str) -> list[DailyPaper]:
     with database.read_session() as session:
+        if not search_request.query.strip():
+            # `huggingface_hub` leaves `q` out for an empty query, whose papers its docs call "daily papers"
+            # narrowed by the query "if provided": so, unnarrowed, the daily papers as `/api/daily_papers` has them.
+            end = search_request.offset + search_request.limit
+            listed = daily_papers(session, sort="publishedAt", page=0, limit=end)[search_request.offset :]
+            return [daily_paper(item, site_url) for item in listed]
         results = searcher.search(session, search_request, with_categories=False)
         return _daily_papers(session, [hit.paper for hit in results.hits], site_url)
 
