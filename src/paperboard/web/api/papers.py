@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -19,6 +18,7 @@ from paperboard.search.facets import SearchFilters
 from paperboard.search.service import QUERY_MAX_LENGTH, RESULTS_DEPTH, Searcher, SearchRequest, SearchSort
 from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import DailyPaper, PaperDetail, daily_paper, paper_detail
+from paperboard.web.api.times import IsoDay
 from paperboard.web.deps import DatabaseDep, ReadSessionDep, SearcherDep
 
 router = APIRouter(tags=["papers"])
@@ -57,8 +57,8 @@ async def search(
     category: Annotated[
         str | None, Query(max_length=64, description="An arXiv category (`cs.CL`) or archive (`cs`).")
     ] = None,
-    published_from: Annotated[date | None, Query(description="First published on or after this day.")] = None,
-    published_to: Annotated[date | None, Query(description="First published on or before this day.")] = None,
+    published_from: Annotated[IsoDay | None, Query(description="First published on or after this day.")] = None,
+    published_to: Annotated[IsoDay | None, Query(description="First published on or before this day.")] = None,
     has_code: Annotated[bool, Query(description="Only papers with a link to their code.")] = False,
     listed: Annotated[bool, Query(description="Only papers that were on a daily list.")] = False,
 ) -> list[DailyPaper]:
