@@ -61,3 +61,26 @@ def test_everyday_markdown_renders():
     # Table cells lose their alignment: it comes as a style attribute, and comments carry no styles.
     assert "<th>a</th>" in html and "<td>2</td>" in html and "style" not in html
     assert "<p># not a heading</p>" in html
+
+
+@pytest.mark.parametrize(
+    ("source", "html"),
+    [
+        # Stars and backslashes in a formula stay the formula's, not Markdown's emphasis and escapes.
+        (
+            r"Is $a*b$ like $c*d$?",
+            r'<p>Is <span class="math inline">\(a*b\)</span> like <span class="math inline">\(c*d\)</span>?</p>',
+        ),
+        (r"$\{x \mid x_1 < 2\}$", r'<p><span class="math inline">\(\{x \mid x_1 &lt; 2\}\)</span></p>'),
+        ("$$\\sum_i x_i \\\\ y$$", '<div class="math block">\n\\[\\sum_i x_i \\\\ y\\]\n</div>'),
+        # Prices are not maths (as in pandoc), nor is a dollar followed by a space.
+        ("It costs $5 or $10, $ 3 too.", "<p>It costs $5 or $10, $ 3 too.</p>"),
+        # A formula is text like any other: escaped, never markup.
+        (
+            "$<script>alert(1)</script>$",
+            r'<p><span class="math inline">\(&lt;script&gt;alert(1)&lt;/script&gt;\)</span></p>',
+        ),
+    ],
+)
+def test_maths_is_kept_for_katex_as_in_abstracts(source, html):
+    assert render_markdown(source).strip() == html

@@ -190,6 +190,24 @@ def test_hostile_titles_are_escaped_and_cannot_add_headers(sqlite_database: Data
     assert "<script>alert(1)</script> & friends" in part(message, "text/plain")
 
 
+def test_latex_of_titles_and_abstracts_is_told_in_plain_text(sqlite_database: Database, settings: Settings) -> None:
+    paper = add_listed_paper(sqlite_database, "2611.00001", title=r"D$^{2}$R$^{2}$OSR: \textbf{fast} \& 51\%")
+    with sqlite_database.session() as session:
+        session.execute(update(Paper).where(Paper.id == paper).values(abstract=r"We gain \emph{much}~more."))
+    subscriber = add_subscriber(sqlite_database, "reader@example.org")
+    row_id = enqueue_row(
+        sqlite_database, subscriber, "daily", "2026-11-24", {"top": [paper], "trending": [], "for_you": []}
+    )
+
+    _, message = rendered(sqlite_database, settings, row_id)
+
+    assert message["Subject"].strip() == "Paperboard daily digest, 2026-11-24: D²R²OSR: fast & 51%"
+    # The HTML part writes characters beyond ASCII as references.
+    assert "D&#178;R&#178;OSR: fast &amp; 51%</a>" in part(message, "text/html")
+    text = part(message, "text/plain")
+    assert "D²R²OSR: fast & 51%" in text and "We gain much more." in text.replace("\u00a0", " ")
+
+
 def test_hostile_author_names_are_escaped(sqlite_database: Database, settings: Settings) -> None:
     paper = add_listed_paper(
         sqlite_database, "2611.00002", upvotes=1, authors=['<img src="https://tracker.example/x">']

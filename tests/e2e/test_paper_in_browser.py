@@ -58,6 +58,56 @@ def test_without_javascript_the_latex_stays_readable(live_server, tmp_path, page
     expect(page_without_javascript.locator(".katex")).to_have_count(0)
 
 
+# arXiv's own words for these (titles and abstracts are their authors' LaTeX).
+TEXT_MODE_TITLE = r"D$^{2}$R$^{2}$OSR: \textsc{Sota} Schr\"odinger bridges"
+TEXT_MODE_ABSTRACT = (
+    r"We gain \textbf{policy efficiency} of 51.4\% on \emph{all} tasks~at once, for \$5 or \$10 a run "
+    r"(code: \url{https://example.org/code})."
+)
+
+
+def test_text_mode_latex_is_rendered_the_tab_gets_plain_text_and_comments_typeset_maths(live_server, tmp_path, page):
+    record = make_record("2506.00002", title=TEXT_MODE_TITLE, abstract=TEXT_MODE_ABSTRACT)
+    result = live_server.cli.run("import", str(write_lines(tmp_path / "papers.jsonl", [record_to_json(record)])))
+    assert result.returncode == 0, result.stderr
+
+    page.goto(live_server.url("/papers/2506.00002"))
+
+    expect(page).to_have_title("D²R²OSR: Sota Schrödinger bridges · Paperboard")
+    title = page.locator("#paper-title")
+    expect(title.locator(".katex")).to_have_count(2)
+    expect(title.locator(".small-caps")).to_have_text("Sota")
+    assert title.locator(".small-caps").evaluate("element => getComputedStyle(element).fontVariantCaps") == (
+        "small-caps"
+    )
+    abstract = page.locator(".paper-abstract p")
+    expect(abstract.locator("strong")).to_have_text("policy efficiency")
+    expect(abstract.locator("em")).to_have_text("all")
+    expect(abstract).to_contain_text("of 51.4% on all tasks")
+    expect(abstract).to_contain_text("for $5 or $10 a run (code: https://example.org/code).")
+    # `~` is a space that does not break.
+    assert "tasks\u00a0at once" in abstract.text_content()
+    # The text's dollar signs are no formula.
+    expect(abstract.locator(".katex")).to_have_count(0)
+    expect(abstract.get_by_role("link", name="https://example.org/code")).to_have_attribute(
+        "href", "https://example.org/code"
+    )
+
+    live_server.create_user("ada")
+    page.goto(live_server.url("/login?next=/papers/2506.00002"))
+    page.get_by_label("User name").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Add a comment").fill(r"Is $a*b$ really $c*d$, with $$\sum_i x_i$$ and *this*, for $5 or $10?")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    body = page.locator(".comment-body").first
+    # Markdown took neither the stars of the maths for emphasis nor the prices for maths.
+    expect(body.locator(".katex")).to_have_count(3)
+    expect(body.locator(".katex-display")).to_have_count(1)
+    expect(body.locator("em")).to_have_text("this")
+    expect(body).to_contain_text("for $5 or $10?")
+
+
 def test_comment_and_reply_with_scripts_that_do_not_run(live_server, tmp_path, page):
     import_paper(live_server, tmp_path)
     live_server.create_user("ada")

@@ -133,3 +133,20 @@ def test_without_javascript_the_header_box_and_the_form_search_too(catalogue, pa
     expect(page).to_have_url(re.compile(r"has_code=on"))
     expect(titles(page)).to_have_count(2)
     expect(page.get_by_label("Has code")).to_be_checked()
+
+
+def test_an_arxiv_id_finds_its_paper_as_typed_and_leads_to_it_from_a_search_box(catalogue, page):
+    page.goto(catalogue.url("/search"))
+
+    # As you type, an address of an arXiv paper is its one result, not the papers that share its words.
+    page.get_by_label("Search for").fill("https://arxiv.org/abs/2506.00004v1")
+    expect(titles(page)).to_have_text(["Graph neural networks for molecules"])
+    page.get_by_label("Search for").fill("arXiv:2506.00099")
+    expect(page.locator("#search-results")).to_contain_text("arXiv 2506.00099 is not in this catalogue")
+
+    # From the header's box (a plain form) or an address, the search goes straight to the paper's page.
+    page.goto(catalogue.url("/"))
+    page.get_by_label("Search papers").fill("arXiv:2506.00002v2")
+    page.get_by_label("Search papers").press("Enter")
+    expect(page).to_have_url(catalogue.url("/papers/2506.00002"))
+    expect(page.locator("#paper-title")).to_have_text("Attention sinks in streaming language models")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+import feedparser
 import pytest
 from starlette.requests import Request
 
@@ -204,6 +205,36 @@ def test_the_latex_is_left_for_katex_and_only_files_of_the_site_are_loaded(
     assert policy == SECURITY_HEADERS["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "script-src" not in policy  # scripts: this site's files only
     assert "style-src 'self';" in policy and "font-src 'self'" in policy and "unsafe" not in policy
+
+
+def test_text_mode_latex_is_rendered_in_pages_and_plain_where_no_markup_goes(
+    sqlite_database, client_for, make_paper, add_papers
+):
+    title = r"D$^{2}$R$^{2}$OSR: \textsc{Sota} \emph{bridges}"
+    abstract = r"We gain \textbf{policy efficiency} of 51.4\% \& more, for \$5 (\url{https://example.org/c})."
+    add_papers(sqlite_database, make_paper(1, title=title, abstract=abstract))
+    add_listing(sqlite_database, "2506.00001", date(2025, 6, 4))
+    client = client_for(sqlite_database)
+
+    page = client.get("/papers/2506.00001").text
+    assert "<title>D²R²OSR: Sota bridges · Paperboard</title>" in page
+    assert '<meta name="description" content="We gain policy efficiency of 51.4% &amp; more, for $5 (https' in page
+    assert (
+        '<h1 id="paper-title" class="paper-page-title" data-math>'
+        'D$^{2}$R$^{2}$OSR: <span class="small-caps">Sota</span> <em>bridges</em></h1>'
+    ) in page
+    assert (
+        "<p data-math>We gain <strong>policy efficiency</strong> of 51.4% &amp; more, for "
+        '<span class="tex-text">$</span>5 (<a href="https://example.org/c" rel="nofollow">https://example.org/c</a>).'
+        "</p>"
+    ) in page
+    # The lists load no KaTeX: their formulas are text there.
+    for listing in (client.get("/").text, client.get("/papers/recent").text):
+        assert '">D²R²OSR: <span class="small-caps">Sota</span> <em>bridges</em></a>' in listing
+        assert "We gain <strong>policy efficiency</strong> of 51.4% &amp; more" in listing
+    [entry] = feedparser.parse(client.get("/feeds/recent.rss").content).entries
+    assert entry.title == "D²R²OSR: Sota bridges"
+    assert entry.summary == "<p>We gain policy efficiency of 51.4% &amp; more, for $5 (https://example.org/c).</p>"
 
 
 def test_the_katex_files_are_served_with_their_types(sqlite_database, client_for):

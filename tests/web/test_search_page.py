@@ -300,6 +300,52 @@ def test_a_query_without_matches_says_so(catalogue, client_for):
     assert "Try without some of the filters" in response.text
 
 
+@pytest.mark.parametrize(
+    ("query", "path"),
+    [
+        ("2506.00004", "/papers/2506.00004"),
+        ("2506.00004v2", "/papers/2506.00004"),
+        ("arXiv:2506.00004", "/papers/2506.00004"),
+        (" ARXIV:2506.00004v1 ", "/papers/2506.00004"),
+        ("https://arxiv.org/abs/2506.00004", "/papers/2506.00004"),
+        ("arxiv.org/pdf/2506.00004v3.pdf", "/papers/2506.00004"),
+        ("https://huggingface.co/papers/2506.00004", "/papers/2506.00004"),
+        ("hep-th/9901001", "/papers/hep-th/9901001"),
+        ("arXiv:hep-th/9901001v2", "/papers/hep-th/9901001"),
+        ("https://arxiv.org/abs/hep-th/9901001", "/papers/hep-th/9901001"),
+    ],
+)
+def test_an_arxiv_id_in_any_form_finds_its_paper_on_the_page_the_api_and_the_feed(
+    catalogue, client_for, make_paper, add_papers, query, path
+):
+    # An old-style paper whose title shares words with the addresses ("arxiv", "abs"), which must not rank.
+    add_papers(catalogue, make_paper(9, arxiv_id="hep-th/9901001", title="Abs of arXiv strings"))
+    client = client_for(catalogue)
+
+    # The page goes to the paper; as you type (htmx) it is the one result, whatever the mode and filters.
+    page = client.get("/search", params={"q": query}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == path
+    for mode in ("hybrid", "keyword", "semantic"):
+        typed = client.get("/search", params={"q": query, "mode": mode, "sort": "date"}, headers={"HX-Request": "true"})
+        assert re.findall(r'<a href="(/papers/[^"]+)">', results_of(typed.text)) == [path], mode
+        assert "1 result" in typed.text
+    api = client.get("/api/papers/search", params={"q": query, "category": "cs.CL"})
+    assert [item["paper"]["id"] for item in api.json()] == [path.removeprefix("/papers/")]
+    feed = feedparser.parse(client.get("/feeds/search.atom", params={"q": query}).content)
+    assert [urlsplit(entry.link).path for entry in feed.entries] == [path]
+
+
+def test_an_arxiv_id_the_catalogue_lacks_finds_nothing_and_says_so(catalogue, client_for):
+    client = client_for(catalogue)
+
+    page = client.get("/search", params={"q": "https://arxiv.org/abs/2506.09999v2"}, follow_redirects=False)
+
+    assert page.status_code == 200 and numbers(page) == []
+    assert "arXiv 2506.09999 is not in this catalogue" in page.text
+    assert '<a href="https://arxiv.org/abs/2506.09999" rel="noopener">' in page.text
+    assert client.get("/api/papers/search", params={"q": "arXiv:2506.09999"}).json() == []
+
+
 def test_an_over_long_query_is_a_400_that_keeps_the_query(catalogue, client_for):
     client = client_for(catalogue)
     too_long = "attention " * 25 + "x"

@@ -457,9 +457,12 @@ def paper_cards(session: Session, listings: Sequence[RankedListing], viewer: Use
     return cards
 
 
-def latest_listed_day(session: Session) -> date | None:
-    """The most recent day with a visible listing."""
-    day: date | None = session.scalar(_visible_listings(Listing.day).order_by(Listing.day.desc()).limit(1))
+def latest_listed_day(session: Session, *, before: date | None = None) -> date | None:
+    """The most recent day with a visible listing (before the day `before`, when given)."""
+    query = _visible_listings(Listing.day)
+    if before is not None:
+        query = query.where(Listing.day < before)
+    day: date | None = session.scalar(query.order_by(Listing.day.desc()).limit(1))
     return day
 
 

@@ -11,14 +11,16 @@ it gathered many upvotes last month. A comment weighs half an upvote. Upvotes an
 listed in the last 30 days are ranked, which keeps the computation small; equal scores go to the paper with more
 upvotes, then to the earlier submission.
 
-When nothing was listed in the last 30 days (an instance that holds only imported history, or one left idle), the
-ranking is the one that stood at the end of the latest listed day, and says so, rather than an empty page.
+A list is never emptier than the evidence allows. When fewer papers than asked for were listed in the last 30 days
+(an instance that holds only imported history, one left idle, or one where a single new paper was just listed after
+a long pause), the rest of the list is the ranking that stood at the end of the latest listed day before the window,
+and says so, rather than a page of one paper or none.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -62,22 +64,37 @@ class TrendingListing:
 
 @dataclass(frozen=True, slots=True)
 class Trending:
-    entries: list[TrendingListing]
-    # None when the ranking is of now; otherwise the latest listed day, at whose end the ranking stood.
+    """The ranking now (`current`), then, when it holds fewer papers than asked for, the one that stood at the end of
+    `closed_day`, the latest listed day before the window (`earlier`, without the papers already in `current`)."""
+
+    current: list[TrendingListing]
+    earlier: list[TrendingListing] = field(default_factory=list)
     closed_day: date | None = None
+
+    @property
+    def entries(self) -> list[TrendingListing]:
+        return self.current + self.earlier
 
 
 def trending(
     session: Session, *, limit: int, now: datetime | None = None, formula: TrendingFormula = FORMULA
 ) -> Trending:
-    """The trending papers now or, when nothing was listed within the window, as the latest listed day closed."""
+    """The trending papers now, filled up to `limit` from the ranking as the latest listed day before the window
+    closed."""
     now = now or utcnow()
-    entries = trending_listings(session, limit=limit, now=now, formula=formula)
-    latest = latest_listed_day(session) if not entries else None
-    if latest is None:
-        return Trending(entries)
-    end_of_day = datetime.combine(latest + timedelta(days=1), time())
-    return Trending(trending_listings(session, limit=limit, now=end_of_day, formula=formula), closed_day=latest)
+    current = trending_listings(session, limit=limit, now=now, formula=formula)
+    if len(current) >= limit:
+        return Trending(current)
+    window_start = (now - timedelta(days=formula.window_days)).date()
+    closed_day = latest_listed_day(session, before=window_start)
+    if closed_day is None:
+        return Trending(current)
+    shown = {entry.listing.paper_id for entry in current}
+    end_of_day = datetime.combine(closed_day + timedelta(days=1), time())
+    # Asked for `limit` more than needed, as some of them may be in the current ranking already.
+    closed = trending_listings(session, limit=limit, now=end_of_day, formula=formula)
+    earlier = [entry for entry in closed if entry.listing.paper_id not in shown][: limit - len(current)]
+    return Trending(current, earlier, closed_day)
 
 
 def trending_listings(
@@ -94,7 +111,8 @@ def trending_listings(
     of one submitter when given."""
     now = now or utcnow()
     if period is None:
-        start, end = (now - timedelta(days=formula.window_days)).date(), None
+        # Ends with `now`'s day: a ranking of the past does not rank papers listed after it.
+        start, end = (now - timedelta(days=formula.window_days)).date(), now.date() + timedelta(days=1)
     else:
         start, end = period.start, period.end
         now = min(now, datetime.combine(period.end, time()))
@@ -109,7 +127,7 @@ def trending_listings(
         )
     # Joined to the listings of the days rather than filtered by a list of ids, which could run to thousands. Votes
     # and comments after `now` (a ranking of the past) do not count yet.
-    listed = [Listing.day >= start] + ([] if end is None else [Listing.day < end])
+    listed = [Listing.day >= start, Listing.day < end]
     for paper_id, cast_at in session.execute(
         select(Vote.paper_id, Vote.created_at)
         .join(Listing, Listing.paper_id == Vote.paper_id)

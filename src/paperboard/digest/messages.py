@@ -30,6 +30,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from paperboard.catalog.latex import to_plain
 from paperboard.community.counts import upvote_counts
 from paperboard.config import Settings
 from paperboard.db.batches import in_batches
@@ -373,11 +374,12 @@ class Renderer:
             ).all()
             upvotes = upvote_counts(self._session, [row.id for row in rows])
             for row in rows:
+                # Mail readers typeset no LaTeX: papers are told in plain text, as feeds tell them.
                 paper = MailPaper(
                     arxiv_id=row.arxiv_id,
-                    title=one_line(row.title),
+                    title=one_line(to_plain(row.title)),
                     authors=author_line(row.authors),
-                    abstract=shorten(row.abstract, ABSTRACT_LENGTH),
+                    abstract=shorten(to_plain(row.abstract), ABSTRACT_LENGTH),
                     upvotes=upvotes[row.id],
                     page_url=f"{self._base_url}/papers/{quote(row.arxiv_id)}",
                     arxiv_url=f"https://arxiv.org/abs/{quote(row.arxiv_id)}",

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from paperboard.catalog.latex import to_plain
 from paperboard.catalog.queries import newest_papers, papers_by_ids
 from paperboard.community.listings import RankedListing, ranked_listings
 from paperboard.community.periods import Period
@@ -30,10 +31,11 @@ def _entry(paper: Paper, since: datetime, paper_url: PaperUrl) -> FeedEntry:
     url = paper_url(paper.arxiv_id)
     return FeedEntry(
         id=url,
-        title=paper.title,
+        # Feed readers show text, not LaTeX.
+        title=to_plain(paper.title),
         link=url,
         authors=tuple(paper.authors),
-        summary=paper.abstract,
+        summary=to_plain(paper.abstract),
         categories=tuple(category.category for category in paper.categories),
         published=since,
         updated=max(since, paper.updated_at or paper.published_at),

@@ -5,6 +5,10 @@ a small index of the papers changed or embedded since that generation was built,
 up to date as searches arrive: a paper imported, fetched or withdrawn a moment ago is found (or no longer found)
 by keyword at once, and by meaning as soon as its vector is stored. The next build folds those papers into the main
 index.
+
+A query that is an arXiv id in any form the catalogue reads (`2506.03781v2`, `arXiv:hep-th/9901001`, an abs or pdf
+address) names one paper: it finds that paper alone, whatever the mode and filters, rather than the papers that
+happen to share the address's words.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, raiseload, selectinload
 from threadpoolctl import threadpool_limits
 
+from paperboard.catalog.ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from paperboard.community.counts import upvote_counts
 from paperboard.config import Settings
 from paperboard.db.batches import in_batches
@@ -72,11 +77,13 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResults:
-    """One page of hits; `total` counts every result within `RESULTS_DEPTH`."""
+    """One page of hits; `total` counts every result within `RESULTS_DEPTH`. `named` is the arXiv id the query
+    was, if it was one (then the hits are that paper, or none when the catalogue lacks it)."""
 
     hits: list[SearchHit]
     total: int
     query: ParsedQuery
+    named: ArxivId | None = None
 
 
 EmbedderLoader = Callable[[], Embedder]
@@ -223,7 +230,20 @@ class Searcher:
         shows none): loading them took half the time of loading a page of papers."""
         if len(request.query) > QUERY_MAX_LENGTH:
             raise QueryTooLong(f"A search query can be at most {QUERY_MAX_LENGTH} characters long.")
-        parsed = parse_query(request.query)
+        named = _arxiv_id_in(request.query)
+        if named is not None:
+            # Nothing of an id or an address is a word to mark in the results.
+            parsed = parse_query("")
+            ordered = _named_paper(session, named)
+        else:
+            parsed = parse_query(request.query)
+            ordered = self._ranked(session, request, parsed)
+        page = ordered[request.offset : request.offset + request.limit]
+        papers = _papers_by_id(session, [paper_id for paper_id, _ in page], with_categories=with_categories)
+        hits = [SearchHit(papers[paper_id], score) for paper_id, score in page if paper_id in papers]
+        return SearchResults(hits=hits, total=len(ordered), query=parsed, named=named)
+
+    def _ranked(self, session: Session, request: SearchRequest, parsed: ParsedQuery) -> Ranking:
         view = self._current_view(session)
         listed = _listed_ids(session) if request.filters.listed else None
         keyword_parts, vector_parts = view.masks(request.filters, listed)
@@ -238,11 +258,7 @@ class Searcher:
         )
         if parsed.phrases:
             ranking = _with_phrases(session, ranking, parsed.phrases)
-        ordered = _sorted(session, ranking, request.sort)
-        page = ordered[request.offset : request.offset + request.limit]
-        papers = _papers_by_id(session, [paper_id for paper_id, _ in page], with_categories=with_categories)
-        hits = [SearchHit(papers[paper_id], score) for paper_id, score in page if paper_id in papers]
-        return SearchResults(hits=hits, total=len(ordered), query=parsed)
+        return _sorted(session, ranking, request.sort)
 
     def similar(self, session: Session, paper: Paper, limit: int) -> list[Paper]:
         """The papers nearest in meaning to `paper` (by its title when it has no vector yet), nearest first."""
@@ -402,6 +418,19 @@ def _merged_semantic(
         for pair in semantic_ranking(index, vector, limit, allowed)
     ]
     return sorted(pairs, key=lambda pair: (-pair[1], pair[0]))[:limit]
+
+
+def _arxiv_id_in(query: str) -> ArxivId | None:
+    """The arXiv id a query consists of, in any form the catalogue reads, or None when it is words."""
+    try:
+        return parse_arxiv_id(query)
+    except InvalidArxivId:
+        return None
+
+
+def _named_paper(session: Session, named: ArxivId) -> Ranking:
+    paper_id = session.scalar(select(Paper.id).where(Paper.arxiv_id == named.id, Paper.deleted_at.is_(None)))
+    return [] if paper_id is None else [(paper_id, 1.0)]
 
 
 def _listed_ids(session: Session) -> np.ndarray:

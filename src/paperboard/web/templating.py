@@ -13,6 +13,7 @@ import jinja2
 from fastapi.templating import Jinja2Templates
 
 import paperboard
+from paperboard.catalog.latex import to_html, to_plain
 from paperboard.db.models import User
 from paperboard.web.security import csrf_token
 
@@ -91,6 +92,10 @@ def _environment() -> jinja2.Environment:
     environment.filters["date"] = format_date
     environment.filters["plural"] = plural
     environment.globals["share_of"] = share_of
+    # A record's LaTeX: `latex` in pages (formulas for KaTeX, or as text with `katex=false`), `latex_text` where no
+    # markup can go (the tab's title, attributes).
+    environment.filters["latex"] = to_html
+    environment.filters["latex_text"] = to_plain
     environment.tests["web_url"] = is_web_url
     environment.globals["path_for"] = path_for
     environment.globals["csrf_token"] = csrf_token_global

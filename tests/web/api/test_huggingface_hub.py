@@ -4,12 +4,16 @@ every papers call of the client reads what was stored, on SQLite and on PostgreS
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.hf_api import PaperAuthor, PaperInfo, User
+from sqlalchemy import select
 
 from paperboard.catalog.queries import get_paper
 from paperboard.catalog.record import build_record
@@ -18,6 +22,8 @@ from paperboard.community import accounts
 from paperboard.community.trending import FORMULA
 from paperboard.db import Database
 from paperboard.db.models import Listing, Vote
+from paperboard.db.models import User as Account
+from tests.community.factories import add_comment
 from tests.conftest import PASSWORD, Cli, LiveServer, cli_environment, serving
 
 
@@ -49,6 +55,7 @@ def served(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
             categories=["cs.CL", "cs.LG"],
             published_at=datetime(2025, 6, 1, 12) + timedelta(hours=number),
             code_url="https://github.com/example/sparse" if number == 1 else None,
+            project_url="https://example.org/sparse" if number == 1 else None,
         )
         for number in LISTED
     ]
@@ -100,11 +107,11 @@ def test_list_daily_papers_of_a_day_reads_what_was_stored(served: LiveServer) ->
         assert paper.title == f"Sparse attention for long documents, part {number}"
         assert paper.summary.startswith(f"We study sparse attention. Part {number} ")
         assert [author.name for author in paper.authors] == [f"Ada Lovelace {number}", "Émilie du Châtelet"]
-        assert paper.upvotes == (_upvotes(number) or None)  # huggingface_hub reads 0 upvotes as None
+        assert paper.upvotes == _upvotes(number)
         assert paper.published_at == _utc(datetime(2025, 6, 1, 12) + timedelta(hours=number))
         assert paper.submitted_at == _utc(submitted_at)
         assert paper.submitted_by is not None
-        assert paper.submitted_by.name == submitter
+        assert paper.submitted_by.username == submitter
     by_id = {paper.id: paper for paper in papers}
     assert by_id["2506.00001"].submitted_by.fullname == "Alice Example"
     assert by_id["2506.00001"].comments == 0
@@ -151,7 +158,7 @@ def test_paper_info_search_and_read_paper(served: LiveServer) -> None:
     assert info.title == "Sparse attention for long documents, part 2"
     assert [author.name for author in info.authors] == ["Ada Lovelace 2", "Émilie du Châtelet"]
     assert info.upvotes == 2
-    assert info.submitted_by is not None and info.submitted_by.name == "bob"
+    assert info.submitted_by is not None and info.submitted_by.username == "bob"
     assert info.submitted_at == _utc(LISTED[2][0])
     assert info.published_at == _utc(datetime(2025, 6, 1, 14))
     assert info.comments == 0
@@ -166,3 +173,90 @@ def test_paper_info_search_and_read_paper(served: LiveServer) -> None:
     with pytest.raises(HfHubHTTPError) as missing:
         api.paper_info("2506.09999")
     assert missing.value.response.status_code == 404
+
+
+# What the client would read that Paperboard does not have, and why; every other attribute must carry stored data.
+NOT_SENT = {
+    "source": "Hugging Face's own mark of where it found a paper; every paper here comes from arXiv",
+    "ai_summary": "Paperboard writes no AI summaries",
+    "ai_keywords": "the archive's keywords are not stored (yet)",
+    "organization": "the archive's organizations are not stored (yet)",
+    "linked_models": "Paperboard hosts no models, datasets or Spaces",
+    "num_total_models": "idem",
+    "linked_datasets": "idem",
+    "num_total_datasets": "idem",
+    "linked_spaces": "idem",
+}
+
+
+def _attributes(value: Any) -> Any:
+    """A client object as a dict of every attribute its dataclass declares (a new one shows up), recursively."""
+    if isinstance(value, PaperInfo | PaperAuthor | User):
+        return {field.name: _attributes(getattr(value, field.name)) for field in fields(value)}
+    if isinstance(value, list):
+        return [_attributes(item) for item in value]
+    return value
+
+
+def test_every_attribute_the_client_reads_carries_what_was_stored(served: LiveServer, database: Database) -> None:
+    with database.read_session() as session:
+        paper = get_paper(session, "2506.00001")
+        alice = session.scalar(select(Account).where(Account.username == "alice"))
+    assert paper is not None and alice is not None
+    add_comment(database, "2506.00001", alice, written_at=JUNE_4 + timedelta(hours=12))
+    api = HfApi(endpoint=served.base_url)
+    expected = {
+        "id": "2506.00001",
+        "authors": [
+            {"name": name, "user": None, "status": None, "status_last_changed_at": None, "hidden": False}
+            for name in ("Ada Lovelace 1", "Émilie du Châtelet")
+        ],
+        "published_at": _utc(datetime(2025, 6, 1, 13)),
+        "title": "Sparse attention for long documents, part 1",
+        "summary": "We study sparse attention. Part 1 of a series, with $O(n \\log n)$ cost.",
+        "upvotes": 5,
+        "discussion_id": f"{paper.id:024x}",
+        "comments": 1,
+        "submitted_at": _utc(LISTED[1][0]),
+        "submitted_by": {
+            "username": "alice",
+            "fullname": "Alice Example",
+            "avatar_url": f"{served.base_url}/static/avatar.svg",
+            "is_pro": False,
+            # What Hugging Face's user pages say about a person, not its papers API.
+            "details": None,
+            "is_following": None,
+            "num_models": None,
+            "num_datasets": None,
+            "num_spaces": None,
+            "num_discussions": None,
+            "num_papers": None,
+            "num_upvotes": None,
+            "num_likes": None,
+            "num_following": None,
+            "num_followers": None,
+            "orgs": [],
+        },
+        "project_page": "https://example.org/sparse",
+        "github_repo": "https://github.com/example/sparse",
+        "github_stars": 42,
+    } | dict.fromkeys(NOT_SENT)
+    assert set(expected) == {field.name for field in fields(PaperInfo)}
+    assert set(expected["submitted_by"]) == {field.name for field in fields(User)}
+    assert set(expected["authors"][0]) == {field.name for field in fields(PaperAuthor)}
+
+    info = api.paper_info("arXiv:2506.00001v1")
+    [listed] = [item for item in api.list_daily_papers(date="2025-06-04") if item.id == "2506.00001"]
+    [found] = api.list_papers(query="https://arxiv.org/abs/2506.00001")
+
+    for read in (info, listed, found):
+        assert _attributes(read) == expected
+
+
+def test_list_papers_without_a_query_gives_the_daily_papers_newest_submission_first(served: LiveServer) -> None:
+    api = HfApi(endpoint=served.base_url)
+
+    newest_first = sorted(LISTED, key=lambda number: LISTED[number][0], reverse=True)
+    assert [_number(paper.id) for paper in api.list_papers(query="")] == newest_first
+    assert [_number(paper.id) for paper in api.list_papers()] == newest_first
+    assert [_number(paper.id) for paper in api.list_papers(limit=2)] == newest_first[:2]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.queries import get_paper
-from paperboard.community.daily_papers import listed_papers
+from paperboard.community.daily_papers import daily_papers, listed_papers
 from paperboard.db import Database
 from paperboard.db.models import Paper
 from paperboard.search.engine import SearchMode
@@ -19,6 +18,7 @@ from paperboard.search.facets import SearchFilters
 from paperboard.search.service import QUERY_MAX_LENGTH, RESULTS_DEPTH, Searcher, SearchRequest, SearchSort
 from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import DailyPaper, PaperDetail, daily_paper, paper_detail
+from paperboard.web.api.times import IsoDay
 from paperboard.web.deps import DatabaseDep, ReadSessionDep, SearcherDep
 
 router = APIRouter(tags=["papers"])
@@ -38,8 +38,14 @@ async def search(
     database: DatabaseDep,
     searcher: SearcherDep,
     q: Annotated[
-        str, Query(max_length=QUERY_MAX_LENGTH, description='What to look for: words, "a phrase", a description.')
-    ],
+        str,
+        Query(
+            max_length=QUERY_MAX_LENGTH,
+            description='What to look for: words, "a phrase", a description, or an arXiv id or address. Empty or '
+            "left out: the daily papers, newest submission first (what `huggingface_hub`'s `list_papers()` asks "
+            "for without a query).",
+        ),
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=120, description="At most this many papers.")] = 50,
     offset: Annotated[int, Query(ge=0, le=RESULTS_DEPTH, description="Skip this many results first (paging).")] = 0,
     mode: Annotated[
@@ -51,8 +57,8 @@ async def search(
     category: Annotated[
         str | None, Query(max_length=64, description="An arXiv category (`cs.CL`) or archive (`cs`).")
     ] = None,
-    published_from: Annotated[date | None, Query(description="First published on or after this day.")] = None,
-    published_to: Annotated[date | None, Query(description="First published on or before this day.")] = None,
+    published_from: Annotated[IsoDay | None, Query(description="First published on or after this day.")] = None,
+    published_to: Annotated[IsoDay | None, Query(description="First published on or before this day.")] = None,
     has_code: Annotated[bool, Query(description="Only papers with a link to their code.")] = False,
     listed: Annotated[bool, Query(description="Only papers that were on a daily list.")] = False,
 ) -> list[DailyPaper]:
@@ -70,6 +76,12 @@ async def search(
 
 def _search(database: Database, searcher: Searcher, search_request: SearchRequest, site_url: str) -> list[DailyPaper]:
     with database.read_session() as session:
+        if not search_request.query.strip():
+            # `huggingface_hub` leaves `q` out for an empty query, whose papers its docs call "daily papers"
+            # narrowed by the query "if provided": so, unnarrowed, the daily papers as `/api/daily_papers` has them.
+            end = search_request.offset + search_request.limit
+            listed = daily_papers(session, sort="publishedAt", page=0, limit=end)[search_request.offset :]
+            return [daily_paper(item, site_url) for item in listed]
         results = searcher.search(session, search_request, with_categories=False)
         return _daily_papers(session, [hit.paper for hit in results.hits], site_url)
 

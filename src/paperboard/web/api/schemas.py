@@ -34,8 +34,12 @@ class PaperAuthor(ApiModel):
 class Submitter(ApiModel):
     id: str = Field(alias="_id", description="A stable id of the account (or of the imported submitter's name).")
     name: str = Field(description="The user name, as in /users/{name} and the `submitter` filter.")
+    # huggingface_hub's `User` reads the user name from `user`, where Hugging Face's answers say `name`: both are
+    # sent, so that the client's `username` and readers of Hugging Face's shape find it.
+    user: str = Field(description="The user name again, where `huggingface_hub` reads it.")
     fullname: str
     avatar_url: str
+    is_pro: bool = Field(default=False, description="Paperboard has no paid accounts: always false.")
     type: Literal["user"] = "user"
 
 
@@ -61,12 +65,19 @@ class PaperDetail(PaperFields):
 
 
 class DailyPaper(ApiModel):
-    """One item of `GET /api/daily_papers` and of search results."""
+    """One item of `GET /api/daily_papers` and of search results.
+
+    `upvotes`, `githubRepo`, `githubStars` and `projectPage` are the paper's, repeated beside it: `huggingface_hub`'s
+    `PaperInfo` reads them from the item itself (and takes 0 upvotes inside `paper` for none)."""
 
     paper: PaperFields
     published_at: UtcDatetime = Field(description="When the paper was submitted to its list (its own date if on none).")
     title: str
     summary: str
+    upvotes: int
+    github_repo: str | None
+    github_stars: int | None
+    project_page: str | None
     thumbnail: str | None = Field(description="Paperboard makes no thumbnails: always null.")
     num_comments: int
     submitted_by: Submitter | None
@@ -88,6 +99,7 @@ def _submitter(listing: RankedListing | None, site_url: str) -> Submitter | None
     return Submitter(
         id=submitter_id,
         name=listing.submitter,
+        user=listing.submitter,
         fullname=listing.submitter_display_name or listing.submitter,
         avatar_url=site_url + AVATAR_PATH,
     )
@@ -123,11 +135,16 @@ def paper_detail(listed: ListedPaper, site_url: str) -> PaperDetail:
 def daily_paper(listed: ListedPaper, site_url: str) -> DailyPaper:
     submitter = _submitter(listed.listing, site_url)
     listing = listed.listing
+    paper = PaperFields(**_paper_fields(listed, submitter))
     return DailyPaper(
-        paper=PaperFields(**_paper_fields(listed, submitter)),
+        paper=paper,
         published_at=listed.paper.published_at if listing is None else listing.submitted_at,
         title=listed.paper.title,
         summary=listed.paper.abstract,
+        upvotes=paper.upvotes,
+        github_repo=paper.github_repo,
+        github_stars=paper.github_stars,
+        project_page=paper.project_page,
         thumbnail=None,
         num_comments=listed.comments,
         submitted_by=submitter,

@@ -120,7 +120,8 @@ def trending_list(request: Request, session: ReadSessionDep, viewer: OptionalUse
         request,
         "daily/trending.html",
         {
-            "cards": paper_cards(session, [entry.listing for entry in ranking.entries], viewer),
+            "cards": paper_cards(session, [entry.listing for entry in ranking.current], viewer),
+            "earlier_cards": paper_cards(session, [entry.listing for entry in ranking.earlier], viewer),
             "scores": {entry.listing.paper_id: entry.score for entry in ranking.entries},
             "formula": trending.FORMULA,
             "ranking": ranking,

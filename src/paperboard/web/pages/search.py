@@ -18,7 +18,7 @@ from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from paperboard.community.counts import upvote_counts
@@ -246,7 +246,7 @@ def _wants_results_only(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
-@router.get("/search", name="search", response_class=HTMLResponse)
+@router.get("/search", name="search", response_class=HTMLResponse, response_model=None)
 def search(
     request: Request,
     session: ReadSessionDep,
@@ -260,19 +260,29 @@ def search(
     listed: Text = "",
     sort: Text = SearchSort.RELEVANCE.value,
     offset: Text = "",
-) -> HTMLResponse:
+) -> HTMLResponse | RedirectResponse:
     form = SearchForm(q, mode, category, published_from, published_to, has_code, listed, sort, offset)
     problems: list[str] = []
     page: ResultsPage | None = None
+    named: str | None = None
+    results_only = _wants_results_only(request)
     try:
         search_request = form.search_request()
-        page = _results_page(session, searcher.search(session, search_request), search_request.offset)
+        found = searcher.search(session, search_request)
+        if found.named is not None:
+            named = found.named.id
+            if found.hits and not results_only:
+                # An id typed or pasted into a search box (or an address) goes to its paper, as on arXiv; htmx's
+                # results as you type show it as the one result instead of leaving the page under the typing.
+                return RedirectResponse(
+                    request.url_for("paper", arxiv_id=named).path, status_code=status.HTTP_303_SEE_OTHER
+                )
+        page = _results_page(session, found, search_request.offset)
     except InvalidSearch as error:
         problems = error.problems
     except QueryTooLong as error:
         problems = [str(error)]
     path = request.url_for("search").path
-    results_only = _wants_results_only(request)
     headers = {"Vary": "HX-Request"}
     if results_only:
         headers["HX-Push-Url"] = form.address(path)
@@ -283,6 +293,7 @@ def search(
             "form": form,
             "page": None if form.is_blank else page,
             "problems": problems,
+            "named": named,
             "results_only": results_only,
             # The whole page says how much meaning can find yet; results alone (htmx) leave that line as it is.
             "coverage": None if results_only else searcher.semantic_coverage(session),
