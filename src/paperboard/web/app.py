@@ -162,7 +162,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _server_error)
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
     # Added after the headers middleware, so it wraps it and keeps the headers with each page it stores.
-    app.add_middleware(AnonymousPageCache, ttl=settings.page_cache_seconds, prefixes=CACHED_PATH_PREFIXES)
+    app.add_middleware(
+        AnonymousPageCache,
+        ttl=settings.page_cache_seconds,
+        prefixes=CACHED_PATH_PREFIXES,
+        max_bytes=settings.page_cache_max_bytes,
+    )
     # Added after them, so it runs before them: a request over its limit costs a dictionary lookup, and reaches
     # neither the page cache (where a refused write would still empty it) nor the app.
     app.add_middleware(

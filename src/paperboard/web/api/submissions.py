@@ -14,6 +14,7 @@ from paperboard.web.api.errors import error_responses
 from paperboard.web.api.times import UtcDatetime
 from paperboard.web.deps import DatabaseDep, SettingsDep
 from paperboard.web.pages.submit import MAX_SUBMISSION_LENGTH, REFUSAL_STATUS
+from paperboard.web.urls import absolute_url
 
 router = APIRouter(tags=["submissions"])
 
@@ -61,5 +62,5 @@ def submit(
     return SubmittedPaper(
         arxiv_id=submission.arxiv_id,
         submitted_on_daily_at=submission.submitted_at,
-        url=str(request.url_for("paper", arxiv_id=submission.arxiv_id)),
+        url=absolute_url(request, "paper", arxiv_id=submission.arxiv_id),
     )
