@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 import paperboard
 from paperboard.config import Settings, load_settings
 from paperboard.db import Database
+from paperboard.readiness import Readiness
 from paperboard.search.service import searcher_for
 from paperboard.web.api import comments as api_comments
 from paperboard.web.api import daily_papers, papers, submissions, upvotes
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the engine connects lazily, at the first query.
     app.state.database = Database(settings.resolved_database_url)
     app.state.searcher = searcher_for(settings)
+    app.state.readiness = Readiness(app.state.database)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for pages in PAGE_ROUTERS:
         # Every page knows who is signed in, for its header, before any of its own dependencies run. The pages and
