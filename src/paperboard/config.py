@@ -14,7 +14,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import ByteSize, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         5.0,
         ge=0,
         description="Seconds a public page is served from memory to visitors who are not signed in; 0 turns it off.",
+    )
+    page_cache_max_bytes: ByteSize = Field(
+        ByteSize(32 * 2**20),
+        ge=0,
+        description="Most memory, in bytes (`32MiB` is understood), that each worker process's page cache keeps "
+        "pages in; the least recently used go first.",
     )
     api_requests_per_minute: int = Field(
         600, ge=0, description="API requests allowed per client address per minute, in each worker; 0 is no limit."
@@ -196,7 +202,8 @@ class Settings(BaseSettings):
 
     base_url: str = Field(
         "http://127.0.0.1:8000",
-        description="The site's public address, without a trailing slash; links in mails are made from it.",
+        description="The site's public address, without a trailing slash; every absolute address in mails, feeds "
+        "and API answers is made from it, never from the request's Host header.",
     )
     smtp_url: str | None = Field(
         None,

@@ -14,6 +14,9 @@ import pytest
 from paperboard.feeds.documents import FEED_FORMATS
 from tests.community.factories import add_listing
 
+# The site's public address, with a path as behind a proxy that serves it under one: every absolute address in a
+# feed is made from it, never from the request's Host.
+SITE = "https://example.org/board"
 MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 HOSTILE_TITLE = "<script>alert(1)</script> & ]]> {braces} &amp; <b>bold</b>"
 JUNE_4, JUNE_3 = date(2025, 6, 4), date(2025, 6, 3)
@@ -72,16 +75,16 @@ def struct(moment: datetime) -> tuple[int, ...]:
 
 @pytest.mark.parametrize("feed_format", FEED_FORMATS)
 def test_the_daily_feed_holds_the_latest_list_ranked_with_what_was_stored(stored, client_for, feed_format):
-    response = client_for(stored).get(f"/feeds/daily.{feed_format}")
+    response = client_for(stored, base_url=SITE).get(f"/feeds/daily.{feed_format}")
 
     feed = parsed_feed(response, feed_format)
     assert feed.feed.title == "Daily papers · Paperboard"
-    assert feed.feed.link == "http://testserver/"
-    assert self_link(feed) == f"http://testserver/feeds/daily.{feed_format}"
+    assert feed.feed.link == f"{SITE}/"
+    assert self_link(feed) == f"{SITE}/feeds/daily.{feed_format}"
     assert "4 Jun 2025" in feed.feed.subtitle
     assert numbers(feed) == [2, 1]
     for entry, number in zip(feed.entries, (2, 1), strict=True):
-        url = f"http://testserver/papers/2506.{number:05d}"
+        url = f"{SITE}/papers/2506.{number:05d}"
         assert entry.id == url and entry.link == url
         assert entry.title == ("Dense retrieval at scale" if number == 2 else "Sparse attention for long documents")
         assert [author.name for author in entry.authors] == AUTHORS[number]
@@ -91,6 +94,15 @@ def test_the_daily_feed_holds_the_latest_list_ranked_with_what_was_stored(stored
     assert response.headers["cache-control"] == "public, max-age=300"
     assert parsedate_to_datetime(response.headers["last-modified"]).replace(tzinfo=None) == SUBMITTED[2]
     assert re.fullmatch(r'"[0-9a-f]{32}"', response.headers["etag"])
+
+
+def test_a_feed_takes_its_addresses_from_the_base_url_whatever_host_the_request_names(stored, client_for):
+    response = client_for(stored, base_url=SITE).get("/feeds/daily.atom", headers={"Host": "evil.example"})
+
+    feed = parsed_feed(response, "atom")
+    assert "evil.example" not in response.text
+    assert self_link(feed) == f"{SITE}/feeds/daily.atom"
+    assert [entry.link for entry in feed.entries] == [f"{SITE}/papers/2506.00002", f"{SITE}/papers/2506.00001"]
 
 
 @pytest.mark.parametrize(
@@ -103,17 +115,17 @@ def test_the_daily_feed_holds_the_latest_list_ranked_with_what_was_stored(stored
     ],
 )
 def test_the_daily_feed_of_a_day_week_or_month(stored, client_for, query, expected, title):
-    client = client_for(stored)
+    client = client_for(stored, base_url=SITE)
 
     feed = parsed_feed(client.get(f"/feeds/daily.atom?{query}&utm_source=reader"), "atom")
 
     assert numbers(feed) == expected
     assert feed.feed.title == title
     # The feed's address, and so its id, leaves out parameters that do not change what it holds.
-    assert self_link(feed) == f"http://testserver/feeds/daily.atom?{query}"
+    assert self_link(feed) == f"{SITE}/feeds/daily.atom?{query}"
     # The list pages' addresses use the parameters' words: /papers/date/…, /papers/week/…, /papers/month/….
     kind, key = query.split("=")
-    assert feed.feed.link == f"http://testserver/papers/{kind}/{key}"
+    assert feed.feed.link == f"{SITE}/papers/{kind}/{key}"
 
 
 @pytest.mark.parametrize(
@@ -134,7 +146,7 @@ def test_a_malformed_period_is_a_400_saying_why(sqlite_database, client_for, que
 
 
 def test_the_trending_feed_ranks_as_the_trending_page(stored, client_for):
-    client = client_for(stored)
+    client = client_for(stored, base_url=SITE)
 
     feed = parsed_feed(client.get("/feeds/trending.rss"), "rss")
 
@@ -142,7 +154,7 @@ def test_the_trending_feed_ranks_as_the_trending_page(stored, client_for):
         int(arxiv_id[-5:]) for arxiv_id in re.findall(r'<li id="paper-([^"]+)">', client.get("/papers/trending").text)
     ]
     assert numbers(feed) == page_order == [2, 1, 3]
-    assert feed.feed.link == "http://testserver/papers/trending"
+    assert feed.feed.link == f"{SITE}/papers/trending"
     assert [entry.title for entry in feed.entries] == [
         "Dense retrieval at scale",
         "Sparse attention for long documents",
@@ -153,7 +165,7 @@ def test_the_trending_feed_ranks_as_the_trending_page(stored, client_for):
 
 @pytest.mark.parametrize("feed_format", FEED_FORMATS)
 def test_the_recent_and_category_feeds_hold_the_newest_papers_of_the_catalogue(stored, client_for, feed_format):
-    client = client_for(stored)
+    client = client_for(stored, base_url=SITE)
 
     recent = parsed_feed(client.get(f"/feeds/recent.{feed_format}"), feed_format)
     language = parsed_feed(client.get(f"/feeds/category/cs.CL.{feed_format}"), feed_format)
@@ -165,10 +177,10 @@ def test_the_recent_and_category_feeds_hold_the_newest_papers_of_the_catalogue(s
     # A paper counts in a category wherever the category stands in its list, primary or not.
     assert numbers(language) == [4, 2, 1]
     assert language.feed.title == "Newest papers in cs.CL · Paperboard"
-    assert self_link(language) == f"http://testserver/feeds/category/cs.CL.{feed_format}"
+    assert self_link(language) == f"{SITE}/feeds/category/cs.CL.{feed_format}"
     assert [entry.id for entry in physics.entries] == [
-        "http://testserver/papers/2506.00003",
-        "http://testserver/papers/hep-th/9901001",
+        f"{SITE}/papers/2506.00003",
+        f"{SITE}/papers/hep-th/9901001",
     ]
     old = physics.entries[1]
     assert old.title == "Old strings" and struct(datetime(*old.published_parsed[:6])) == struct(datetime(1999, 1, 5))
@@ -189,14 +201,14 @@ def test_an_unknown_or_malformed_category_is_a_404_page_saying_so(stored, client
 
 
 def test_the_search_feed_holds_the_best_matches_newest_first(stored, client_for):
-    client = client_for(stored)
+    client = client_for(stored, base_url=SITE)
 
     feed = parsed_feed(client.get("/feeds/search.atom", params={"q": "attention"}), "atom")
 
     # By relevance, the two titles that say "attention" come first; a feed shows the newest first.
     assert numbers(feed) == [6, 4, 1]
     assert feed.feed.title == "Papers matching “attention” · Paperboard"
-    assert self_link(feed) == "http://testserver/feeds/search.atom?q=attention"
+    assert self_link(feed) == f"{SITE}/feeds/search.atom?q=attention"
 
 
 @pytest.mark.parametrize("feed_format", FEED_FORMATS)
@@ -333,7 +345,7 @@ ALTERNATE = re.compile(r'<link rel="alternate" type="([^"]+)" title="([^"]+)" hr
     ],
 )
 def test_every_list_page_advertises_feeds_that_serve(stored, client_for, page, own_feed):
-    client = client_for(stored)
+    client = client_for(stored, base_url=SITE)
     markup = client.get(page).text
     head = markup[: markup.index("</head>")]
 
@@ -349,7 +361,7 @@ def test_every_list_page_advertises_feeds_that_serve(stored, client_for, page, o
         feed_format = "rss" if media_type == MEDIA_TYPES["rss"] else "atom"
         assert title.endswith(f"({feed_format.upper() if feed_format == 'rss' else 'Atom'})")
         feed = parsed_feed(client.get(href), feed_format)
-        assert self_link(feed) == f"http://testserver{href}"
+        assert self_link(feed) == f"{SITE}{href}"
         assert feed.entries
         # People see the same feeds as links in the page.
         assert f'<a href="{html.escape(href)}" type="{media_type}">' in markup

@@ -1,4 +1,5 @@
-"""`/healthz` on healthy and broken databases, and the site served for real by `paperboard serve`."""
+"""`/healthz` on healthy and broken databases, what a probe costs and for how long it remembers, and the site
+served for real by `paperboard serve`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import subprocess
 import time
 
 import httpx
+import pytest
+from sqlalchemy import event, text
 
+from paperboard import readiness
 from paperboard.db import Database
-from paperboard.db.schema import head_revision
+from paperboard.db.schema import head_revision, upgrade
+from paperboard.readiness import PAPER_COUNT_SECONDS, SCHEMA_RECHECK_SECONDS
 from tests.network import free_port
 
 SERVER_START_TIMEOUT = 30.0
@@ -84,3 +89,65 @@ def test_liveness_answers_without_the_database(unmigrated_database, client_for):
     response = client_for(unmigrated_database).get("/livez")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_a_probe_runs_one_trivial_query_and_counts_nothing(database, client_for, make_paper, add_papers):
+    add_papers(database, make_paper(1), make_paper(2))
+    client = client_for(database)
+    assert client.get("/healthz").json()["papers"] == 2
+    statements: list[str] = []
+    event.listen(
+        client.app.state.database.engine,
+        "before_cursor_execute",
+        lambda _connection, _cursor, statement, *_: statements.append(statement.lower()),
+    )
+
+    probes = [client.get("/healthz") for _ in range(5)]
+
+    assert {probe.status_code for probe in probes} == {200}
+    queries = [statement for statement in statements if not statement.startswith("begin")]
+    assert len(queries) <= 5, queries
+    assert not [query for query in queries if "count(" in query or "alembic_version" in query]
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The time the readiness check sees, moved by the test."""
+    now = [1_000.0]
+    monkeypatch.setattr(readiness, "monotonic", lambda: now[0])
+    return now
+
+
+def test_the_paper_count_is_remembered_for_its_time(database, client_for, make_paper, add_papers, clock):
+    add_papers(database, make_paper(1))
+    client = client_for(database)
+    assert client.get("/healthz").json()["papers"] == 1
+    add_papers(database, make_paper(2))
+
+    clock[0] += PAPER_COUNT_SECONDS - 1
+    assert client.get("/healthz").json()["papers"] == 1
+    clock[0] += 1
+    assert client.get("/healthz").json()["papers"] == 2
+
+
+def test_a_schema_changed_behind_the_site_is_noticed_within_its_recheck_time(sqlite_database, client_for, clock):
+    client = client_for(sqlite_database)
+    assert client.get("/healthz").status_code == 200
+    with sqlite_database.session() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+
+    clock[0] += SCHEMA_RECHECK_SECONDS - 1
+    assert client.get("/healthz").status_code == 200
+    clock[0] += 1
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["message"] == f"the database is at schema 0001, not {head_revision()}: run `paperboard init`"
+
+
+def test_a_database_initialised_while_probed_is_ready_at_the_next_probe(unmigrated_database, client_for):
+    client = client_for(unmigrated_database)
+    assert client.get("/healthz").status_code == 503
+
+    upgrade(unmigrated_database)
+
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "schema": head_revision(), "papers": 0}

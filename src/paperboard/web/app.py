@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 import paperboard
 from paperboard.config import Settings, load_settings
 from paperboard.db import Database
+from paperboard.readiness import Readiness
 from paperboard.search.service import searcher_for
 from paperboard.web.api import comments as api_comments
 from paperboard.web.api import daily_papers, papers, submissions, upvotes
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the engine connects lazily, at the first query.
     app.state.database = Database(settings.resolved_database_url)
     app.state.searcher = searcher_for(settings)
+    app.state.readiness = Readiness(app.state.database)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for pages in PAGE_ROUTERS:
         # Every page knows who is signed in, for its header, before any of its own dependencies run. The pages and
@@ -167,7 +169,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SecurityHeaders, headers=SECURITY_HEADERS | (STRICT_TRANSPORT_SECURITY if settings.enforces_https else {})
     )
     # Added after the headers middleware, so it wraps it and keeps the headers with each page it stores.
-    app.add_middleware(AnonymousPageCache, ttl=settings.page_cache_seconds, prefixes=CACHED_PATH_PREFIXES)
+    app.add_middleware(
+        AnonymousPageCache,
+        ttl=settings.page_cache_seconds,
+        prefixes=CACHED_PATH_PREFIXES,
+        max_bytes=settings.page_cache_max_bytes,
+    )
     # Before them: a body too large is refused before anything reads, parses or stores it.
     app.add_middleware(BodyLimits, max_body_bytes=settings.max_body_bytes, max_form_bytes=settings.max_form_bytes)
     # Before the body limits: a request over its limit costs a dictionary lookup, and reaches neither the page cache

@@ -10,12 +10,15 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paperboard.web.negotiation import page_media_type
 from paperboard.web.security import SESSION_COOKIE, attach_csrf_cookie
 
 RawHeaders = list[tuple[bytes, bytes]]
@@ -77,37 +80,58 @@ def _minted_cookie(scope: Scope) -> RawHeaders:
     return [(name, value) for name, value in carrier.raw_headers if name == b"set-cookie"]
 
 
+# Bytes counted for each kept page besides its body, headers and key: the Python objects holding them.
+_PAGE_OVERHEAD_BYTES = 1024
+
+PageKey = tuple[str, bytes, str]
+
+
 @dataclass(frozen=True, slots=True)
 class _CachedPage:
     status: int
     headers: RawHeaders
     body: bytes
     expires: float
+    size: int
 
 
 class AnonymousPageCache:
     """Serves repeated GETs of public pages from memory, for a few seconds, to visitors who are not signed in.
 
-    Signed-in readers, htmx requests and requests for other formats always reach the app. Only complete 200
-    responses that set no cookie are kept, so a page carrying anything personal cannot be cached. Any other request
-    than GET or HEAD in this process empties the cache; other worker processes catch up within `ttl` seconds, the
-    longest a visitor can see a count that is out of date.
+    Signed-in readers and htmx requests always reach the app. Only complete 200 responses that set no cookie are
+    kept, so a page carrying anything personal cannot be cached. Any other request than GET or HEAD in this process
+    empties the cache; other worker processes catch up within `ttl` seconds, the longest a visitor can see a count
+    that is out of date.
+
+    What one visitor sends must not decide what another is served, so a page is kept under everything that
+    shapes it:
+    - its path;
+    - its query parameters, sorted by name, and only when the route that answered declares every one of them
+      (FastAPI's signature and dependencies: the only parameters a route reads). The answer to a request with any
+      other parameter (`utm_source`, junk) is served but not kept: such parameters can neither add entries nor
+      end up in a page served to others;
+    - the representation its Accept header asks for, chosen by `page_media_type`, the function the routes use.
+    The Host header shapes nothing: absolute addresses come from PAPERBOARD_BASE_URL (web/urls.py).
+
+    The pages kept hold at most `max_bytes` (bodies, headers, keys and an allowance per page), least recently used
+    evicted first; a page bigger than that is served but not kept.
     """
 
-    def __init__(self, app: ASGIApp, *, ttl: float, prefixes: tuple[str, ...], max_entries: int = 2048) -> None:
+    def __init__(self, app: ASGIApp, *, ttl: float, prefixes: tuple[str, ...], max_bytes: int) -> None:
         self.app = app
         self.ttl = ttl
         self.prefixes = prefixes
-        self.max_entries = max_entries
-        self._pages: OrderedDict[tuple[str, bytes], _CachedPage] = OrderedDict()
-        self._refilling: set[tuple[str, bytes]] = set()
+        self.max_bytes = max_bytes
+        self._kept_bytes = 0
+        self._pages: OrderedDict[PageKey, _CachedPage] = OrderedDict()
+        self._refilling: set[PageKey] = set()
 
     def _cacheable(self, scope: Scope) -> bool:
         path = scope["path"]
         if scope["method"] != "GET" or not (path == "/" or path.startswith(self.prefixes)):
             return False
         headers = Headers(scope=scope)
-        if headers.get("hx-request") or "text/markdown" in headers.get("accept", ""):
+        if headers.get("hx-request"):
             return False
         return f"{SESSION_COOKIE}=" not in headers.get("cookie", "")
 
@@ -119,12 +143,14 @@ class AnonymousPageCache:
             try:
                 await self.app(scope, receive, send)
             finally:
-                self._pages.clear()
+                self._clear()
             return
         if not self._cacheable(scope):
             await self.app(scope, receive, send)
             return
-        key = (scope["path"], scope["query_string"])
+        parameters = _query_parameters(scope["query_string"])
+        query = b"&".join(parameter for _, parameter in parameters)
+        key = (scope["path"], query, page_media_type(Headers(scope=scope).get("accept")))
         page = self._pages.get(key)
         # An expired page is still served while one request makes its successor: when a busy page expires,
         # a burst of visitors would otherwise all make it at once and queue behind each other.
@@ -135,31 +161,78 @@ class AnonymousPageCache:
             return
         self._refilling.add(key)
         try:
-            await self._fill(key, scope, receive, send)
+            await self._fill(key, {name for name, _ in parameters}, scope, receive, send)
         finally:
             self._refilling.discard(key)
 
-    async def _fill(self, key: tuple[str, bytes], scope: Scope, receive: Receive, send: Send) -> None:
+    async def _fill(self, key: PageKey, names: set[str], scope: Scope, receive: Receive, send: Send) -> None:
         start: Message | None = None
-        chunks: list[bytes] = []
+        chunks: list[bytes] | None = []
+        received = 0
 
         async def capture(message: Message) -> None:
-            nonlocal start
+            nonlocal start, chunks, received
             if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
+                # By now the router has put the route that answers in the scope.
+                if names <= _declared_query_names(scope.get("route")):
+                    start = message
+            elif message["type"] == "http.response.body" and chunks is not None:
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body") and start is not None:
+                received += len(chunks[-1])
+                if received > self.max_bytes:
+                    # A body that could never be kept is not gathered either.
+                    chunks = None
+                elif not message.get("more_body") and start is not None:
                     self._keep(key, start, b"".join(chunks))
             await send(message)
 
         await self.app(scope, receive, capture)
 
-    def _keep(self, key: tuple[str, bytes], start: Message, body: bytes) -> None:
+    def _keep(self, key: PageKey, start: Message, body: bytes) -> None:
         headers: RawHeaders = list(start.get("headers", []))
         if start["status"] != 200 or any(name == b"set-cookie" for name, _ in headers):
             return
-        self._pages[key] = _CachedPage(start["status"], headers, body, time.monotonic() + self.ttl)
-        self._pages.move_to_end(key)
-        while len(self._pages) > self.max_entries:
-            self._pages.popitem(last=False)
+        size = (
+            _PAGE_OVERHEAD_BYTES
+            + len(body)
+            + sum(len(name) + len(value) for name, value in headers)
+            + len(key[0])
+            + len(key[1])
+        )
+        if size > self.max_bytes:
+            return
+        self._drop(key)
+        self._pages[key] = _CachedPage(start["status"], headers, body, time.monotonic() + self.ttl, size)
+        self._kept_bytes += size
+        while self._kept_bytes > self.max_bytes:
+            self._drop(next(iter(self._pages)))
+
+    def _drop(self, key: PageKey) -> None:
+        page = self._pages.pop(key, None)
+        if page is not None:
+            self._kept_bytes -= page.size
+
+    def _clear(self) -> None:
+        self._pages.clear()
+        self._kept_bytes = 0
+
+
+def _query_parameters(query: bytes) -> list[tuple[str, bytes]]:
+    """The parameters of a query string with their names, sorted by name (the values of one name keep their order)."""
+    parameters = [
+        (unquote_plus(parameter.split(b"=", 1)[0].decode("latin-1")), parameter)
+        for parameter in query.split(b"&")
+        if parameter
+    ]
+    return sorted(parameters, key=lambda named: named[0])
+
+
+def _declared_query_names(route: object) -> set[str]:
+    """The names, in addresses, of the query parameters a route declares, itself or through its dependencies."""
+    names: set[str] = set()
+    dependants = [route.dependant] if isinstance(route, APIRoute) else []
+    while dependants:
+        dependant = dependants.pop()
+        names.update(field.alias for field in dependant.query_params)
+        dependants.extend(dependant.dependencies)
+    return names

@@ -1,4 +1,9 @@
-"""Content negotiation on the Accept header: which of the representations a route offers the client prefers."""
+"""Content negotiation on the Accept header: which of the representations a route offers the client prefers.
+
+`page_media_type` is the one choice between a page's representations, made by the route that answers and by the
+page cache for its key alike: were the two to read an Accept header differently, one request could make the cache
+serve its representation to every visitor after it.
+"""
 
 from __future__ import annotations
 
@@ -40,3 +45,14 @@ def preferred_media_type(accept: str | None, offered: Sequence[str]) -> str:
     ranges = _media_ranges(accept)
     best = max(offered, key=lambda media_type: _quality(ranges, media_type))
     return best if _quality(ranges, best) > 0 else offered[0]
+
+
+HTML_MEDIA_TYPE = "text/html"
+MARKDOWN_MEDIA_TYPE = "text/markdown"
+# The representations a page of this site may take: the HTML page, or (the paper page) the paper as Markdown.
+PAGE_MEDIA_TYPES = (HTML_MEDIA_TYPE, MARKDOWN_MEDIA_TYPE)
+
+
+def page_media_type(accept: str | None) -> str:
+    """The representation of a page that a request with this Accept header gets."""
+    return preferred_media_type(accept, PAGE_MEDIA_TYPES)

@@ -20,6 +20,8 @@ from paperboard.db.models import Comment, Listing, Paper, User, Vote
 
 PAPER = "2506.00001"
 OTHER_PAPER = "2506.00002"
+# PAPERBOARD_BASE_URL, which the addresses in answers are made from (not the Host header the client sent).
+SITE_URL = "https://papers.example.org"
 
 
 def token_for(database: Database, user: User, name: str = "script") -> str:
@@ -81,7 +83,9 @@ def site(database, client_for, create_user, make_paper, add_papers):
     recent = utcnow() - timedelta(days=1)
     add_papers(database, make_paper(1, published_at=recent), make_paper(2, published_at=recent))
     ann, bob = create_user(database, "ann"), create_user(database, "bob")
-    return Site(database, client_for(database), ann, bob, token_for(database, ann), token_for(database, bob))
+    return Site(
+        database, client_for(database, base_url=SITE_URL), ann, bob, token_for(database, ann), token_for(database, bob)
+    )
 
 
 # Authentication, the same for every write endpoint.
@@ -169,7 +173,7 @@ def test_a_catalogued_paper_is_submitted_to_today_s_list(site):
     assert response.json() == {
         "arxivId": PAPER,
         "submittedOnDailyAt": submitted_at.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
-        "url": f"http://testserver/papers/{PAPER}",
+        "url": f"{SITE_URL}/papers/{PAPER}",
     }
     assert submitted_at.date() == utcnow().date()
 

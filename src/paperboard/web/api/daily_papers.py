@@ -11,6 +11,7 @@ from paperboard.community.periods import InvalidPeriod, requested_period
 from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import DailyPaper, daily_paper
 from paperboard.web.deps import ReadSessionDep
+from paperboard.web.urls import site_url
 
 router = APIRouter(tags=["daily papers"], responses=error_responses(status.HTTP_400_BAD_REQUEST))
 
@@ -43,5 +44,4 @@ def list_daily_papers(
     except InvalidPeriod as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     listed = daily_papers(session, sort=sort, page=p, limit=limit, period=period, submitter=submitter)
-    site_url = str(request.base_url).rstrip("/")
-    return [daily_paper(item, site_url) for item in listed]
+    return [daily_paper(item, site_url(request)) for item in listed]

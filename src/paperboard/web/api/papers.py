@@ -20,12 +20,9 @@ from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import DailyPaper, PaperDetail, daily_paper, paper_detail
 from paperboard.web.api.times import IsoDay
 from paperboard.web.deps import DatabaseDep, ReadSessionDep, SearcherDep
+from paperboard.web.urls import site_url
 
 router = APIRouter(tags=["papers"])
-
-
-def _site_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 @router.get(
@@ -71,7 +68,7 @@ async def search(
     # One trip to the thread pool for the search and its papers' details, where a plain route takes four (its
     # session's start and end, the route, the check of its answer): each took about 0.45 ms on the benchmark's
     # 2-core machine (docs/benchmarks.md), a tenth of a hybrid search.
-    return await run_in_threadpool(_search, database, searcher, search_request, _site_url(request))
+    return await run_in_threadpool(_search, database, searcher, search_request, site_url(request))
 
 
 def _search(database: Database, searcher: Searcher, search_request: SearchRequest, site_url: str) -> list[DailyPaper]:
@@ -100,7 +97,7 @@ def similar(
 ) -> list[DailyPaper]:
     """The papers nearest in meaning to this one, nearest first (by its title's words while it has no vector)."""
     paper = _stored_paper(session, arxiv_id)
-    return _daily_papers(session, searcher.similar(session, paper, limit), _site_url(request))
+    return _daily_papers(session, searcher.similar(session, paper, limit), site_url(request))
 
 
 def _daily_papers(session: Session, found: list[Paper], site_url: str) -> list[DailyPaper]:
@@ -126,4 +123,4 @@ def _stored_paper(session: Session, arxiv_id: str) -> Paper:
 def paper_info(request: Request, session: ReadSessionDep, arxiv_id: str) -> PaperDetail:
     """One paper of the catalogue, by its arXiv id in any usual form (`2506.03781v2`, `arXiv:2506.03781`)."""
     [listed] = listed_papers(session, [_stored_paper(session, arxiv_id)])
-    return paper_detail(listed, _site_url(request))
+    return paper_detail(listed, site_url(request))

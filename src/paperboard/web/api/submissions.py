@@ -19,6 +19,7 @@ from paperboard.web.api.times import UtcDatetime
 from paperboard.web.deps import DatabaseDep, SettingsDep
 from paperboard.web.pages.paper import canonical_id
 from paperboard.web.pages.submit import MAX_SUBMISSION_LENGTH, REFUSAL_STATUS
+from paperboard.web.urls import absolute_url
 
 router = APIRouter(tags=["submissions"])
 
@@ -60,7 +61,7 @@ def _state(request: Request, state: FetchState) -> SubmissionState:
         status=state.status,
         message=state.message,
         submitted_at=state.submitted_at,
-        status_url=str(request.url_for("submission_state", arxiv_id=state.arxiv_id)),
+        status_url=absolute_url(request, "submission_state", arxiv_id=state.arxiv_id),
     )
 
 
@@ -99,7 +100,7 @@ def submit(
     return SubmittedPaper(
         arxiv_id=outcome.arxiv_id,
         submitted_on_daily_at=outcome.submitted_at,
-        url=str(request.url_for("paper", arxiv_id=outcome.arxiv_id)),
+        url=absolute_url(request, "paper", arxiv_id=outcome.arxiv_id),
     )
 
 

@@ -16,7 +16,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.datastructures import URL
 
 from paperboard.catalog.queries import has_category
 from paperboard.community.listings import latest_listed_day
@@ -27,6 +29,7 @@ from paperboard.search.service import RESULTS_DEPTH, QueryTooLong
 from paperboard.web.conditional import conditional_response
 from paperboard.web.deps import ReadSessionDep, SearcherDep
 from paperboard.web.templating import format_date
+from paperboard.web.urls import absolute_url
 
 # As many as the first page of a list shows.
 FEED_ENTRIES = 50
@@ -91,7 +94,7 @@ def _feed_format(text: str) -> FeedFormat:
 
 
 def _paper_url(request: Request) -> PaperUrl:
-    return lambda arxiv_id: str(request.url_for("paper", arxiv_id=arxiv_id))
+    return lambda arxiv_id: absolute_url(request, "paper", arxiv_id=arxiv_id)
 
 
 def _respond(
@@ -104,12 +107,14 @@ def _respond(
     entries: list[FeedEntry],
     query: dict[str, str] | None = None,
 ) -> Response:
+    route: APIRoute = request.scope["route"]
+    address = absolute_url(request, route.name, **request.path_params)
     feed = Feed(
         title=f"{title} · Paperboard",
         description=description,
         page_url=page_url,
         # The query rebuilt from what the feed is of, so that stray parameters or their order do not change its id.
-        self_url=str(request.url.replace(query=urlencode(query or {}))),
+        self_url=f"{address}?{urlencode(query)}" if query else address,
         entries=tuple(entries),
     )
     body = render_feed(feed, feed_format)
@@ -145,7 +150,7 @@ def daily_feed(
             title="Daily papers",
             description="The latest daily list, ranked by upvotes"
             + (f": {format_date(latest.start)}." if latest else "; nothing is listed yet."),
-            page_url=str(request.url_for("home")),
+            page_url=absolute_url(request, "home"),
             entries=[] if latest is None else list_entries(session, latest, _paper_url(request), limit=FEED_ENTRIES),
         )
     return _respond(
@@ -153,7 +158,7 @@ def daily_feed(
         chosen_format,
         title=f"{_LIST_TITLES[period.kind]} {period.key}",
         description=f"The papers listed in {period.key}, ranked by upvotes.",
-        page_url=str(request.url_for(_LIST_ROUTES[period.kind], **{period.kind: period.key})),
+        page_url=absolute_url(request, _LIST_ROUTES[period.kind], **{period.kind: period.key}),
         entries=list_entries(session, period, _paper_url(request), limit=FEED_ENTRIES),
         query={_PERIOD_PARAMETERS[period.kind]: period.key},
     )
@@ -166,7 +171,7 @@ def trending_feed(request: Request, feed_format: str, session: ReadSessionDep) -
         _feed_format(feed_format),
         title="Trending papers",
         description="Recently listed papers drawing upvotes and comments now.",
-        page_url=str(request.url_for("trending")),
+        page_url=absolute_url(request, "trending"),
         entries=trending_entries(session, _paper_url(request), limit=FEED_ENTRIES),
     )
 
@@ -178,7 +183,7 @@ def recent_feed(request: Request, feed_format: str, session: ReadSessionDep) -> 
         _feed_format(feed_format),
         title="Newest papers",
         description="The most recently published papers of the catalogue.",
-        page_url=str(request.url_for("recent")),
+        page_url=absolute_url(request, "recent"),
         entries=newest_entries(session, _paper_url(request), limit=FEED_ENTRIES),
     )
 
@@ -198,7 +203,7 @@ def category_feed(request: Request, category: str, feed_format: str, session: Re
         title=f"Newest papers in {category}",
         description=f"The most recently published papers of the catalogue filed under {category}.",
         # The site has no page of one category; the newest papers of all are the nearest.
-        page_url=str(request.url_for("recent")),
+        page_url=absolute_url(request, "recent"),
         entries=newest_entries(session, _paper_url(request), limit=FEED_ENTRIES, category=category),
     )
 
@@ -221,7 +226,7 @@ def search_feed(
             if q.strip()
             else "A search without words, which matches no paper: add ?q= and the words to look for."
         ),
-        page_url=str(request.url_for("search").include_query_params(q=q)),
+        page_url=str(URL(absolute_url(request, "search")).include_query_params(q=q)),
         entries=entries,
         query={"q": q},
     )

@@ -23,13 +23,12 @@ from paperboard.db.models import Paper, User
 from paperboard.exports.markdown import paper_markdown
 from paperboard.search.service import Searcher
 from paperboard.web.deps import ReadSessionDep, SearcherDep
-from paperboard.web.negotiation import preferred_media_type
+from paperboard.web.negotiation import MARKDOWN_MEDIA_TYPE, page_media_type
 from paperboard.web.security import OptionalUser
 from paperboard.web.templating import templates
 
 router = APIRouter()
 
-MARKDOWN_MEDIA_TYPE = "text/markdown"
 # A short list under the abstract, as on Hugging Face's paper pages.
 SIMILAR_PAPERS_SHOWN = 6
 
@@ -104,10 +103,9 @@ def paper(
             request, "paper/missing.html", {"arxiv_id": canonical}, status_code=status.HTTP_404_NOT_FOUND
         )
     # Programs and language models may ask for the paper as Markdown rather than as a page.
-    wanted = preferred_media_type(request.headers.get("accept"), ("text/html", MARKDOWN_MEDIA_TYPE))
     response = (
         markdown_response(session, found)
-        if wanted == MARKDOWN_MEDIA_TYPE
+        if page_media_type(request.headers.get("accept")) == MARKDOWN_MEDIA_TYPE
         else paper_page(request, session, searcher, found, reader)
     )
     response.headers["Vary"] = "Accept"
