@@ -273,6 +273,24 @@ def test_an_unknown_status_or_an_unreadable_cell_skips_only_its_row(sqlite_datab
     }
 
 
+def test_a_row_holding_nul_or_other_forbidden_characters_is_skipped_and_the_rest_stored(database):
+    """A NUL in a keyword failed the whole batch on PostgreSQL; a control character was stored on SQLite."""
+    report = run_import(
+        database,
+        "email,frequency,categories,keywords\n"
+        "first@example.org,daily,,retrieval\n"
+        "nul@example.org,daily,,re\x00trieval\n"
+        "escape@example.org,weekly,,\x1b[31mred\n"
+        "last@example.org,weekly,,\n",
+    )
+
+    assert [str(problem) for problem in report.skipped] == [
+        "line 3: keywords holds a NUL character (U+0000) at position 3, which no text here may contain",
+        "line 4: keywords holds a control character (U+001B) at position 1, which no text here may contain",
+    ]
+    assert sorted(subscribers(database)) == ["first@example.org", "last@example.org"]
+
+
 def test_an_address_subscribed_while_its_batch_is_stored_is_updated_not_refused(database, tmp_path):
     if database.backend == "sqlite":
         pytest.skip("on SQLite an import holds the write lock from its first read: no one can subscribe meanwhile")

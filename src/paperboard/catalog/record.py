@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 
 from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.links import find_links
+from paperboard.characters import forbidden_character
 
 MAX_TITLE_LENGTH = 1_000
 MAX_ABSTRACT_LENGTH = 20_000
@@ -90,14 +91,22 @@ def parse_datetime(value: object, field: str) -> datetime:
     return parsed
 
 
-def checked_text(value: object, field: str, limit: int = MAX_FIELD_LENGTH) -> str | None:
-    """Text with its whitespace collapsed, None when empty; RecordError, naming `field`, when it is not text or
-    is longer than `limit`."""
-    if value is None:
-        return None
+def _text(value: object, field: str) -> str:
+    """`value` if it is text that holds no forbidden character (`paperboard.characters`); RecordError otherwise."""
     if not isinstance(value, str):
         raise RecordError(f"{field}: expected text, got {type(value).__name__}")
-    text = collapse_whitespace(value)
+    problem = forbidden_character(value)
+    if problem is not None:
+        raise RecordError(f"{field}: {problem}")
+    return value
+
+
+def checked_text(value: object, field: str, limit: int = MAX_FIELD_LENGTH) -> str | None:
+    """Text with its whitespace collapsed, None when empty; RecordError, naming `field`, when it is not text, holds
+    a forbidden character or is longer than `limit`."""
+    if value is None:
+        return None
+    text = collapse_whitespace(_text(value, field))
     if len(text) > limit:
         raise RecordError(f"{field}: longer than {limit} characters")
     return text or None
@@ -169,9 +178,7 @@ def build_record(
     clean_title = checked_text(title, "title", MAX_TITLE_LENGTH)
     if not clean_title:
         raise RecordError("title: missing")
-    if abstract is not None and not isinstance(abstract, str):
-        raise RecordError(f"abstract: expected text, got {type(abstract).__name__}")
-    clean_abstract = normalise_abstract(abstract or "")
+    clean_abstract = "" if abstract is None else normalise_abstract(_text(abstract, "abstract"))
     if len(clean_abstract) > MAX_ABSTRACT_LENGTH:
         raise RecordError(f"abstract: longer than {MAX_ABSTRACT_LENGTH} characters")
     if published_at is None or published_at == "":
