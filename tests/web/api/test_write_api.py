@@ -429,3 +429,22 @@ def test_a_hidden_comment_can_no_longer_be_edited_nor_replied_to(site):
     assert site.client.get(f"/api/papers/{PAPER}/comments").json() == []
 
     assert snapshot(site.database) == before
+
+
+@pytest.mark.parametrize("surrogate", [b"\\ud800", b"\xed\xa0\x80"], ids=["escaped", "utf-8 bytes"])
+def test_a_lone_surrogate_in_a_comment_is_a_400_and_changes_nothing(site, surrogate):
+    """It had made Markdown rendering raise UnicodeEncodeError, and the server dropped the connection."""
+    comment_id = site.comment("Kept as it was.")
+    before = snapshot(site.database)
+    body = b'{"comment": "Half ' + surrogate + b' a pair"}'
+    headers = bearer(site.ann_token) | {"Content-Type": "application/json"}
+
+    for method, path in [
+        ("POST", f"/api/papers/{PAPER}/comment"),
+        ("POST", f"/api/papers/{PAPER}/comment/{comment_id}/reply"),
+        ("PATCH", f"/api/papers/{PAPER}/comment/{comment_id}"),
+    ]:
+        response = site.client.request(method, path, content=body, headers=headers)
+        assert_error(response, 400, "The field comment holds a lone surrogate (U+D800) at position 6")
+
+    assert snapshot(site.database) == before
