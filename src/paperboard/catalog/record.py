@@ -17,6 +17,9 @@ MAX_ABSTRACT_LENGTH = 20_000
 MAX_AUTHORS = 5_000
 MAX_AUTHOR_LENGTH = 1_000
 MAX_FIELD_LENGTH = 2_000
+# Versions are stored in a 32-bit integer column, categories in one of 64 characters.
+MAX_VERSION = 2**31 - 1
+MAX_CATEGORY_LENGTH = 64
 _CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z\-]+)?")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _AUTHOR_SEPARATORS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
@@ -87,7 +90,11 @@ def parse_datetime(value: object, field: str) -> datetime:
     else:
         raise RecordError(f"{field}: {value!r} is not a date")
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            # 0001-01-01T00:00:00+01:00 is a year before the first one in UTC.
+            raise RecordError(f"{field}: {value!r} is not a date Paperboard can store") from None
     return parsed
 
 
@@ -141,7 +148,7 @@ def _names(values: Iterable[object], field: str) -> tuple[str, ...]:
 def _categories(values: Iterable[object]) -> tuple[str, ...]:
     categories: list[str] = []
     for value in _sequence(values, "categories"):
-        if not isinstance(value, str) or not _CATEGORY.fullmatch(value.strip()):
+        if not isinstance(value, str) or len(value) > MAX_CATEGORY_LENGTH or not _CATEGORY.fullmatch(value.strip()):
             raise RecordError(f"categories: {value!r} is not an arXiv category")
         category = value.strip()
         if category not in categories:
@@ -183,7 +190,11 @@ def build_record(
         raise RecordError(f"abstract: longer than {MAX_ABSTRACT_LENGTH} characters")
     if published_at is None or published_at == "":
         raise RecordError("published: missing")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+    if version is None:
+        version = parsed_id.version
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION
+    ):
         raise RecordError(f"version: {version!r} is not a version number")
     clean_comment = checked_text(comment, "comment")
     if code_url is _UNSET or project_url is _UNSET:
@@ -197,7 +208,7 @@ def build_record(
         authors=_names(authors, "authors"),
         categories=_categories(categories),
         published_at=parse_datetime(published_at, "published"),
-        version=version if version is not None else parsed_id.version,  # type: ignore[arg-type]
+        version=version,  # type: ignore[arg-type]
         updated_at=None if updated_at in (None, "") else parse_datetime(updated_at, "updated"),
         comment=clean_comment,
         journal_ref=checked_text(journal_ref, "journal_ref"),
