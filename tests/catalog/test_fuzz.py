@@ -137,7 +137,7 @@ def test_fuzzed_json_lines_import_stores_every_good_line_on_either_database(data
     report = import_file(database, path)
 
     with database.read_session() as session:
-        stored = dict(session.execute(select(Paper.arxiv_id, Paper.title)).tuples().all())
+        stored = {arxiv_id: title for arxiv_id, title in session.execute(select(Paper.arxiv_id, Paper.title))}
     assert {arxiv_id: stored.get(arxiv_id) for arxiv_id in good} == good
     assert report.counts.inserted == len(stored)
     assert report.counts.inserted + len(report.bad_lines) == sum(1 for line in lines if line.strip())

@@ -195,5 +195,5 @@ def parse_list_records(body: bytes, metadata_prefix: str) -> ListRecordsPage:
     if token is not None:
         page.resumption_token = (token.text or "").strip() or None
         size = token.get("completeListSize")
-        page.complete_list_size = int(size) if size.isascii() and size.isdigit() else None
+        page.complete_list_size = int(size) if size and size.isascii() and size.isdigit() else None
     return page
