@@ -64,6 +64,34 @@ def test_import_names_bad_lines_keeps_good_ones_and_exits_non_zero(cli, tmp_path
     assert "0 new, 0 updated, 2 unchanged" in again.stdout
 
 
+def test_import_skips_records_holding_nul_or_other_forbidden_characters_and_keeps_the_rest(database_url, tmp_path):
+    """On PostgreSQL a NUL in a title aborted the import with a traceback, losing the good lines of its batch; on
+    SQLite it was stored, and came out raw in the BibTeX exports."""
+    cli = Cli(cli_environment(tmp_path / "data", database_url))
+    assert cli.run("init").returncode == 0
+    path = write_lines(
+        tmp_path / "hostile.jsonl",
+        [
+            {**SHARED_FORMAT, "arxiv_id": "2405.00001"},
+            {**SHARED_FORMAT, "arxiv_id": "2405.00002", "title": "Nul\u0000led"},
+            {**SHARED_FORMAT, "arxiv_id": "2405.00003", "authors": ["Ann", "B\u0000b"]},
+            {**SHARED_FORMAT, "arxiv_id": "2405.00004", "abstract": "An escape \u001b[2J sequence."},
+            {**SHARED_FORMAT, "arxiv_id": "2405.00005", "comment": "Half a pair: \ud800"},
+            {**SHARED_FORMAT, "arxiv_id": "2405.00006"},
+        ],
+    )
+    result = cli.run("import", str(path))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"{path}:2: title: holds a NUL character (U+0000) at position 4" in result.stderr
+    assert f"{path}:3: authors: holds a NUL character (U+0000) at position 2" in result.stderr
+    assert f"{path}:4: abstract: holds a control character (U+001B) at position 11" in result.stderr
+    assert f"{path}:5: comment: holds a lone surrogate (U+D800) at position 14" in result.stderr
+    assert "2 new, 0 updated, 0 unchanged; 4 skipped" in result.stdout
+    exported = cli.run("export", "-")
+    assert [json.loads(line)["arxiv_id"] for line in exported.stdout.splitlines()] == ["2405.00001", "2405.00006"]
+
+
 def _zip_archive(path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("papers.jsonl", json.dumps(SHARED_FORMAT))

@@ -56,3 +56,17 @@ def test_user_commands_name_a_missing_account_and_change_nothing(cli):
         assert "Traceback" not in result.stderr
     role = cli.run("user", "role", "ada", "moderator")
     assert (role.returncode, role.stdout.strip()) == (0, "ada is now moderator.")
+
+
+def test_a_display_name_holding_a_control_character_is_refused(cli):
+    """The command line is a way in too: an escape sequence in a display name would be shown on every page."""
+    assert cli.run("init").returncode == 0
+
+    result = cli.run("user", "create", "ann", "--display-name", "Ann\x1b[2J", "--password-stdin", input=PASSWORD + "\n")
+
+    assert result.returncode == 2
+    assert "holds a control character (U+001B) at position 4" in result.stderr
+    database = database_of(cli)
+    with database.read_session() as session:
+        assert user_by_name(session, "ann") is None
+    database.dispose()

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-from paperboard.catalog.jsonl import BadLine
+from paperboard.catalog.jsonl import BadLine, parse_lines
+from paperboard.catalog.record import RecordError
 from paperboard.catalog.store import UpsertCounts
-from paperboard.community.hf_daily import import_hf_daily
+from paperboard.community.hf_daily import MAX_COUNT, HfListing, hf_listing_from_json, import_hf_daily
 from paperboard.db import Database
 from paperboard.db.models import Listing, Paper
 from tests.arxiv_server import FIXTURES
 from tests.community.factories import add_listing, add_paper, add_user
+from tests.fuzzing import assert_texts_allowed, fuzz_settings, hostile_values
 
 ARCHIVE = FIXTURES / "hf_daily" / "archive.jsonl"
 
@@ -124,3 +129,52 @@ def test_a_gzipped_archive_cut_short_keeps_the_lines_before_the_damage(sqlite_da
     (bad,) = report.bad_lines
     assert bad.message.startswith("the file ends early or is damaged")
     assert set(stored_listings(sqlite_database)) == {"2506.00001", "2506.00002"}
+
+
+def _hf_line(arxiv_id: str) -> dict[str, object]:
+    return {
+        "date": "2025-06-04",
+        "arxiv_id": arxiv_id,
+        "upvotes": 3,
+        "comments": 1,
+        "submitted_by": "someone",
+        "submitted_on_daily_at": "2025-06-04T10:00:00Z",
+        "github": "https://github.com/ann/good",
+        "github_stars": 5,
+        "project_page": None,
+    }
+
+
+@st.composite
+def _hf_archive(draw: st.DrawFn) -> tuple[list[bytes], set[str]]:
+    lines: list[bytes] = []
+    good: set[str] = set()
+    for number in range(1, draw(st.integers(1, 10)) + 1):
+        line = _hf_line(f"2506.{number:05d}")
+        if draw(st.booleans()):
+            good.add(f"2506.{number:05d}")
+        elif draw(st.booleans()):
+            line[draw(st.sampled_from(sorted(line)))] = draw(hostile_values())
+        else:
+            lines.append(draw(st.binary(max_size=100)).replace(b"\n", b""))
+            continue
+        lines.append(json.dumps(line, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass"))
+    return lines, good
+
+
+@fuzz_settings(80)
+@given(_hf_archive())
+def test_fuzzed_archive_lines_give_listings_or_named_errors_and_keep_every_good_line(archive):
+    lines, good = archive
+
+    results = parse_lines(1, lines, hf_listing_from_json)
+
+    listings = {}
+    for _, result in results:
+        assert isinstance(result, HfListing | RecordError)
+        if isinstance(result, HfListing):
+            assert_texts_allowed([result.submitter, result.code_url, result.project_url])
+            assert all(0 <= count <= MAX_COUNT for count in (result.upvotes, result.comments, result.github_stars or 0))
+            listings[result.arxiv_id] = result
+    assert good <= set(listings)
+    assert all(listings[arxiv_id].submitter == "someone" for arxiv_id in good)

@@ -3,19 +3,30 @@ duplicated, bad rows named by line and skipped, unsubscriptions respected, and a
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import datetime
 
 import pytest
-from sqlalchemy import event, func, select
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
+from paperboard.characters import forbidden_character
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import Subscriber
 from paperboard.db.schema import upgrade
-from paperboard.digest.subscriber_files import BadFile, ImportReport, export_subscribers, import_subscribers
+from paperboard.digest.subscriber_files import (
+    COLUMNS,
+    BadFile,
+    ImportReport,
+    export_subscribers,
+    import_subscribers,
+)
 from paperboard.digest.subscriptions import Preferences, subscribe
+from tests.fuzzing import fuzz_settings, hostile_text
 
 NOW = datetime(2026, 12, 1, 9, 30)
 LATER = datetime(2026, 12, 2, 9, 30)
@@ -273,6 +284,24 @@ def test_an_unknown_status_or_an_unreadable_cell_skips_only_its_row(sqlite_datab
     }
 
 
+def test_a_row_holding_nul_or_other_forbidden_characters_is_skipped_and_the_rest_stored(database):
+    """A NUL in a keyword failed the whole batch on PostgreSQL; a control character was stored on SQLite."""
+    report = run_import(
+        database,
+        "email,frequency,categories,keywords\n"
+        "first@example.org,daily,,retrieval\n"
+        "nul@example.org,daily,,re\x00trieval\n"
+        "escape@example.org,weekly,,\x1b[31mred\n"
+        "last@example.org,weekly,,\n",
+    )
+
+    assert [str(problem) for problem in report.skipped] == [
+        "line 3: keywords holds a NUL character (U+0000) at position 3, which no text here may contain",
+        "line 4: keywords holds a control character (U+001B) at position 1, which no text here may contain",
+    ]
+    assert sorted(subscribers(database)) == ["first@example.org", "last@example.org"]
+
+
 def test_an_address_subscribed_while_its_batch_is_stored_is_updated_not_refused(database, tmp_path):
     if database.backend == "sqlite":
         pytest.skip("on SQLite an import holds the write lock from its first read: no one can subscribe meanwhile")
@@ -302,3 +331,39 @@ def test_an_address_subscribed_while_its_batch_is_stored_is_updated_not_refused(
         "ada@example.org": ("weekly", "active"),
         "bob@example.org": ("daily", "active"),
     }
+
+
+@st.composite
+def _subscriber_rows(draw: st.DrawFn) -> tuple[str, dict[str, list[str]]]:
+    """A CSV file mixing good rows with hostile ones, and the good rows' addresses with their keywords."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    good: dict[str, list[str]] = {}
+    for number in range(draw(st.integers(1, 10))):
+        row = [f"reader{number}@example.org", "weekly", "cs.CL", f"topic {number}, retrieval"]
+        if draw(st.booleans()):
+            good[row[0]] = [f"topic {number}", "retrieval"]
+            writer.writerow(row)
+        elif draw(st.booleans()):
+            row[draw(st.integers(0, 3))] = draw(hostile_text())
+            writer.writerow(row)
+        else:
+            out.write(draw(hostile_text()).replace("\n", " ") + "\n")
+    return out.getvalue(), good
+
+
+@fuzz_settings(25)
+@given(rows=_subscriber_rows())
+def test_fuzzed_subscriber_files_skip_bad_rows_by_line_and_store_every_good_one(database, rows):
+    text, good = rows
+    with database.session() as session:
+        session.execute(delete(Subscriber))
+
+    report = run_import(database, text)
+
+    stored = subscribers(database)
+    assert {email: stored[email]["keywords"] for email in good} == good
+    assert report.imported == len(stored)
+    for email, row in stored.items():
+        assert forbidden_character(email) is None and not any(map(forbidden_character, row["keywords"]))

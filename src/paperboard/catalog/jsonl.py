@@ -57,7 +57,12 @@ class ImportReport:
 
 def _authors(data: dict[str, Any]) -> Any:
     parsed = data.get("authors_parsed")
-    if isinstance(parsed, list) and parsed and all(isinstance(name, list) for name in parsed):
+    # [surname, forenames, suffix] per author; a list of any other shape is set aside for `authors`.
+    if (
+        isinstance(parsed, list)
+        and parsed
+        and all(isinstance(name, list) and name and all(isinstance(part, str) for part in name) for name in parsed)
+    ):
         return [" ".join(part for part in (*name[1:2], name[0], *name[2:3]) if part) for name in parsed]
     authors = data.get("authors", [])
     if isinstance(authors, str):
@@ -73,7 +78,8 @@ def _versions(data: dict[str, Any]) -> tuple[Any, Any, Any]:
     if not (isinstance(versions, list) and versions and all(isinstance(v, dict) for v in versions)):
         return None, None, None
     last = str(versions[-1].get("version", "")).lstrip("v")
-    return versions[0].get("created"), versions[-1].get("created"), int(last) if last.isdigit() else None
+    number = int(last) if last.isascii() and last.isdigit() else None
+    return versions[0].get("created"), versions[-1].get("created"), number
 
 
 def record_from_json(data: object) -> PaperRecord:

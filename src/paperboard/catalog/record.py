@@ -10,12 +10,16 @@ from email.utils import parsedate_to_datetime
 
 from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.links import find_links
+from paperboard.characters import forbidden_character
 
 MAX_TITLE_LENGTH = 1_000
 MAX_ABSTRACT_LENGTH = 20_000
 MAX_AUTHORS = 5_000
 MAX_AUTHOR_LENGTH = 1_000
 MAX_FIELD_LENGTH = 2_000
+# Versions are stored in a 32-bit integer column, categories in one of 64 characters.
+MAX_VERSION = 2**31 - 1
+MAX_CATEGORY_LENGTH = 64
 _CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z\-]+)?")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _AUTHOR_SEPARATORS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
@@ -86,18 +90,30 @@ def parse_datetime(value: object, field: str) -> datetime:
     else:
         raise RecordError(f"{field}: {value!r} is not a date")
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            # 0001-01-01T00:00:00+01:00 is a year before the first one in UTC.
+            raise RecordError(f"{field}: {value!r} is not a date Paperboard can store") from None
     return parsed
 
 
-def checked_text(value: object, field: str, limit: int = MAX_FIELD_LENGTH) -> str | None:
-    """Text with its whitespace collapsed, None when empty; RecordError, naming `field`, when it is not text or
-    is longer than `limit`."""
-    if value is None:
-        return None
+def _text(value: object, field: str) -> str:
+    """`value` if it is text that holds no forbidden character (`paperboard.characters`); RecordError otherwise."""
     if not isinstance(value, str):
         raise RecordError(f"{field}: expected text, got {type(value).__name__}")
-    text = collapse_whitespace(value)
+    problem = forbidden_character(value)
+    if problem is not None:
+        raise RecordError(f"{field}: {problem}")
+    return value
+
+
+def checked_text(value: object, field: str, limit: int = MAX_FIELD_LENGTH) -> str | None:
+    """Text with its whitespace collapsed, None when empty; RecordError, naming `field`, when it is not text, holds
+    a forbidden character or is longer than `limit`."""
+    if value is None:
+        return None
+    text = collapse_whitespace(_text(value, field))
     if len(text) > limit:
         raise RecordError(f"{field}: longer than {limit} characters")
     return text or None
@@ -132,7 +148,7 @@ def _names(values: Iterable[object], field: str) -> tuple[str, ...]:
 def _categories(values: Iterable[object]) -> tuple[str, ...]:
     categories: list[str] = []
     for value in _sequence(values, "categories"):
-        if not isinstance(value, str) or not _CATEGORY.fullmatch(value.strip()):
+        if not isinstance(value, str) or len(value) > MAX_CATEGORY_LENGTH or not _CATEGORY.fullmatch(value.strip()):
             raise RecordError(f"categories: {value!r} is not an arXiv category")
         category = value.strip()
         if category not in categories:
@@ -174,14 +190,16 @@ def build_record(
     clean_title = checked_text(title, "title", MAX_TITLE_LENGTH)
     if not clean_title:
         raise RecordError("title: missing")
-    if abstract is not None and not isinstance(abstract, str):
-        raise RecordError(f"abstract: expected text, got {type(abstract).__name__}")
-    clean_abstract = normalise_abstract(abstract or "")
+    clean_abstract = "" if abstract is None else normalise_abstract(_text(abstract, "abstract"))
     if len(clean_abstract) > MAX_ABSTRACT_LENGTH:
         raise RecordError(f"abstract: longer than {MAX_ABSTRACT_LENGTH} characters")
     if published_at is None or published_at == "":
         raise RecordError("published: missing")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+    if version is None:
+        version = parsed_id.version
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION
+    ):
         raise RecordError(f"version: {version!r} is not a version number")
     clean_comment = checked_text(comment, "comment")
     if code_url is _UNSET or project_url is _UNSET:
@@ -195,7 +213,7 @@ def build_record(
         authors=_names(authors, "authors"),
         categories=_categories(categories),
         published_at=parse_datetime(published_at, "published"),
-        version=version if version is not None else parsed_id.version,  # type: ignore[arg-type]
+        version=version,  # type: ignore[arg-type]
         updated_at=None if updated_at in (None, "") else parse_datetime(updated_at, "updated"),
         comment=clean_comment,
         journal_ref=checked_text(journal_ref, "journal_ref"),

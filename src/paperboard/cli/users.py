@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from paperboard.characters import forbidden_character
 from paperboard.cli.console import Failure, open_database, out, reported_failures, settings
 from paperboard.community.accounts import (
     ROLES,
@@ -45,6 +46,8 @@ def create(
     if admin and moderator:
         raise typer.BadParameter("give --admin or --moderator, not both", param_hint="--admin")
     role = "admin" if admin else "moderator" if moderator else "user"
+    if display_name is not None and (problem := forbidden_character(display_name)) is not None:
+        raise typer.BadParameter(problem, param_hint="--display-name")
     with reported_failures():
         database = open_database(settings())
         password = _password(password_stdin)

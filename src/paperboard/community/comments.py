@@ -87,19 +87,26 @@ def _check_author(session: Session, user: User) -> None:
         raise CommentRefused("A suspended account cannot comment.")
 
 
-def _comment(session: Session, comment_id: int) -> Comment | None:
-    return session.get(Comment, comment_id) if 0 < comment_id <= _MAX_ID else None
+def _comment(session: Session, comment_id: int, *, lock: bool = False) -> Comment | None:
+    """The comment; with `lock`, read afresh and locked until the transaction ends (SELECT … FOR UPDATE).
+
+    Writers lock it so that they act one after the other: on PostgreSQL an edit that read the comment before a
+    delete committed would otherwise write its text into the deleted comment after it. A writer that waited reads
+    the comment as the other one left it. (SQLite needs no lock: its writing transactions already queue.)"""
+    if not 0 < comment_id <= _MAX_ID:
+        return None
+    return session.get(Comment, comment_id, with_for_update=lock, populate_existing=lock)
 
 
-def _live_comment(session: Session, comment_id: int) -> Comment:
-    comment = _comment(session, comment_id)
+def _live_comment(session: Session, comment_id: int, *, lock: bool = False) -> Comment:
+    comment = _comment(session, comment_id, lock=lock)
     if comment is None or comment.deleted_at is not None:
         raise CommentNotFound(f"There is no comment {comment_id}.")
     return comment
 
 
-def _own_comment(session: Session, user: User, comment_id: int, action: str) -> Comment:
-    comment = _live_comment(session, comment_id)
+def _own_comment(session: Session, user: User, comment_id: int, action: str, *, lock: bool = False) -> Comment:
+    comment = _live_comment(session, comment_id, lock=lock)
     if comment.author_id != user.id:
         raise CommentForbidden(f"You can {action} only your own comments.")
     return comment
@@ -150,9 +157,9 @@ def add_comment(session: Session, author: User, paper: Paper, body: str, *, pare
     return comment
 
 
-def comment_to_edit(session: Session, user: User, comment_id: int) -> Comment:
-    """The user's own comment, for the form that edits it."""
-    comment = _own_comment(session, user, comment_id, "edit")
+def comment_to_edit(session: Session, user: User, comment_id: int, *, lock: bool = False) -> Comment:
+    """The user's own comment, for the form that edits it (locked for the edit itself: `_comment`)."""
+    comment = _own_comment(session, user, comment_id, "edit", lock=lock)
     if comment.hidden_at is not None:
         raise CommentForbidden("A moderator hid this comment, so it can no longer be edited.")
     return comment
@@ -160,7 +167,7 @@ def comment_to_edit(session: Session, user: User, comment_id: int) -> Comment:
 
 def edit_comment(session: Session, user: User, comment_id: int, body: str) -> Comment:
     """Replace the text of the user's own comment; the same text again changes nothing."""
-    comment = comment_to_edit(session, user, comment_id)
+    comment = comment_to_edit(session, user, comment_id, lock=True)
     _check_author(session, user)
     text = check_body(body)
     if text != comment.body:
@@ -172,7 +179,7 @@ def edit_comment(session: Session, user: User, comment_id: int, body: str) -> Co
 
 def delete_comment(session: Session, user: User, comment_id: int) -> Comment:
     """Erase the user's own comment; its row stays, so that its replies keep their thread."""
-    comment = _own_comment(session, user, comment_id, "delete")
+    comment = _own_comment(session, user, comment_id, "delete", lock=True)
     comment.deleted_at = utcnow()
     comment.body = ""
     comment.body_html = ""
@@ -183,7 +190,7 @@ def set_comment_hidden(session: Session, moderator: User, comment_id: int, *, hi
     """Hide a comment from readers, or show it again; hiding it twice keeps the first hiding's time and moderator."""
     if not moderator.is_moderator:
         raise CommentForbidden("Only moderators may hide comments or show them again.")
-    comment = _live_comment(session, comment_id)
+    comment = _live_comment(session, comment_id, lock=True)
     if not hidden:
         comment.hidden_at = None
         comment.hidden_by_id = None

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperboard.characters import forbidden_character
 from paperboard.db import Database
 from paperboard.db.models import Subscriber
 from paperboard.digest.addresses import Address, InvalidAddress, parse_address
@@ -156,6 +157,10 @@ def _row(line: int, columns: list[str], cells: list[str]) -> _Row:
     if len(cells) != len(columns):
         raise _BadRow(f"{len(cells)} cells where the header names {len(columns)}")
     values = dict(zip(columns, map(_without_text_mark, cells), strict=True))
+    for column, cell in values.items():
+        problem = forbidden_character(cell)
+        if problem is not None:
+            raise _BadRow(f"{column} {problem}")
     email = values["email"].strip()
     try:
         address = parse_address(email)

@@ -26,6 +26,7 @@ from paperboard.web.api import comments as api_comments
 from paperboard.web.api import daily_papers, papers, submissions, upvotes
 from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.body_limits import BodyLimits
+from paperboard.web.inputs import refuse_forbidden_characters
 from paperboard.web.middleware import AnonymousPageCache, HeadAsGet, SecurityHeaders
 from paperboard.web.pages import (
     account,
@@ -145,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
         docs_url=None,
         redoc_url=None,
+        # Before every route's own dependencies: no route, service or database sees a forbidden character.
+        dependencies=[Depends(refuse_forbidden_characters)],
     )
     app.state.settings = settings
     app.openapi = lambda: _api_schema(app)  # type: ignore[method-assign]

@@ -174,7 +174,8 @@ def test_sorts_and_pages(catalogue, client_for: ClientFor):
     assert pages == [by_date[:2], by_date[2:], []]
 
 
-@pytest.mark.parametrize("query", ["' OR 1=1 --", "%", "_", "\\", "*", "(", '"', "AND", "\x00", "😀", "the of and"])
+# A NUL never reaches the search: every query holding one is refused with a 400 (tests/web/test_bad_bytes.py).
+@pytest.mark.parametrize("query", ["' OR 1=1 --", "%", "_", "\\", "*", "(", '"', "AND", "😀", "the of and"])
 def test_hostile_queries_are_answered_with_nothing(catalogue, client_for: ClientFor, query):
     client = client_for(catalogue)
 

@@ -3,20 +3,26 @@ JSON with a message and changes nothing in the database."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from paperboard.catalog.jsonl import record_to_json
 from paperboard.clock import utcnow
 from paperboard.community.accounts import suspend
 from paperboard.community.api_tokens import create_token, list_tokens, revoke_token
 from paperboard.community.comments import MAX_COMMENT_LENGTH
 from paperboard.db import Database
 from paperboard.db.models import Comment, Listing, Paper, User, Vote
+from tests.catalog.test_jsonl import write_lines
+from tests.conftest import Cli, cli_environment, serving
 
 PAPER = "2506.00001"
 OTHER_PAPER = "2506.00002"
@@ -411,3 +417,72 @@ def test_a_hidden_comment_can_no_longer_be_edited_nor_replied_to(site):
     assert site.client.get(f"/api/papers/{PAPER}/comments").json() == []
 
     assert snapshot(site.database) == before
+
+
+@pytest.mark.parametrize("surrogate", [b"\\ud800", b"\xed\xa0\x80"], ids=["escaped", "utf-8 bytes"])
+def test_a_lone_surrogate_in_a_comment_is_a_400_and_changes_nothing(site, surrogate):
+    """It had made Markdown rendering raise UnicodeEncodeError, and the server dropped the connection."""
+    comment_id = site.comment("Kept as it was.")
+    before = snapshot(site.database)
+    body = b'{"comment": "Half ' + surrogate + b' a pair"}'
+    headers = bearer(site.ann_token) | {"Content-Type": "application/json"}
+
+    for method, path in [
+        ("POST", f"/api/papers/{PAPER}/comment"),
+        ("POST", f"/api/papers/{PAPER}/comment/{comment_id}/reply"),
+        ("PATCH", f"/api/papers/{PAPER}/comment/{comment_id}"),
+    ]:
+        response = site.client.request(method, path, content=body, headers=headers)
+        assert_error(response, 400, "The field comment holds a lone surrogate (U+D800) at position 6")
+
+    assert snapshot(site.database) == before
+
+
+EDITORS = 6
+RACE_TRIALS = 15
+
+
+def _edits_racing_a_delete(client: httpx.Client, path: str) -> list[int]:
+    """The statuses of `EDITORS` edits of the comment at `path`, sent at the same moment as its deletion."""
+    start = threading.Barrier(EDITORS + 1)
+
+    def send(method: str, body: dict[str, str] | None = None) -> int:
+        start.wait()
+        return client.request(method, path, json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=EDITORS + 1) as pool:
+        edits = [pool.submit(send, "PATCH", {"comment": f"Edit {n}."}) for n in range(EDITORS)]
+        deletion = pool.submit(send, "DELETE")
+    assert deletion.result() == 204
+    return [edit.result() for edit in edits]
+
+
+def test_edits_racing_a_delete_never_put_text_back_into_the_deleted_comment(
+    database_url, tmp_path, make_paper, create_user
+):
+    """Two server processes; in each trial six PATCH edits and a DELETE of one comment are released together. On
+    PostgreSQL, before writers locked the comment, 8 of 15 such trials left it deleted with an edit's text."""
+    # The API's rate limits off: this one client sends every request.
+    limits_off = {"api_requests_per_minute": "0", "api_token_requests_per_minute": "0"}
+    cli = Cli(cli_environment(tmp_path / "data", database_url, **limits_off))
+    with serving(cli, tmp_path / "data", workers=2) as server:
+        papers = write_lines(tmp_path / "paper.jsonl", [record_to_json(make_paper(1))])
+        assert cli.run("import", str(papers)).returncode == 0
+        database = Database(database_url)
+        token = token_for(database, create_user(database, "ann"))
+        limits = httpx.Limits(max_connections=EDITORS + 1)
+        with httpx.Client(base_url=server.base_url, headers=bearer(token), timeout=60, limits=limits) as client:
+            edit_statuses = []
+            for _ in range(RACE_TRIALS):
+                created = client.post(f"/api/papers/{PAPER}/comment", json={"comment": "Before the race."})
+                assert created.status_code == 201, created.text
+                edit_statuses += _edits_racing_a_delete(client, f"/api/papers/{PAPER}/comment/{created.json()['id']}")
+        with database.read_session() as session:
+            comments = session.execute(select(Comment.deleted_at, Comment.body, Comment.body_html)).all()
+        database.dispose()
+    assert len(comments) == RACE_TRIALS
+    assert [
+        tuple(comment) for comment in comments if comment.deleted_at is None or comment.body or comment.body_html
+    ] == []
+    # An edit either went first or, having waited for the delete, found no comment to edit.
+    assert set(edit_statuses) <= {200, 404}

@@ -118,7 +118,7 @@ def _raw_record(metadata: Element, ns: str) -> PaperRecord:
     versions: list[tuple[int, str | None]] = []
     for element in metadata.findall(f"{ns}version"):
         label = (element.get("version") or "").strip().lstrip("v")
-        if not label.isdigit():
+        if not (label.isascii() and label.isdigit()):
             raise RecordError(f"version: {element.get('version')!r} is not a version label")
         versions.append((int(label), _text(element, f"{ns}date")))
     if not versions:
@@ -195,5 +195,5 @@ def parse_list_records(body: bytes, metadata_prefix: str) -> ListRecordsPage:
     if token is not None:
         page.resumption_token = (token.text or "").strip() or None
         size = token.get("completeListSize")
-        page.complete_list_size = int(size) if size and size.isdigit() else None
+        page.complete_list_size = int(size) if size and size.isascii() and size.isdigit() else None
     return page
