@@ -46,9 +46,10 @@ def index(
         )
 
 
-def update_search_index(configuration: Settings, database: Database) -> None:
-    """After papers were stored: bring the keyword index up to date (vectors follow with `index` or the worker)."""
-    manifest = build_index(database, configuration, indexing_embedder(configuration), progress_reporter())
+def update_search_index(configuration: Settings, database: Database, *, full: bool = False) -> None:
+    """After papers were stored: bring the keyword index up to date (vectors follow with `index` or the worker);
+    `full` analyses every paper again."""
+    manifest = build_index(database, configuration, indexing_embedder(configuration), progress_reporter(), full=full)
     err.print(
         f"Search index: {manifest.papers:,} papers, {manifest.vectors:,} with vectors, built in "
         f"{manifest.build_seconds:.1f} s",
