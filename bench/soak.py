@@ -74,10 +74,10 @@ PASSWORD = "soak test password"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 WEIGHTS = {"anonymous page": 30, "signed-in page": 20, "vote": 10, "comment": 5, "search": 15, "api": 20}
 SEARCH_MODES = ("keyword", "semantic", "hybrid")
+SUBSCRIBER_CATEGORIES = ["cs.AI", "cs.CL", "cs.CV", "cs.LG"]
 REPORT_SECONDS = 60
 MEMORY_SAMPLE_SECONDS = 5
 KIB = 1024
-MIB = 1 << 20
 
 
 @dataclass
@@ -511,9 +511,8 @@ def main() -> None:
 
         accounts = make_accounts(database, arguments.accounts)
         site = site_of(database, accounts, arguments.seed)
-        categories = sorted({"cs.CL", "cs.CV", "cs.LG", "cs.AI"})
-        keywords = [query.split()[0] for query in site.queries[:50]]
-        add_subscribers(data_dir, arguments.subscribers, categories, keywords)
+        keywords = [word for query in site.queries[:50] for word in query.split()[:1] if len(word) > 3]
+        add_subscribers(data_dir, arguments.subscribers, SUBSCRIBER_CATEGORIES, keywords)
         print(
             f"instance: {len(site.papers):,} papers ({len(site.listed_papers):,} listed), {len(accounts)} accounts, "
             f"{arguments.subscribers:,} subscribers; {embedded_papers(database):,} papers embedded",
