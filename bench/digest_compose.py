@@ -137,17 +137,20 @@ def measured(label: str, run: Callable[[], T]) -> T:
     return result
 
 
-def shared_papers(first_day: date, sent_on: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Papers published in [first_day, sent_on) and HF listings of those days, with the papers they list."""
+def shared_papers(
+    first_day: date, sent_on: date, folder: Path = SHARED_DATA
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Papers published in [first_day, sent_on) and HF listings of those days, with the papers they list, from the
+    shared corpus in `folder`."""
     listings = []
-    with gzip.open(SHARED_DATA / "hf_daily.jsonl.gz", "rt", encoding="utf-8") as stream:
+    with gzip.open(folder / "hf_daily.jsonl.gz", "rt", encoding="utf-8") as stream:
         for line in stream:
             listing = json.loads(line)
             if first_day.isoformat() <= listing["date"] < sent_on.isoformat():
                 listings.append(listing)
     listed = {listing["arxiv_id"] for listing in listings}
     papers = []
-    with gzip.open(SHARED_DATA / "papers.jsonl.gz", "rt", encoding="utf-8") as stream:
+    with gzip.open(folder / "papers.jsonl.gz", "rt", encoding="utf-8") as stream:
         for line in stream:
             paper = json.loads(line)
             if first_day.isoformat() <= paper["published"] < sent_on.isoformat() or paper["arxiv_id"] in listed:

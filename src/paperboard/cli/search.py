@@ -46,16 +46,17 @@ def index(
         )
 
 
-def update_search_index(configuration: Settings, database: Database) -> None:
-    """After papers were stored: bring the keyword index up to date (vectors follow with `index` or the worker).
+def update_search_index(configuration: Settings, database: Database, *, full: bool = False) -> None:
+    """After papers were stored: bring the keyword index up to date (vectors follow with `index` or the worker);
+    `full` analyses every paper again.
 
     A build reads every paper (seconds on a large catalogue), so an import or harvest that changed nothing since
-    the last one skips it."""
+    the last one skips it, unless `full` asks for it."""
     embedder = indexing_embedder(configuration)
-    if not index_is_behind(database, configuration, embedder):
+    if not full and not index_is_behind(database, configuration, embedder):
         err.print("Search index: up to date, nothing changed since it was built", highlight=False)
         return
-    manifest = build_index(database, configuration, embedder, progress_reporter())
+    manifest = build_index(database, configuration, embedder, progress_reporter(), full=full)
     err.print(
         f"Search index: {manifest.papers:,} papers, {manifest.vectors:,} with vectors, built in "
         f"{manifest.build_seconds:.1f} s",

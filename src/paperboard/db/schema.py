@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 from paperboard.db.engine import Database
 
@@ -31,6 +32,14 @@ def upgrade(database: Database) -> tuple[str | None, str]:
 def current_revision(database: Database) -> str | None:
     with database.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether this version of Paperboard has the migration `revision` (a database made by a newer one may not)."""
+    try:
+        return ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def head_revision() -> str:
