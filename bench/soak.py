@@ -505,6 +505,8 @@ def main() -> None:
         os.environ |= {
             "PAPERBOARD_SMTP_URL": f"smtp://127.0.0.1:{smtp_port.value}",
             "PAPERBOARD_API_TOKEN_REQUESTS_PER_MINUTE": "0",
+            # Every account signs in from this one address, more than a minute's allowance of sign-ins.
+            "PAPERBOARD_SIGN_INS_PER_ADDRESS_PER_MINUTE": "100000",
             "PAPERBOARD_HARVEST_HOUR": "",
             "PAPERBOARD_WORKER_POLL_SECONDS": "5",
         }
