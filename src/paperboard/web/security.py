@@ -58,10 +58,11 @@ def _secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https" or request.app.state.settings.enforces_https
 
 
-def set_session_cookie(request: Request, response: Response, token: str, lifetime: timedelta) -> None:
+def _set_private_cookie(request: Request, response: Response, name: str, value: str, lifetime: timedelta) -> None:
+    """A cookie for this site's own requests only: never read by scripts, never sent by other sites' forms."""
     response.set_cookie(
-        SESSION_COOKIE,
-        token,
+        name,
+        value,
         max_age=int(lifetime.total_seconds()),
         httponly=True,
         samesite="lax",
@@ -70,28 +71,24 @@ def set_session_cookie(request: Request, response: Response, token: str, lifetim
     )
 
 
+def set_session_cookie(request: Request, response: Response, token: str, lifetime: timedelta) -> None:
+    _set_private_cookie(request, response, SESSION_COOKIE, token, lifetime)
+
+
 def clear_session_cookie(request: Request, response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_secure_cookies(request), path="/")
 
 
 def client_address(request: Request) -> str:
     """The address the per-client limits count against: the peer's, or the client's as a trusted proxy gave it
-    (uvicorn's `--proxy-headers`)."""
+    (`PAPERBOARD_FORWARDED_ALLOW_IPS`)."""
     return request.client.host if request.client else "unknown"
 
 
 def set_device_cookie(request: Request, response: Response, username: str) -> None:
     """Remember in this browser that it signed in to `username` (the last account it signed in to)."""
     value = URLSafeTimedSerializer(request.app.state.settings.signing_key).dumps(username_key(username), _DEVICE_SALT)
-    response.set_cookie(
-        DEVICE_COOKIE,
-        value,
-        max_age=int(DEVICE_LIFETIME.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=_secure_cookies(request),
-        path="/",
-    )
+    _set_private_cookie(request, response, DEVICE_COOKIE, value, DEVICE_LIFETIME)
 
 
 def is_known_device(request: Request, username: str) -> bool:
