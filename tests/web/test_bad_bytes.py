@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from paperboard.catalog.record import build_record
 from paperboard.catalog.store import upsert_papers
-from paperboard.community.accounts import create_user
+from paperboard.community.accounts import create_user, hash_password
 from paperboard.community.api_tokens import create_token
 from paperboard.config import Settings
 from paperboard.db import Database
@@ -109,7 +109,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
                 published_at=FIRST_PUBLISHED,
             )
             upsert_papers(session, [record])
-            user = create_user(session, USER, DEFAULT_PASSWORD, role="admin")
+            user = create_user(session, USER, hash_password(DEFAULT_PASSWORD), role="admin")
             token = create_token(session, user, "script")
             session.flush()
             token_id = token.token.id

@@ -43,6 +43,9 @@ LISTED = {
     6: (datetime(2025, 7, 1, 7), "alice", 50, []),
 }
 
+# The site's public address (PAPERBOARD_BASE_URL), unlike the loopback address the client calls.
+SITE_URL = "https://papers.example.org"
+
 
 @pytest.fixture
 def served(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
@@ -83,7 +86,7 @@ def served(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
             for voter_id, cast_at in zip(user_ids.values(), votes, strict=False):
                 session.add(Vote(user_id=voter_id, paper_id=paper.id, created_at=cast_at))
     url = database.url.render_as_string(hide_password=False)
-    cli = Cli(cli_environment(tmp_path / "data", url))
+    cli = Cli(cli_environment(tmp_path / "data", url, base_url=SITE_URL))
     with serving(cli, tmp_path / "data") as server:
         yield server
 
@@ -221,7 +224,8 @@ def test_every_attribute_the_client_reads_carries_what_was_stored(served: LiveSe
         "submitted_by": {
             "username": "alice",
             "fullname": "Alice Example",
-            "avatar_url": f"{served.base_url}/static/avatar.svg",
+            # Made from PAPERBOARD_BASE_URL, never from the address the request was sent to.
+            "avatar_url": f"{SITE_URL}/static/avatar.svg",
             "is_pro": False,
             # What Hugging Face's user pages say about a person, not its papers API.
             "details": None,
