@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi.templating import Jinja2Templates
 
 import paperboard
+from paperboard.catalog.taxonomy import CATEGORY_NAMES
 from paperboard.db.models import User
 from paperboard.web.security import csrf_token
 
@@ -65,6 +66,18 @@ def path_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
     return context["request"].url_for(name, **path_params).path
 
 
+@jinja2.pass_context
+def author_path(context: dict[str, Any], name: str) -> str:
+    """The path of an author's page. Every character but letters, digits and `_.-~` is percent-encoded: arXiv names
+    may hold `/`, `?`, `#` or `%`, which would otherwise end the path or start a query."""
+    return path_for(context, "author", name=quote(name, safe=""))
+
+
+def is_known_category(value: object) -> bool:
+    """Whether a category has a page: those of arXiv's taxonomy, as arXiv spells them (imports may carry others)."""
+    return value in CATEGORY_NAMES
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -76,7 +89,9 @@ def _environment() -> jinja2.Environment:
     environment.filters["author_summary"] = summarise_authors
     environment.filters["date"] = format_date
     environment.tests["web_url"] = is_web_url
+    environment.tests["known_category"] = is_known_category
     environment.globals["path_for"] = path_for
+    environment.globals["author_path"] = author_path
     environment.globals["csrf_token"] = csrf_token_global
     environment.globals["signed_in_user"] = signed_in_user
     environment.globals["version"] = paperboard.__version__

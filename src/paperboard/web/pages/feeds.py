@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from paperboard.catalog.queries import has_category
+from paperboard.catalog.taxonomy import CATEGORY_NAMES
 from paperboard.community.listings import latest_listed_day
 from paperboard.community.periods import InvalidPeriod, Period, PeriodKind, period_of, requested_period
 from paperboard.feeds.documents import FEED_FORMATS, MEDIA_TYPES, Feed, FeedEntry, FeedFormat, render_feed
@@ -54,9 +55,11 @@ class FeedLinks:
     atom: str
 
 
-def _feed_links(request: Request, title: str, route: str, query: dict[str, str] | None = None) -> FeedLinks:
+def _feed_links(
+    request: Request, title: str, route: str, query: dict[str, str] | None = None, **path_params: str
+) -> FeedLinks:
     def path(feed_format: FeedFormat) -> str:
-        path = request.url_for(route, feed_format=feed_format).path
+        path = request.url_for(route, feed_format=feed_format, **path_params).path
         return f"{path}?{urlencode(query)}" if query else path
 
     return FeedLinks(title, path("rss"), path("atom"))
@@ -77,6 +80,10 @@ def trending_feeds(request: Request) -> list[FeedLinks]:
 
 def recent_feeds(request: Request) -> list[FeedLinks]:
     return [_feed_links(request, "Newest papers", "recent_feed")]
+
+
+def category_feeds(request: Request, category: str) -> list[FeedLinks]:
+    return [_feed_links(request, f"Newest papers in {category}", "category_feed", category=category)]
 
 
 def search_feeds(request: Request, query: str) -> list[FeedLinks]:
@@ -197,8 +204,10 @@ def category_feed(request: Request, category: str, feed_format: str, session: Re
         chosen_format,
         title=f"Newest papers in {category}",
         description=f"The most recently published papers of the catalogue filed under {category}.",
-        # The site has no page of one category; the newest papers of all are the nearest.
-        page_url=str(request.url_for("recent")),
+        # Categories outside arXiv's taxonomy (old ones, such as cmp-lg) have no page; the newest papers are nearest.
+        page_url=str(
+            request.url_for("category", category=category) if category in CATEGORY_NAMES else request.url_for("recent")
+        ),
         entries=newest_entries(session, _paper_url(request), limit=FEED_ENTRIES, category=category),
     )
 
