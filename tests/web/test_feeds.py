@@ -93,6 +93,16 @@ def test_the_daily_feed_holds_the_latest_list_ranked_with_what_was_stored(stored
     assert re.fullmatch(r'"[0-9a-f]{32}"', response.headers["etag"])
 
 
+def test_atom_authors_link_to_their_author_pages(stored, client_for):
+    feed = parsed_feed(client_for(stored).get("/feeds/recent.atom"), "atom")
+
+    entry = next(entry for entry in feed.entries if entry.id.endswith("/2506.00001"))
+    assert [(author.name, author.href) for author in entry.authors] == [
+        ("Ada Lovelace", "http://testserver/authors/Ada%20Lovelace"),
+        ("Émilie du Châtelet", "http://testserver/authors/%C3%89milie%20du%20Ch%C3%A2telet"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("query", "expected", "title"),
     [

@@ -10,7 +10,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import URL
 
 import paperboard
 from paperboard.catalog.taxonomy import CATEGORY_NAMES
@@ -66,11 +68,15 @@ def path_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
     return context["request"].url_for(name, **path_params).path
 
 
+def author_url(request: Request, name: str) -> URL:
+    """The address of an author's page. Every character but letters, digits and `_.-~` is percent-encoded: arXiv
+    names may hold `/`, `?`, `#` or `%`, which would otherwise end the path or start a query."""
+    return request.url_for("author", name=quote(name, safe=""))
+
+
 @jinja2.pass_context
 def author_path(context: dict[str, Any], name: str) -> str:
-    """The path of an author's page. Every character but letters, digits and `_.-~` is percent-encoded: arXiv names
-    may hold `/`, `?`, `#` or `%`, which would otherwise end the path or start a query."""
-    return path_for(context, "author", name=quote(name, safe=""))
+    return author_url(context["request"], name).path
 
 
 def is_known_category(value: object) -> bool:

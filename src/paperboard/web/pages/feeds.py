@@ -27,7 +27,7 @@ from paperboard.feeds.sources import PaperUrl, list_entries, newest_entries, sea
 from paperboard.search.service import RESULTS_DEPTH, QueryTooLong
 from paperboard.web.conditional import conditional_response
 from paperboard.web.deps import ReadSessionDep, SearcherDep
-from paperboard.web.templating import format_date
+from paperboard.web.templating import author_url, format_date
 
 # As many as the first page of a list shows.
 FEED_ENTRIES = 50
@@ -118,6 +118,7 @@ def _respond(
         # The query rebuilt from what the feed is of, so that stray parameters or their order do not change its id.
         self_url=str(request.url.replace(query=urlencode(query or {}))),
         entries=tuple(entries),
+        author_url=lambda name: str(author_url(request, name)),
     )
     body = render_feed(feed, feed_format)
     return conditional_response(
