@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 from paperboard.catalog.authors import AUTHOR_KEY_LENGTH, NameCount, author_key, author_summary
 from paperboard.catalog.queries import count_papers, newest_papers
 from paperboard.catalog.store import mark_deleted, upsert_papers
+from paperboard.catalog.taxonomy import ARXIV_CATEGORIES, CATEGORY_NAMES
 from paperboard.db.models import Paper, PaperAuthor
 from paperboard.db.schema import _alembic_config, upgrade
 from tests.catalog.factories import make_record
@@ -149,3 +150,8 @@ def test_names_of_any_shape_are_found_as_stored(sqlite_database, name):
         assert arxiv_ids(newest_papers(session, author=name, limit=5)) == ["2506.00001"]
         summary = author_summary(session, name)
         assert summary is not None and summary.name == name
+
+
+def test_every_category_of_the_taxonomy_has_a_name_for_its_page():
+    assert set(CATEGORY_NAMES) == set(ARXIV_CATEGORIES.values())
+    assert CATEGORY_NAMES["cs.CL"] == "Computation and Language"
