@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from paperboard.db.models import Paper, PaperAuthor, PaperCategory
@@ -53,7 +53,7 @@ class AuthorSummary:
     categories: list[NameCount]
 
 
-def _live_papers_of(key: str) -> Any:
+def _live_papers_of(key: str) -> Select[tuple[int]]:
     """The ids of papers not withdrawn that list a name with this key."""
     return (
         select(PaperAuthor.paper_id)
@@ -76,18 +76,20 @@ def author_summary(session: Session, name: str) -> AuthorSummary | None:
     ).first()
     if spellings is None:
         return None
-    papers = _live_papers_of(key).subquery()
+    papers = _live_papers_of(key)
+    # An alias, so that the co-authors' rows are not correlated with the ones of `papers`; a co-author is shown in
+    # one of their spellings (the greatest: any one would do).
     coauthor = aliased(PaperAuthor)
     coauthors = session.execute(
         select(func.max(coauthor.name), func.count(func.distinct(coauthor.paper_id)))
-        .where(coauthor.paper_id.in_(select(papers.c.paper_id)), coauthor.name_key != key)
+        .where(coauthor.paper_id.in_(papers), coauthor.name_key != key)
         .group_by(coauthor.name_key)
         .order_by(func.count(func.distinct(coauthor.paper_id)).desc(), coauthor.name_key)
         .limit(FREQUENT_COAUTHORS)
     ).all()
     categories = session.execute(
         select(PaperCategory.category, func.count(func.distinct(PaperCategory.paper_id)))
-        .where(PaperCategory.paper_id.in_(select(papers.c.paper_id)))
+        .where(PaperCategory.paper_id.in_(papers))
         .group_by(PaperCategory.category)
         .order_by(func.count(func.distinct(PaperCategory.paper_id)).desc(), PaperCategory.category)
     ).all()
