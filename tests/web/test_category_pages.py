@@ -44,7 +44,8 @@ def test_a_category_page_lists_its_papers_newest_first_with_its_name_and_feeds(
     assert '<a href="/categories/cs.CL?page=2" rel="next">' in page
     assert client.get("/categories/cs.CL?page=3").status_code == 404
     # The feed names the page as its home.
-    assert '<link href="http://testserver/categories/cs.CL"' in client.get("/feeds/category/cs.CL.atom").text
+    # From PAPERBOARD_BASE_URL (its default here), never from the request's Host.
+    assert '<link href="http://127.0.0.1:8000/categories/cs.CL"' in client.get("/feeds/category/cs.CL.atom").text
 
 
 def test_a_category_spelt_in_another_case_redirects_to_arxivs_spelling(sqlite_database, client_for):
