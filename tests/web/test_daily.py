@@ -97,7 +97,9 @@ def test_the_home_page_shows_the_latest_listed_day_ranked_with_everything_a_card
     top, _, last = cards(response.text)
     # The lists load no KaTeX: a formula is shown as text, without its dollars.
     assert r'<a href="/papers/2506.00002">Attention in \mathcal{O}(n)</a>' in top
-    assert "Author A, Author B, Author C" in top and "+ 5 more" in top and "Author D" not in top
+    # The names link to their pages; the text reads as a list.
+    assert "Author A, Author B, Author C" in re.sub(r"<[^>]+>", "", top)
+    assert '<a href="/authors/Author%20A">Author A</a>' in top and "+ 5 more" in top and "Author D" not in top
     assert "We show that attention scales." in top and top.count("It is fast.") < 30 and "…</p>" in top
     assert '<span class="vote-count">2</span>' in top
     assert '<a href="/papers/2506.00002#comments">2 comments</a>' in top

@@ -105,6 +105,16 @@ def test_a_feed_takes_its_addresses_from_the_base_url_whatever_host_the_request_
     assert [entry.link for entry in feed.entries] == [f"{SITE}/papers/2506.00002", f"{SITE}/papers/2506.00001"]
 
 
+def test_atom_authors_link_to_their_author_pages(stored, client_for):
+    feed = parsed_feed(client_for(stored, base_url=SITE).get("/feeds/recent.atom"), "atom")
+
+    entry = next(entry for entry in feed.entries if entry.id.endswith("/2506.00001"))
+    assert [(author.name, author.href) for author in entry.authors] == [
+        ("Ada Lovelace", f"{SITE}/authors/Ada%20Lovelace"),
+        ("Émilie du Châtelet", f"{SITE}/authors/%C3%89milie%20du%20Ch%C3%A2telet"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("query", "expected", "title"),
     [

@@ -50,11 +50,11 @@ def test_the_page_shows_the_whole_record(database, client_for, make_paper, add_p
     assert "<title>Attention over everything · Paperboard</title>" in response.text
     assert '<h1 id="paper-title" class="paper-page-title" data-math>Attention over everything</h1>' in page
     assert "arXiv:2506.00001v3" in page
-    assert all(f"<li>{author}</li>" in page for author in authors)
+    assert all(f'<li><a href="/authors/Author%20{author[-1]}">{author}</a></li>' in page for author in authors)
     assert abstract.strip() in page  # the whole abstract, not its start
     assert '<time datetime="2025-06-04">4 Jun 2025</time>' in page
     assert '<time datetime="2025-06-20">20 Jun 2025</time>' in page
-    assert re.findall(r'<li class="category">([^<]+)</li>', page) == ["cs.LG", "cs.CL", "stat.ML"]
+    assert re.findall(r'<a class="category" href="/categories/([^"]+)">\1</a>', page) == ["cs.LG", "cs.CL", "stat.ML"]
     assert "12 pages, 4 figures" in page and "Journal of Things 12 (2025) 1-12" in page
     assert '<a href="https://doi.org/10.1000/things.2025.1">10.1000/things.2025.1</a>' in page
     links = dict(re.findall(r'<a href="([^"]+)"[^>]*>(arXiv page|PDF|Code|Project page)</a>', page))

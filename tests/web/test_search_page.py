@@ -99,9 +99,10 @@ def test_keyword_results_link_to_their_papers_with_date_categories_authors_and_u
     found = results_of(response.text)
     first = found[found.index('href="/papers/2506.00001"') :].split("</article>")[0]
     assert '<time datetime="2025-06-01">1 Jun 2025</time>' in first
-    assert re.findall(r'<span class="category">([^<]+)</span>', first) == ["cs.CL", "cs.LG"]
-    # Authors shortened as on the other lists.
-    assert "Ada Lovelace, Alan Turing, Grace Hopper" in first and "+ 2 more" in first
+    assert re.findall(r'<a class="category" href="/categories/([^"]+)">\1</a>', first) == ["cs.CL", "cs.LG"]
+    # Authors shortened as on the other lists, each linked to their page.
+    assert "Ada Lovelace, Alan Turing, Grace Hopper" in re.sub(r"<[^>]+>", "", first) and "+ 2 more" in first
+    assert '<a href="/authors/Ada%20Lovelace">Ada Lovelace</a>' in first
     assert "▲ 2" in first
     assert "4 results" in response.text and "for “attention”" in response.text
     assert "<title>attention · Search · Paperboard</title>" in response.text

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import ColumnElement, extract, func, select
 from sqlalchemy.orm import Session
 
+from paperboard.catalog.authors import author_key
 from paperboard.catalog.record import RECORD_FIELDS, PaperRecord
-from paperboard.db.models import Paper, PaperCategory
+from paperboard.db.models import Paper, PaperAuthor, PaperCategory
 
 UNCATEGORISED = "(none)"
 _RECORD_COLUMNS = tuple(name for name in RECORD_FIELDS if name != "categories")
@@ -25,12 +26,27 @@ def papers_by_ids(session: Session, paper_ids: Sequence[int]) -> list[Paper]:
     return [found[paper_id] for paper_id in paper_ids if paper_id in found]
 
 
-def newest_papers(session: Session, *, limit: int, offset: int = 0, category: str | None = None) -> list[Paper]:
-    """Papers not withdrawn, most recently published first; only those filed under `category` when given."""
-    query = select(Paper).where(Paper.deleted_at.is_(None))
+def _paper_filters(
+    *, include_deleted: bool = False, category: str | None = None, author: str | None = None
+) -> list[ColumnElement[bool]]:
+    """Conditions on papers: not withdrawn unless `include_deleted`; filed under `category` and listing `author` (by
+    its key) when given."""
+    filters: list[ColumnElement[bool]] = [] if include_deleted else [Paper.deleted_at.is_(None)]
+    # Semi-joins along the (category, paper_id) and (name_key, paper_id) indexes: a paper counts once, whatever the
+    # position of its category or author, and whether or not a name appears twice in its list.
     if category is not None:
-        # A semi-join along the (category, paper_id) index: a paper counts once, whatever its category's position.
-        query = query.where(Paper.id.in_(select(PaperCategory.paper_id).where(PaperCategory.category == category)))
+        filters.append(Paper.id.in_(select(PaperCategory.paper_id).where(PaperCategory.category == category)))
+    if author is not None:
+        filters.append(Paper.id.in_(select(PaperAuthor.paper_id).where(PaperAuthor.name_key == author_key(author))))
+    return filters
+
+
+def newest_papers(
+    session: Session, *, limit: int, offset: int = 0, category: str | None = None, author: str | None = None
+) -> list[Paper]:
+    """Papers not withdrawn, most recently published first; only those filed under `category` and listing `author`
+    (any spelling with the same key, see catalog/authors.py) when given."""
+    query = select(Paper).where(*_paper_filters(category=category, author=author))
     return list(
         session.scalars(query.order_by(Paper.published_at.desc(), Paper.arxiv_id.desc()).limit(limit).offset(offset))
     )
@@ -41,11 +57,12 @@ def has_category(session: Session, category: str) -> bool:
     return session.scalar(select(PaperCategory.paper_id).where(PaperCategory.category == category).limit(1)) is not None
 
 
-def count_papers(session: Session, *, include_deleted: bool = False) -> int:
-    query = select(func.count()).select_from(Paper)
-    if not include_deleted:
-        query = query.where(Paper.deleted_at.is_(None))
-    return session.scalar(query) or 0
+def count_papers(
+    session: Session, *, include_deleted: bool = False, category: str | None = None, author: str | None = None
+) -> int:
+    """How many papers `newest_papers` lists with the same filters; withdrawn ones too with `include_deleted`."""
+    filters = _paper_filters(include_deleted=include_deleted, category=category, author=author)
+    return session.scalar(select(func.count()).select_from(Paper).where(*filters)) or 0
 
 
 def iter_records(session: Session, *, batch_size: int = 2000) -> Iterator[PaperRecord]:

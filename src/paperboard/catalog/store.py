@@ -19,14 +19,16 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from paperboard.catalog.authors import author_rows
 from paperboard.catalog.record import RECORD_FIELDS, PaperRecord
 from paperboard.clock import utcnow
 from paperboard.db.batches import in_batches
-from paperboard.db.models import Paper, PaperCategory
+from paperboard.db.models import Paper, PaperAuthor, PaperCategory
 
 # Core tables rather than ORM classes: bulk statements on them skip the ORM's per-row bookkeeping.
 _papers = Paper.__table__
 _categories = PaperCategory.__table__
+_authors = PaperAuthor.__table__
 # Fields copied between a record and a row; categories live in their own table.
 _COLUMNS = tuple(name for name in RECORD_FIELDS if name not in ("arxiv_id", "categories"))
 _MERGED = (*_COLUMNS, "categories")
@@ -162,13 +164,15 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
         ]
         session.execute(insert(_papers), rows)
         # A separate lookup rather than INSERT ... RETURNING: SQLite's driver then runs one statement per row.
+        new_keys = _primary_keys(session, list(pending_new)).items()
         category_rows = [
-            category_row
-            for arxiv_id, pk in _primary_keys(session, list(pending_new)).items()
-            for category_row in _category_rows(pk, pending_new[arxiv_id]["categories"])
+            row for arxiv_id, pk in new_keys for row in _category_rows(pk, pending_new[arxiv_id]["categories"])
         ]
         if category_rows:
             session.execute(insert(_categories), category_rows)
+        authors = [row for arxiv_id, pk in new_keys for row in author_rows(pk, pending_new[arxiv_id]["authors"])]
+        if authors:
+            session.execute(insert(_authors), authors)
     if pending_changes:
         _apply_changes(session, list(pending_changes.values()), now)
     return counts
@@ -188,6 +192,14 @@ def _apply_changes(session: Session, changes: list[tuple[int, dict[str, Any], di
             insert(_categories),
             [row for pk, categories in recategorised for row in _category_rows(pk, categories)],
         )
+    reauthored = [
+        (pk, merged["authors"]) for pk, original, merged in changes if merged["authors"] != original["authors"]
+    ]
+    if reauthored:
+        session.execute(delete(_authors).where(_authors.c.paper_id.in_([pk for pk, _ in reauthored])))
+        rows = [row for pk, authors in reauthored for row in author_rows(pk, authors)]
+        if rows:
+            session.execute(insert(_authors), rows)
 
 
 @dataclass(frozen=True, slots=True)

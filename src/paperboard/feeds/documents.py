@@ -1,7 +1,8 @@
 """Feeds as RSS 2.0 and Atom documents, written by feedgen from a `Feed` of plain values.
 
 The same feed always makes the same bytes: every date in a document is one of its entries' (feedgen would stamp
-the time of writing), so an unchanged feed keeps its ETag. Authors go into Atom's `<author>` and, as RSS's own
+the time of writing), so an unchanged feed keeps its ETag. Authors go into Atom's `<author>`, with the address of
+their author page when the feed has `author_url`, and, as RSS's own
 `<author>` requires an e-mail address, into RSS as Dublin Core `<dc:creator>`, which feed readers show instead.
 Summaries are HTML, one paragraph per paragraph of the abstract, as readers expect of RSS's `<description>`: the
 abstract's text is escaped into it, so a `<` in an abstract is shown, never taken for markup.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -54,6 +56,8 @@ class Feed:
     page_url: str
     self_url: str
     entries: tuple[FeedEntry, ...]
+    # The absolute address of an author name's page on this site.
+    author_url: Callable[[str], str] | None = None
 
     @property
     def last_modified(self) -> datetime | None:
@@ -67,6 +71,10 @@ def _xml(text: str) -> str:
 
 def _html_paragraphs(text: str) -> str:
     return "".join(f"<p>{html.escape(paragraph)}</p>" for paragraph in text.split("\n\n") if paragraph)
+
+
+def _author(name: str, author_url: Callable[[str], str] | None) -> dict[str, str]:
+    return {"name": _xml(name)} | ({"uri": author_url(name)} if author_url else {})
 
 
 def _utc(moment: datetime) -> datetime:
@@ -93,7 +101,7 @@ def render_feed(feed: Feed, feed_format: FeedFormat) -> bytes:
         item.title(_xml(entry.title))
         item.link(href=entry.link, rel="alternate", type="text/html")
         if entry.authors:
-            item.author([{"name": _xml(name)} for name in entry.authors])
+            item.author([_author(name, feed.author_url) for name in entry.authors])
             item.dc.dc_creator([_xml(name) for name in entry.authors])
         item.summary(_html_paragraphs(_xml(entry.summary)), type="html")
         if entry.categories:

@@ -33,6 +33,8 @@ from paperboard.web.pages import (
     admin,
     api_docs,
     api_tokens,
+    authors,
+    categories,
     comments,
     daily,
     exports,
@@ -65,6 +67,8 @@ PAGE_ROUTERS = (
     api_tokens,
     votes,
     users,
+    authors,
+    categories,
     comments,
     api_docs,
     feeds,
@@ -82,9 +86,9 @@ API_DESCRIPTION = (
     'and a body `{"error": message}`. Requests that change something need an API token, created on your account '
     "page and sent as `Authorization: Bearer <token>`."
 )
-# The public pages every visitor sees alike (besides `/`): lists, trending, papers, profiles, and the API's
-# answers to reads, which are the same for every caller, token or not.
-CACHED_PATH_PREFIXES = ("/papers/", "/users/", "/api/daily_papers", "/api/papers/")
+# The public pages every visitor sees alike (besides `/`): lists, trending, papers, profiles, authors, categories,
+# and the API's answers to reads, which are the same for every caller, token or not.
+CACHED_PATH_PREFIXES = ("/papers/", "/users/", "/authors/", "/categories/", "/api/daily_papers", "/api/papers/")
 # Everything comes from this site: the policy makes browsers refuse a CDN font or script that slipped in, and
 # blunts any markup that escaped escaping. `data:` covers the empty favicon in the base template and Swagger UI's
 # icons on /docs, which its stylesheet embeds.

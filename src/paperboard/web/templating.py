@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi.templating import Jinja2Templates
 
 import paperboard
 from paperboard.catalog.latex import to_html, to_plain
+from paperboard.catalog.taxonomy import CATEGORY_NAMES
 from paperboard.db.models import User
 from paperboard.web.security import csrf_token
 
@@ -80,6 +81,22 @@ def path_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
     return context["request"].url_for(name, **path_params).path
 
 
+def author_path_params(name: str) -> dict[str, str]:
+    """The path parameters of an author's page. Every character but letters, digits and `_.-~` is percent-encoded:
+    arXiv names may hold `/`, `?`, `#` or `%`, which would otherwise end the path or start a query."""
+    return {"name": quote(name, safe="")}
+
+
+@jinja2.pass_context
+def author_path(context: dict[str, Any], name: str) -> str:
+    return context["request"].url_for("author", **author_path_params(name)).path
+
+
+def is_known_category(value: object) -> bool:
+    """Whether a category has a page: those of arXiv's taxonomy, as arXiv spells them (imports may carry others)."""
+    return value in CATEGORY_NAMES
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -97,7 +114,9 @@ def _environment() -> jinja2.Environment:
     environment.filters["latex"] = to_html
     environment.filters["latex_text"] = to_plain
     environment.tests["web_url"] = is_web_url
+    environment.tests["known_category"] = is_known_category
     environment.globals["path_for"] = path_for
+    environment.globals["author_path"] = author_path
     environment.globals["csrf_token"] = csrf_token_global
     environment.globals["signed_in_user"] = signed_in_user
     environment.globals["version"] = paperboard.__version__

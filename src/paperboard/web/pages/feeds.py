@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import URL
 
 from paperboard.catalog.queries import has_category
+from paperboard.catalog.taxonomy import CATEGORY_NAMES
 from paperboard.community.listings import latest_listed_day
 from paperboard.community.periods import InvalidPeriod, Period, PeriodKind, period_of, requested_period
 from paperboard.feeds.documents import FEED_FORMATS, MEDIA_TYPES, Feed, FeedEntry, FeedFormat, render_feed
@@ -28,7 +29,7 @@ from paperboard.feeds.sources import PaperUrl, list_entries, newest_entries, sea
 from paperboard.search.service import RESULTS_DEPTH, QueryTooLong
 from paperboard.web.conditional import conditional_response
 from paperboard.web.deps import ReadSessionDep, SearcherDep
-from paperboard.web.templating import format_date
+from paperboard.web.templating import author_path_params, format_date
 from paperboard.web.urls import absolute_url
 
 # As many as the first page of a list shows.
@@ -57,9 +58,11 @@ class FeedLinks:
     atom: str
 
 
-def _feed_links(request: Request, title: str, route: str, query: dict[str, str] | None = None) -> FeedLinks:
+def _feed_links(
+    request: Request, title: str, route: str, query: dict[str, str] | None = None, **path_params: str
+) -> FeedLinks:
     def path(feed_format: FeedFormat) -> str:
-        path = request.url_for(route, feed_format=feed_format).path
+        path = request.url_for(route, feed_format=feed_format, **path_params).path
         return f"{path}?{urlencode(query)}" if query else path
 
     return FeedLinks(title, path("rss"), path("atom"))
@@ -80,6 +83,10 @@ def trending_feeds(request: Request) -> list[FeedLinks]:
 
 def recent_feeds(request: Request) -> list[FeedLinks]:
     return [_feed_links(request, "Newest papers", "recent_feed")]
+
+
+def category_feeds(request: Request, category: str) -> list[FeedLinks]:
+    return [_feed_links(request, f"Newest papers in {category}", "category_feed", category=category)]
 
 
 def search_feeds(request: Request, query: str) -> list[FeedLinks]:
@@ -116,6 +123,7 @@ def _respond(
         # The query rebuilt from what the feed is of, so that stray parameters or their order do not change its id.
         self_url=f"{address}?{urlencode(query)}" if query else address,
         entries=tuple(entries),
+        author_url=lambda name: absolute_url(request, "author", **author_path_params(name)),
     )
     body = render_feed(feed, feed_format)
     return conditional_response(
@@ -202,8 +210,12 @@ def category_feed(request: Request, category: str, feed_format: str, session: Re
         chosen_format,
         title=f"Newest papers in {category}",
         description=f"The most recently published papers of the catalogue filed under {category}.",
-        # The site has no page of one category; the newest papers of all are the nearest.
-        page_url=absolute_url(request, "recent"),
+        # Categories outside arXiv's taxonomy (old ones, such as cmp-lg) have no page; the newest papers are nearest.
+        page_url=(
+            absolute_url(request, "category", category=category)
+            if category in CATEGORY_NAMES
+            else absolute_url(request, "recent")
+        ),
         entries=newest_entries(session, _paper_url(request), limit=FEED_ENTRIES, category=category),
     )
 
