@@ -61,7 +61,7 @@ from sqlalchemy import func, select
 from digest_compose import SHARED_DATA, shared_papers
 from digest_send import serve_smtp
 from pages import paperboard, serve
-from paperboard.community.accounts import create_user, user_by_name
+from paperboard.community.accounts import create_user, hash_password, user_by_name
 from paperboard.community.api_tokens import create_token
 from paperboard.config import Settings
 from paperboard.db import Database
@@ -173,10 +173,12 @@ def fill(data_dir: Path, shared_data: Path, weeks: int) -> None:
 def make_accounts(database: Database, count: int) -> list[Account]:
     """`count` accounts (made again with new tokens if an earlier soak left them), each with an API token."""
     accounts = []
+    # Hashed once, before the transaction: Argon2 is slow, and every account has the same password.
+    password_hash = hash_password(PASSWORD)
     with database.session() as session:
         for number in range(count):
             username = f"soak{number:03d}"
-            user = user_by_name(session, username) or create_user(session, username, PASSWORD)
+            user = user_by_name(session, username) or create_user(session, username, password_hash)
             token = create_token(session, user, f"soak {time.time_ns()}")
             accounts.append(Account(username, token.plaintext))
     return accounts
