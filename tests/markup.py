@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 
@@ -30,3 +31,13 @@ def elements(html: str) -> ElementCollector:
     collector.feed(html)
     collector.close()
     return collector
+
+
+def main_of(html: str) -> str:
+    """A page's own content, without the header and footer every page shares."""
+    return html[html.index("<main") : html.index("</main>")]
+
+
+def paper_links(html: str) -> list[str]:
+    """The arXiv ids of a paper list's entries (`_paper_list.html`), in the order shown."""
+    return re.findall(r'<h2 id="paper-\d+" class="paper-title">\s*<a href="/papers/([^"]+)">', html)

@@ -10,15 +10,7 @@ from urllib.parse import unquote
 import pytest
 
 from paperboard.web.pages.authors import PAPERS_PER_PAGE
-from tests.markup import elements
-
-
-def main_of(html: str) -> str:
-    return html[html.index("<main") : html.index("</main>")]
-
-
-def paper_links(html: str) -> list[str]:
-    return re.findall(r'<h2 id="paper-\d+" class="paper-title">\s*<a href="/papers/([^"]+)">', html)
+from tests.markup import elements, main_of, paper_links
 
 
 def test_an_author_page_lists_their_papers_newest_first_with_coauthors_and_categories(

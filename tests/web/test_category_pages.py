@@ -3,17 +3,8 @@ any case; unknown categories are a 404."""
 
 from __future__ import annotations
 
-import re
-
 from paperboard.web.pages.categories import PAPERS_PER_PAGE
-
-
-def main_of(html: str) -> str:
-    return html[html.index("<main") : html.index("</main>")]
-
-
-def paper_links(html: str) -> list[str]:
-    return re.findall(r'<h2 id="paper-\d+" class="paper-title">\s*<a href="/papers/([^"]+)">', html)
+from tests.markup import main_of, paper_links
 
 
 def test_a_category_page_lists_its_papers_newest_first_with_its_name_and_feeds(

@@ -14,11 +14,7 @@ from paperboard.catalog.queries import get_paper
 from paperboard.web.app import SECURITY_HEADERS
 from paperboard.web.templating import templates
 from tests.community.factories import add_listing
-from tests.markup import elements
-
-
-def main_of(html: str) -> str:
-    return html[html.index("<main") : html.index("</main>")]
+from tests.markup import elements, main_of
 
 
 def test_the_page_shows_the_whole_record(database, client_for, make_paper, add_papers):
