@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from paperboard.clock import utcnow
 from paperboard.community.counts import upvote_counts
 from paperboard.db.models import User, Vote
+from paperboard.personal.activity import signals_changed
 
 
 @dataclass(frozen=True)
@@ -39,4 +40,6 @@ def set_vote(session: Session, user: User, paper_id: int, *, voted: bool) -> Vot
             pass
     else:
         session.execute(delete(Vote).where(Vote.user_id == user.id, Vote.paper_id == paper_id))
+    # Upvotes are one of the signals the reader's feed learns from.
+    signals_changed(session, user.id)
     return VoteState(voted=voted, upvotes=upvote_counts(session, [paper_id])[paper_id])

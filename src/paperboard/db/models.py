@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -367,3 +368,127 @@ class ScheduledRun(Base):
     run_key: Mapped[str] = mapped_column(String(32), primary_key=True)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class Follow(Base):
+    """One thing an account follows: an author name (`kind` `author`, `target_key` the name's lookup key from
+    catalog/authors.py), an arXiv category or archive (`category`, its canonical id such as `cs.CL`), a saved search
+    (`search`, `target_key` a canonical digest of `query`, the query text and its filters) or another account
+    (`user`, `followed_user_id`). `label` is what the reader sees: the name as arXiv spells it, the query. The one
+    set of follows of an account, read by its feed and by its email digest alike."""
+
+    __tablename__ = "follows"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "target_key"),
+        Index("ix_follows_kind_target_key", "kind", "target_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    target_key: Mapped[str] = mapped_column(String(300))
+    label: Mapped[str] = mapped_column(Text)
+    query: Mapped[dict[str, Any] | None] = mapped_column(JSONList)
+    followed_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+
+
+class PaperCollection(Base):
+    """A reader's ordered list of papers, shaped like a Hugging Face collection: its address is
+    `{owner}/{slug of the title}-{object_id}`, `object_id` being 24 hexadecimal digits as Hugging Face's ids are.
+    Every account has one `is_saved` collection ("Saved", private), made when first needed."""
+
+    __tablename__ = "collections"
+    __table_args__ = (
+        Index(
+            "uq_collections_saved",
+            "owner_id",
+            unique=True,
+            sqlite_where=text("is_saved"),
+            postgresql_where=text("is_saved"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(24), unique=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    private: Mapped[bool]
+    is_saved: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CollectionItem(Base):
+    """A paper in a collection, at `position` (0 first), with the owner's note. `object_id` is the item's own
+    24-hex id, by which Hugging Face's API updates and deletes items."""
+
+    __tablename__ = "collection_items"
+    __table_args__ = (UniqueConstraint("collection_id", "paper_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(24), unique=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    # Indexed for "the collections that hold this paper" (Hugging Face's `item=papers/ID` filter).
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    note: Mapped[str | None] = mapped_column(Text)
+    added_at: Mapped[datetime]
+
+
+class NotInterested(Base):
+    """A reader's private "not interested" mark on a paper: hidden from their feeds, a negative for their model."""
+
+    __tablename__ = "not_interested"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class AuthorClaim(Base):
+    """An account's claim to be the author arXiv names `name` (`name_key` its lookup key): `pending` until a
+    moderator makes it `approved` or `refused`. `evidence` is what the claimant wrote to support it."""
+
+    __tablename__ = "author_claims"
+    __table_args__ = (
+        UniqueConstraint("user_id", "name_key"),
+        Index("ix_author_claims_name_key", "name_key", "status"),
+        Index("ix_author_claims_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    name_key: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ReaderModel(Base):
+    """A reader's learned taste. `signals_changed_at` moves whenever the reader does something their feed learns
+    from (follow, save, upvote, not interested, a claim decided: `personal.activity.signals_changed`); the model
+    (`model`, in the feature space named by `feature_space`) is retrained when it is older than that."""
+
+    __tablename__ = "reader_models"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    signals_changed_at: Mapped[datetime]
+    trained_at: Mapped[datetime | None]
+    feature_space: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class PrivateFeed(Base):
+    """The secret address of a reader's "for you" feed for feed readers (`/feeds/for-you/{secret}.atom`): only
+    the secret's SHA-256 is stored; revoking deletes the row."""
+
+    __tablename__ = "private_feeds"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""The personal layer: what one reader follows, saves, claims and dismisses, and the feed ranked from it."""
