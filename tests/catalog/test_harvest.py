@@ -94,6 +94,17 @@ def test_503_retry_after_is_honoured(sqlite_database, arxiv_server):
     assert page2[1].at - page2[0].at >= 1.0
 
 
+def test_an_unreadable_retry_after_falls_back_to_the_usual_wait(sqlite_database, arxiv_server):
+    # "²" passes str.isdigit() but not float(); the header reaches the client as Latin-1.
+    script_three_pages(
+        arxiv_server,
+        page2=[Reply(503, b"busy", headers={"Retry-After": "\u00b2"}), Reply.fixture("oai/arxiv_page2.xml")],
+    )
+    report = run(sqlite_database, arxiv_server)
+    assert report.pages == 3
+    assert len(arxiv_server.requests_for(resumptionToken="6180921|1001")) == 2
+
+
 def test_a_retry_after_longer_than_allowed_stops_with_a_message(sqlite_database, arxiv_server):
     script_three_pages(arxiv_server, page2=[Reply(503, headers={"Retry-After": "3600"})])
     with pytest.raises(HarvestError, match="retry after 3600 s"):
