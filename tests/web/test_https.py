@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from paperboard.web.app import SECURITY_HEADERS
 from paperboard.web.security import ANONYMOUS_CSRF_COOKIE, SESSION_COOKIE
 from tests.web.conftest import DEFAULT_PASSWORD, csrf_from
 
@@ -65,3 +66,18 @@ def test_no_strict_transport_security_otherwise(sqlite_database, client_for, set
     response = client_for(sqlite_database, **settings).get("/")
     assert response.status_code == 200
     assert "strict-transport-security" not in response.headers
+
+
+def test_refusals_made_before_the_app_carry_the_same_security_headers(sqlite_database, client_for):
+    """A 413 and a 429 are sent by middleware in front of the app; a browser shown them is still told to use HTTPS
+    and to run no script."""
+    client = client_for(sqlite_database, **PRODUCTION, max_body_bytes=1024, page_requests_per_minute=1)
+    too_large = client.post("/api/papers/index/2506.00001", content=b"x" * 4096)
+    assert too_large.status_code == 413
+    assert client.get("/").status_code == 200
+    too_many = client.get("/")
+    assert too_many.status_code == 429
+    for response in (too_large, too_many):
+        assert response.headers["strict-transport-security"] == "max-age=31536000"
+        assert response.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"

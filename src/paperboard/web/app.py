@@ -27,7 +27,7 @@ from paperboard.web.api import daily_papers, papers, submissions, upvotes
 from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.body_limits import BodyLimits
 from paperboard.web.inputs import refuse_forbidden_characters
-from paperboard.web.middleware import AnonymousPageCache, HeadAsGet, SecurityHeaders
+from paperboard.web.middleware import AnonymousPageCache, HeadAsGet, MintedCsrfCookie, SecurityHeaders
 from paperboard.web.pages import (
     account,
     admin,
@@ -172,10 +172,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)
-    app.add_middleware(
-        SecurityHeaders, headers=SECURITY_HEADERS | (STRICT_TRANSPORT_SECURITY if settings.enforces_https else {})
-    )
-    # Added after the headers middleware, so it wraps it and keeps the headers with each page it stores.
+    app.add_middleware(MintedCsrfCookie)
+    # Added after the cookie middleware, so it wraps it and sees the Set-Cookie of a page that minted one (such a
+    # page is never stored).
     app.add_middleware(
         AnonymousPageCache,
         ttl=settings.page_cache_seconds,
@@ -196,6 +195,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             LimitClass.PAGES: settings.page_requests_per_minute,
         },
         per_token=settings.api_token_requests_per_minute,
+    )
+    # Around the refusals too: a 413 or a 429 carries the same Content-Security-Policy and HSTS as a page.
+    app.add_middleware(
+        SecurityHeaders, headers=SECURITY_HEADERS | (STRICT_TRANSPORT_SECURITY if settings.enforces_https else {})
     )
     # Outermost: everything inside sees a HEAD as the GET it stands for (and counts it, and may answer it from the
     # cache).

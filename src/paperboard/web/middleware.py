@@ -1,7 +1,7 @@
-"""ASGI middleware of the site: HEAD answered as GET, security headers on every response, and a short-lived cache
-of public pages.
+"""ASGI middleware of the site: HEAD answered as GET, security headers on every response, the anonymous CSRF cookie,
+and a short-lived cache of public pages.
 
-All three are plain ASGI rather than Starlette's `BaseHTTPMiddleware`, which costs a task and a copy of every response
+All are plain ASGI rather than Starlette's `BaseHTTPMiddleware`, which costs a task and a copy of every response
 body: on a page served from the cache, that would be most of the work.
 """
 
@@ -48,8 +48,8 @@ class HeadAsGet:
 
 
 class SecurityHeaders:
-    """Adds the given headers to every response (unless a route set them), and the anonymous CSRF cookie a page
-    minted while it was made."""
+    """Adds the given headers to every response unless a route set them: the app's pages and the refusals sent by
+    the middleware in front of it (413, 429) alike."""
 
     def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
         self.app = app
@@ -65,11 +65,29 @@ class SecurityHeaders:
                 headers: RawHeaders = list(message.get("headers", []))
                 present = {name for name, _ in headers}
                 headers += [(name, value) for name, value in self.headers if name not in present]
-                headers += _minted_cookie(scope)
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class MintedCsrfCookie:
+    """Sets the anonymous CSRF cookie that a page minted while it was made (web/security.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *_minted_cookie(scope)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 def _minted_cookie(scope: Scope) -> RawHeaders:
