@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
@@ -226,3 +228,31 @@ def test_a_profile_lists_the_visible_comments_newest_first(database, people):
         assert [(item.comment.id, item.arxiv_id) for item in listed] == [(newer, "2506.00002"), (older, PAPER)]
         assert listed[0].paper_title == "A paper numbered 2506.00002"
         assert [item.comment.id for item in comments.comments_by(session, ann, limit=1, offset=1)] == [older]
+
+
+def test_a_reply_racing_the_deletion_of_its_parent_is_refused(database, people):
+    """On PostgreSQL a reply could read its parent before a deletion committed and attach to the deleted comment;
+    the reply now locks its parent, waits for the deletion and sees it. (SQLite's writers already queue.)"""
+    parent = write(database, people["ann"], "Soon gone.")
+    deleting = database.session()
+    session = deleting.__enter__()
+    comments.delete_comment(session, people["ann"], parent)
+    outcome: list[BaseException | int] = []
+    replying = threading.Thread(
+        target=lambda: outcome.append(_attempt(lambda: write(database, people["bob"], "Late.", parent_id=parent)))
+    )
+    replying.start()
+    # On SQLite the reply waits for the deleting transaction to end before it starts at all.
+    replying.join(timeout=0.5)
+    deleting.__exit__(None, None, None)
+    replying.join(timeout=30)
+    [result] = outcome
+    assert isinstance(result, CommentRefused), result
+    assert shape(thread(database, people["mod"])) == []
+
+
+def _attempt(action: Callable[[], int]) -> BaseException | int:
+    try:
+        return action()
+    except CommentRefused as refused:
+        return refused

@@ -122,8 +122,11 @@ def comment_on(session: Session, paper: Paper, comment_id: int) -> Comment:
 
 
 def _thread_of(session: Session, paper: Paper, parent_id: int) -> int:
-    """The top-level comment a reply to `parent_id` belongs under."""
-    parent = _comment(session, parent_id)
+    """The top-level comment a reply to `parent_id` belongs under. The parent is read afresh under a shared lock,
+    so that a reply and a deletion or hiding of its parent (which lock it for update) act one after the other."""
+    if not 0 < parent_id <= _MAX_ID:
+        raise CommentNotFound(f"There is no comment {parent_id} on {paper.arxiv_id}.")
+    parent = session.get(Comment, parent_id, with_for_update={"read": True}, populate_existing=True)
     if parent is None or parent.paper_id != paper.id:
         raise CommentNotFound(f"There is no comment {parent_id} on {paper.arxiv_id}.")
     if parent.deleted_at is not None or parent.hidden_at is not None:
