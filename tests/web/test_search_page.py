@@ -471,3 +471,22 @@ def test_the_page_says_how_much_meaning_can_find_until_every_paper_has_a_vector(
 
 def test_a_fully_embedded_catalogue_needs_no_note(embedded, client_for):
     assert coverage_note(client_for(embedded)) is None
+
+
+def test_latex_in_titles_and_abstracts_is_shown_as_text_not_as_source(database, make_paper, add_papers, client_for):
+    add_papers(
+        database,
+        make_paper(
+            1,
+            title=r"D$^{2}$R$^{2}$OSR: \textbf{Policy} efficiency",
+            abstract=r"We raise \emph{policy efficiency} by 51.4\% with \textsc{Rollout} caching.",
+        ),
+    )
+    response = search(client_for(database), q="policy efficiency", mode="keyword")
+
+    assert numbers(response) == [1]
+    found = html.unescape(re.sub(r"</?mark>", "", results_of(response.text)))
+    assert "D²R²OSR: Policy efficiency" in found
+    assert "We raise policy efficiency by 51.4% with Rollout caching." in found
+    assert "\\" not in found and "$" not in found
+    assert "<mark>policy</mark> <mark>efficiency</mark>" in results_of(response.text)

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from paperboard.catalog import latex
 from paperboard.community.counts import upvote_counts
 from paperboard.db.models import Paper
 from paperboard.search.engine import SearchMode
@@ -226,8 +227,9 @@ def _results_page(session: Session, found: SearchResults, offset: int) -> Result
     results = [
         Result(
             paper=hit.paper,
-            title=segments(hit.paper.title, found.query),
-            snippet=snippet(hit.paper.abstract, found.query),
+            # As plain text, as feeds show them: the marks cannot go inside LaTeX source, nor KaTeX around marks.
+            title=segments(latex.to_plain(hit.paper.title), found.query),
+            snippet=snippet(latex.to_plain(hit.paper.abstract), found.query),
             upvotes=upvotes.get(hit.paper.id, 0),
         )
         for hit in found.hits
