@@ -236,6 +236,45 @@ def collections_holding(
     return list(session.scalars(query))
 
 
+def find_collections(
+    session: Session,
+    viewer_id: int | None,
+    *,
+    owner_ids: Sequence[int] | None = None,
+    paper_ids: Sequence[int] = (),
+    offset: int = 0,
+    limit: int = 50,
+) -> list[PaperCollection]:
+    """The collections the viewer may see, of any of these owners (everyone's when None), holding every one of
+    these papers, most recently changed first."""
+    query = select(PaperCollection).order_by(PaperCollection.updated_at.desc(), PaperCollection.id.desc())
+    if owner_ids is not None:
+        query = query.where(PaperCollection.owner_id.in_(list(owner_ids)))
+    for paper_id in paper_ids:
+        query = query.where(
+            select(CollectionItem.id)
+            .where(CollectionItem.collection_id == PaperCollection.id, CollectionItem.paper_id == paper_id)
+            .exists()
+        )
+    visible = PaperCollection.private.is_(False)
+    query = query.where(visible if viewer_id is None else visible | (PaperCollection.owner_id == viewer_id))
+    return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def first_items(session: Session, collections: Sequence[PaperCollection], count: int) -> dict[int, list[ItemView]]:
+    """The first `count` items of each collection (what a list of collections previews), in one query."""
+    rows = session.execute(
+        select(CollectionItem, Paper)
+        .join(Paper, Paper.id == CollectionItem.paper_id)
+        .where(CollectionItem.collection_id.in_([c.id for c in collections]), CollectionItem.position < count)
+        .order_by(CollectionItem.collection_id, CollectionItem.position)
+    ).all()
+    previews: dict[int, list[ItemView]] = {c.id: [] for c in collections}
+    for item, paper in rows:
+        previews[item.collection_id].append(ItemView(item, paper))
+    return previews
+
+
 def collection_paper_ids(session: Session, user_id: int) -> dict[int, list[tuple[str, bool]]]:
     """For the ranker: each paper in any of the reader's collections -> [(collection title, is Saved)], private
     collections included (they are the reader's own)."""
