@@ -142,9 +142,7 @@ def test_the_ranker_reads_every_collection_of_the_reader_and_each_change_is_a_si
             paper_id(database, PAPERS[0]): [("Saved", True), ("Theory", False)],
             paper_id(database, PAPERS[1]): [("Theory", False)],
         }
-        assert collections.saved_paper_ids(session, ann, [paper_id(database, p) for p in PAPERS]) == {
-            paper_id(database, PAPERS[0])
-        }
+        assert collections.saved_arxiv_ids(session, ann) == {PAPERS[0]}
     with database.session() as session:
         paper = collections.resolve_paper(session, PAPERS[0])
         collections.set_saved(session, ann, paper, saved=False)

@@ -176,12 +176,27 @@ def visible_collection(session: Session, object_id: str, viewer_id: int | None) 
     return collection
 
 
+def collection_at(session: Session, owner_name: str, slug: str, viewer_id: int | None) -> PaperCollection:
+    """The collection at the address `{owner_name}/{slug}` if the viewer may read it: found by the id that ends the
+    slug (the title words may be out of date), and only under its own owner's name."""
+    collection = visible_collection(session, object_id_of_slug(slug), viewer_id)
+    owner = session.get(User, collection.owner_id)
+    if owner is None or owner.username_key != owner_name.lower():
+        raise CollectionNotFound(f"There is no collection {owner_name}/{slug}.")
+    return collection
+
+
 def owned_collection(session: Session, object_id: str, user_id: int) -> PaperCollection:
     """The collection, for its owner to change; `NotCollectionOwner` when somebody else's public one."""
     collection = visible_collection(session, object_id, user_id)
     if collection.owner_id != user_id:
         raise NotCollectionOwner("Only its owner can change a collection.")
     return collection
+
+
+def owned_collection_at(session: Session, owner_name: str, slug: str, user_id: int) -> PaperCollection:
+    """The collection at this address, for its owner to change (`collection_at`, then `owned_collection`)."""
+    return owned_collection(session, collection_at(session, owner_name, slug, user_id).object_id, user_id)
 
 
 def collection_view(session: Session, collection: PaperCollection) -> CollectionView:
@@ -195,6 +210,30 @@ def collection_view(session: Session, collection: PaperCollection) -> Collection
     owner = session.get(User, collection.owner_id)
     assert owner is not None  # The foreign key cascades: a collection has an owner.
     return CollectionView(collection, owner, [ItemView(item, paper) for item, paper in rows])
+
+
+def recently_added(session: Session, collection: PaperCollection, limit: int) -> list[ItemView]:
+    """The `limit` items last added to the collection, newest first (what its feed announces)."""
+    rows = session.execute(
+        select(CollectionItem, Paper)
+        .join(Paper, Paper.id == CollectionItem.paper_id)
+        .where(CollectionItem.collection_id == collection.id)
+        .order_by(CollectionItem.added_at.desc(), CollectionItem.id.desc())
+        .limit(limit)
+    ).all()
+    return [ItemView(item, paper) for item, paper in rows]
+
+
+def item_counts(session: Session, collections: Sequence[PaperCollection]) -> dict[int, int]:
+    """How many papers each collection holds."""
+    rows = session.execute(
+        select(CollectionItem.collection_id, func.count())
+        .where(CollectionItem.collection_id.in_([c.id for c in collections]))
+        .group_by(CollectionItem.collection_id)
+    ).all()
+    counts = {c.id: 0 for c in collections}
+    counts.update({collection_id: count for collection_id, count in rows})
+    return counts
 
 
 def _ordered_collections(session: Session, owner_id: int) -> list[PaperCollection]:
@@ -290,18 +329,14 @@ def collection_paper_ids(session: Session, user_id: int) -> dict[int, list[tuple
     return dict(holding)
 
 
-def saved_paper_ids(session: Session, user_id: int | None, paper_ids: Sequence[int]) -> set[int]:
-    """Which of these papers are in the user's Saved collection (what each card's save button shows)."""
-    if user_id is None or not paper_ids:
-        return set()
+def saved_arxiv_ids(session: Session, user_id: int) -> set[str]:
+    """The arXiv ids of the papers in the user's Saved collection (what every card's save button shows): one query
+    per page, however many cards it has."""
     query = (
-        select(CollectionItem.paper_id)
+        select(Paper.arxiv_id)
+        .join(CollectionItem, CollectionItem.paper_id == Paper.id)
         .join(PaperCollection, PaperCollection.id == CollectionItem.collection_id)
-        .where(
-            PaperCollection.owner_id == user_id,
-            PaperCollection.is_saved.is_(True),
-            CollectionItem.paper_id.in_(list(paper_ids)),
-        )
+        .where(PaperCollection.owner_id == user_id, PaperCollection.is_saved.is_(True))
     )
     return set(session.scalars(query))
 

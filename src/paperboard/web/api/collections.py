@@ -33,6 +33,7 @@ from paperboard.personal.collections import (
     CollectionView,
     ItemView,
 )
+from paperboard.personal.library_import import MAX_IMPORT_CHARACTERS, ImportFormat, import_library
 from paperboard.web.api.auth import OptionalTokenUser, TokenUser
 from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import AVATAR_PATH, ApiModel
@@ -129,6 +130,25 @@ class NewItem(BaseModel):
     note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH * 2)
 
 
+class LibraryImport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: ImportFormat = Field(description="`bibtex`: the text of a BibTeX file; `ids`: arXiv ids, one a line.")
+    text: str = Field(max_length=MAX_IMPORT_CHARACTERS)
+
+
+class SkippedEntry(ApiModel):
+    label: str = Field(description="The BibTeX key or the line.")
+    reason: str
+
+
+class ImportResult(ApiModel):
+    added: list[str] = Field(description="arXiv ids added at the end of the collection, in order.")
+    already_there: list[str]
+    not_in_catalogue: list[str] = Field(description="Well-formed ids of papers this site's catalogue lacks.")
+    skipped: list[SkippedEntry] = Field(description="Entries without a readable arXiv id, and why.")
+
+
 class ItemChanges(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -177,22 +197,6 @@ def _collection_at(session: Session, view: CollectionView, site: str) -> ApiColl
         **_fields(session, view.collection, view.owner, view.items, site),
         position=service.collection_position(session, view.collection),
     )
-
-
-def _collection(session: Session, namespace: str, slug: str, viewer: User | None) -> PaperCollection:
-    """The collection at this address that the viewer may see; the owner's name must be the collection's."""
-    collection = service.visible_collection(
-        session, service.object_id_of_slug(slug), None if viewer is None else viewer.id
-    )
-    owner = session.get(User, collection.owner_id)
-    if owner is None or owner.username_key != namespace.lower():
-        raise service.CollectionNotFound(f"There is no collection {namespace}/{slug}.")
-    return collection
-
-
-def _owned(session: Session, namespace: str, slug: str, user: User) -> PaperCollection:
-    collection = _collection(session, namespace, slug, user)
-    return service.owned_collection(session, collection.object_id, user.id)
 
 
 def _paper_id(session: Session, item: str) -> int | None:
@@ -259,7 +263,7 @@ def get_collection(
 ) -> ApiCollectionAt:
     """A collection with all its items in order."""
     with http_errors():
-        collection = _collection(session, namespace, slug, viewer)
+        collection = service.collection_at(session, namespace, slug, None if viewer is None else viewer.id)
         return _collection_at(session, service.collection_view(session, collection), site_url(request))
 
 
@@ -294,7 +298,7 @@ def update_collection_metadata(
             "change the title, description or privacy.",
         )
     with database.session() as session, http_errors():
-        collection = _owned(session, namespace, slug, user)
+        collection = service.owned_collection_at(session, namespace, slug, user.id)
         service.update_collection(
             session, collection, title=body.title, description=body.description, private=body.private
         )
@@ -311,7 +315,7 @@ def update_collection_metadata(
 def delete_collection(namespace: str, slug: str, database: DatabaseDep, user: TokenUser) -> None:
     """Delete a collection of yours and its items (not Saved, which can only be emptied)."""
     with database.session() as session, http_errors():
-        service.delete_collection(session, _owned(session, namespace, slug, user))
+        service.delete_collection(session, service.owned_collection_at(session, namespace, slug, user.id))
 
 
 @router.post(
@@ -328,7 +332,7 @@ def add_collection_item(
             f"Paperboard's collections hold papers only, not items of type {body.item.type!r}.",
         )
     with database.session() as session, http_errors():
-        collection = _owned(session, namespace, slug, user)
+        collection = service.owned_collection_at(session, namespace, slug, user.id)
         service.add_paper(session, collection, body.item.id, note=body.note)
         return _collection_at(session, service.collection_view(session, collection), site_url(request))
 
@@ -339,7 +343,7 @@ def update_collection_item(
 ) -> ApiCollectionItem:
     """Change an item's note (an empty one removes it) or move it to `position` (0 first)."""
     with database.session() as session, http_errors():
-        collection = _owned(session, namespace, slug, user)
+        collection = service.owned_collection_at(session, namespace, slug, user.id)
         item = service.update_item(session, collection, item_object_id, note=body.note, position=body.position)
         paper = session.get(Paper, item.paper_id)
         return _items(session, [ItemView(item, paper)])[0]
@@ -356,4 +360,21 @@ def delete_collection_item(
 ) -> None:
     """Take an item out of a collection of yours."""
     with database.session() as session, http_errors():
-        service.remove_item(session, _owned(session, namespace, slug, user), item_object_id)
+        service.remove_item(session, service.owned_collection_at(session, namespace, slug, user.id), item_object_id)
+
+
+@router.post(COLLECTION_PATH + "/import", responses=error_responses(400, 401, 403, 404, 413))
+def import_into_collection(
+    namespace: str, slug: str, body: LibraryImport, database: DatabaseDep, user: TokenUser
+) -> ImportResult:
+    """Paperboard's own: add the papers of a BibTeX file or of a list of arXiv ids to the end of a collection of
+    yours. Malformed entries are named and skipped, the others kept; papers the catalogue lacks are listed."""
+    with database.session() as session, http_errors():
+        collection = service.owned_collection_at(session, namespace, slug, user.id)
+        report = import_library(session, collection, body.text, body.format)
+    return ImportResult(
+        added=report.added,
+        already_there=report.already_there,
+        not_in_catalogue=report.not_in_catalogue,
+        skipped=[SkippedEntry(label=entry.label, reason=entry.reason) for entry in report.skipped],
+    )
