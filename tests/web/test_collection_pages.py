@@ -75,7 +75,8 @@ def test_the_save_button_of_every_card_toggles_saved(library, sign_in, client_fo
     assert swapped.status_code == 200
     assert 'aria-pressed="true"' in swapped.text and ">Saved<" in swapped.text
     client.post(f"/papers/{PAPERS[0]}/save", data={"action": "add", "csrf_token": token}, follow_redirects=False)
-    for page, arxiv_id in (("/papers/recent", PAPERS[1]), ("/", PAPERS[0]), (f"/papers/{PAPERS[1]}", PAPERS[1])):
+    pages = (("/papers/recent", PAPERS[1]), ("/", PAPERS[0]), (f"/papers/{PAPERS[1]}", PAPERS[1]))
+    for page, arxiv_id in (*pages, ("/search?q=paper+number", PAPERS[1])):
         html = client.get(page).text
         button = re.search(rf'<form class="save" method="post" action="/papers/{arxiv_id}/save".*?</form>', html, re.S)
         assert button is not None, page
