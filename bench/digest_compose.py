@@ -7,7 +7,8 @@ Face listings of those days from the shared corpus (../shared/data; synthetic pa
 absent), 15,000 accounts with 5 to 30 upvotes each, a synthetic vector per paper (near its primary category's
 centroid, so that "papers like the ones I upvoted" finds some), and `--subscribers` confirmed subscribers: about a
 quarter with no preferences, the others with categories or archives, keywords, or both, and one in ten account
-holders asking for papers like their upvotes. Then it composes the daily digest of `--date` for all of them (every
+holders asking for papers like their upvotes (their categories and keywords as follows of their accounts, which is
+where an account holder's digest reads them, and 5 papers marked "not interested" each). Then it composes the daily digest of `--date` for all of them (every
 subscriber daily), runs it again (nothing to add), makes them all weekly and composes the weekly digest, and
 finally makes mails of 3,000 digests as the sender does (`Renderer` then aiosmtplib's `flatten_message`).
 
@@ -40,17 +41,30 @@ from paperboard.catalog.record import build_record
 from paperboard.catalog.store import upsert_papers
 from paperboard.config import Settings
 from paperboard.db import Database
-from paperboard.db.models import Listing, OutboxMessage, Paper, PaperCategory, PaperEmbedding, Subscriber, User, Vote
+from paperboard.db.models import (
+    Follow,
+    Listing,
+    NotInterested,
+    OutboxMessage,
+    Paper,
+    PaperCategory,
+    PaperEmbedding,
+    Subscriber,
+    User,
+    Vote,
+)
 from paperboard.db.schema import upgrade
 from paperboard.digest.compose import ComposeSummary, compose_digests
 from paperboard.digest.messages import Renderer
 from paperboard.digest.periods import digest_period
+from paperboard.personal.follows import category_target, search_target
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DIMENSIONS = 384
 ACCOUNTS = 15_000
 WEEKS_OF_PAPERS = 4
 RENDERED = 3_000
+MARKS_PER_ACCOUNT = 5
 KEYWORDS = [
     "diffusion",
     "diffusion model",
@@ -312,12 +326,40 @@ def fill(database: Database, sent_on: date, subscribers: int, rng: random.Random
             subscriber_rows.append(row)
         for batch in batches(subscriber_rows, 5000):
             session.execute(insert(Subscriber), batch)
+        # An account holder's digest reads the account's follows (as migration 0015f leaves them), and leaves out
+        # the papers they marked "not interested": a few each.
+        follow_rows, marks = [], []
+        for row in subscriber_rows:
+            if row["user_id"] is None:
+                continue
+            targets = [category_target(category) for category in row["categories"]]
+            targets += [search_target({"q": keyword}) for keyword in row["keywords"]]
+            follow_rows += [
+                {
+                    "user_id": row["user_id"],
+                    "kind": target.kind,
+                    "target_key": target.target_key,
+                    "label": target.label,
+                    "query": target.query,
+                    "created_at": now,
+                }
+                for target in targets
+            ]
+            marks += [
+                {"user_id": row["user_id"], "paper_id": paper_id, "created_at": now}
+                for paper_id in rng.sample(ids, min(len(ids), MARKS_PER_ACCOUNT))
+            ]
+        for batch in batches(follow_rows, 5000):
+            session.execute(insert(Follow), batch)
+        for batch in batches(marks, 5000):
+            session.execute(insert(NotInterested), batch)
     print(
         f"subscribers: {len(subscriber_rows):,}; "
         f"{sum(1 for row in subscriber_rows if not row['categories'] and not row['keywords']):,} without preferences, "
         f"{sum(1 for row in subscriber_rows if row['categories']):,} with categories, "
         f"{sum(1 for row in subscriber_rows if row['keywords']):,} with keywords, "
-        f"{sum(1 for row in subscriber_rows if row['similar_to_upvoted']):,} with papers like their upvotes"
+        f"{sum(1 for row in subscriber_rows if row['similar_to_upvoted']):,} with papers like their upvotes; "
+        f"account holders' follows {len(follow_rows):,}, not-interested marks {len(marks):,}"
     )
 
 

@@ -367,15 +367,16 @@ def test_an_account_subscribes_connects_by_the_link_and_manages_from_its_page(sq
     assert "Trending papers go to <strong>gus@example.com</strong>." in account
     token = csrf_from(account)
     saved = client.post(
-        "/account/subscription",
-        data={"csrf_token": token, "frequency": "daily", "keywords": "agents", "similar_to_upvoted": "true"},
+        "/account/subscription", data={"csrf_token": token, "frequency": "daily", "similar_to_upvoted": "true"}
     )
     assert saved.status_code == 200 and "Your digest preferences were saved." in saved.text
     stored = subscriber(sqlite_database, "gus@example.com")
+    # Categories and keywords of a connected subscription are the account's follows (tests/digest/
+    # test_shared_preferences.py); the row keeps those it had.
     assert (stored.frequency, stored.categories, stored.keywords, stored.similar_to_upvoted) == (
         "daily",
-        [],
-        ["agents"],
+        ["cs.CL"],
+        ["retrieval"],
         True,
     )
 

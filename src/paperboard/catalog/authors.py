@@ -62,20 +62,25 @@ def _live_papers_of(key: str) -> Select[tuple[int]]:
     )
 
 
-def author_summary(session: Session, name: str) -> AuthorSummary | None:
-    """The author page's facts for a name, or None when no paper of the catalogue lists it.
-
-    The name shown is the spelling most papers use, so that `/authors/ada lovelace` reads "Ada Lovelace"."""
-    key = author_key(name)
-    spellings = session.execute(
-        select(PaperAuthor.name, func.count())
-        .where(PaperAuthor.name_key == key)
+def author_spelling(session: Session, name: str) -> str | None:
+    """The spelling of a name that most papers use, so that `/authors/ada lovelace` reads "Ada Lovelace"; None when
+    no paper of the catalogue lists it."""
+    return session.scalars(
+        select(PaperAuthor.name)
+        .where(PaperAuthor.name_key == author_key(name))
         .group_by(PaperAuthor.name)
         .order_by(func.count().desc(), PaperAuthor.name)
         .limit(1)
     ).first()
-    if spellings is None:
+
+
+def author_summary(session: Session, name: str) -> AuthorSummary | None:
+    """The author page's facts for a name (shown in `author_spelling`), or None when no paper of the catalogue
+    lists it."""
+    spelling = author_spelling(session, name)
+    if spelling is None:
         return None
+    key = author_key(name)
     papers = _live_papers_of(key)
     # An alias, so that the co-authors' rows are not correlated with the ones of `papers`; a co-author is shown in
     # one of their spellings (the greatest: any one would do).
@@ -94,7 +99,7 @@ def author_summary(session: Session, name: str) -> AuthorSummary | None:
         .order_by(func.count(func.distinct(PaperCategory.paper_id)).desc(), PaperCategory.category)
     ).all()
     return AuthorSummary(
-        name=spellings[0],
+        name=spelling,
         coauthors=[NameCount(coauthor_name, count) for coauthor_name, count in coauthors],
         categories=[NameCount(category, count) for category, count in categories],
     )

@@ -37,6 +37,8 @@ from paperboard.digest.outbox import NewMail, enqueue
 from paperboard.digest.periods import DigestPeriod
 from paperboard.digest.personal import ForYou
 from paperboard.digest.statuses import SubscriberStatus
+from paperboard.personal.follows import digest_preferences
+from paperboard.personal.not_interested import not_interested_by_user
 from paperboard.progress import Progress, SilentProgress
 
 TOP_SIZE = 10
@@ -64,6 +66,8 @@ class DigestSubscriber:
     keywords: list[str]
     # Set only for account holders who asked for papers like the ones they upvoted.
     similar_user_id: int | None
+    # The papers an account holder marked "not interested", which their section leaves out.
+    hidden: frozenset[int] = frozenset()
 
 
 def top_papers(session: Session, period: DigestPeriod) -> list[int]:
@@ -105,7 +109,8 @@ def _active_papers(session: Session, period: DigestPeriod, paper_ids: Sequence[i
 
 
 def digest_subscribers(session: Session, period: DigestPeriod) -> list[DigestSubscriber]:
-    """The subscribers who get this period's digest, if it has anything for them."""
+    """The subscribers who get this period's digest, if it has anything for them. An account holder's categories
+    and keywords are the account's follows (`personal.follows.digest_preferences`), not the subscription's own."""
     rows = session.execute(
         select(
             Subscriber.id, Subscriber.categories, Subscriber.keywords, Subscriber.similar_to_upvoted, Subscriber.user_id
@@ -117,8 +122,16 @@ def digest_subscribers(session: Session, period: DigestPeriod) -> list[DigestSub
         )
         .order_by(Subscriber.id)
     )
+    rows = rows.all()
+    account_holders = [user_id for *_, user_id in rows if user_id is not None]
+    followed = digest_preferences(session, account_holders)
+    hidden = not_interested_by_user(session, account_holders)
     return [
         DigestSubscriber(subscriber_id, categories or [], keywords or [], user_id if similar else None)
+        if user_id is None
+        else DigestSubscriber(
+            subscriber_id, *followed[user_id], user_id if similar else None, frozenset(hidden.get(user_id, ()))
+        )
         for subscriber_id, categories, keywords, similar, user_id in rows
     ]
 
@@ -158,7 +171,9 @@ def compose_digests(
     for offset in range(0, len(waiting), BATCH_SIZE):
         mails = []
         for subscriber in waiting[offset : offset + BATCH_SIZE]:
-            papers = for_you.papers(subscriber.categories, subscriber.keywords, subscriber.similar_user_id)
+            papers = for_you.papers(
+                subscriber.categories, subscriber.keywords, subscriber.similar_user_id, subscriber.hidden
+            )
             if not (top or trending or papers):
                 empty += 1
                 continue

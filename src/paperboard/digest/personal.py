@@ -11,11 +11,12 @@ none withdrawn, and none already in the digest's shared sections. A candidate's 
         (for account holders who asked for papers like the ones they upvoted; the papers they upvoted are left out)
 
 and the section holds the best `FOR_YOU_SIZE` candidates scoring above 0, equal scores going to the paper with more
-upvotes, then to the newer one.
+upvotes, then to the newer one, leaving out the papers an account holder marked "not interested". An account
+holder's keywords and categories are their follows (saved searches and categories, `personal.follows`).
 
 Composing serves up to a hundred thousand subscribers: each keyword and category is matched once for all who follow
-it, subscribers with the same keywords and categories (and no upvote history) share their result, and similarities
-are computed in bulk with numpy.
+it, subscribers with the same keywords and categories (and no upvote history or marks) share their result, and
+similarities are computed in bulk with numpy.
 """
 
 from __future__ import annotations
@@ -136,11 +137,20 @@ class ForYou:
             _similarities(session, paper_ids, similar_users),
         )
 
-    def papers(self, categories: Sequence[str], keywords: Sequence[str], user_id: int | None) -> list[int]:
-        """The ids of the subscriber's section, best first; empty when nothing of the period is for them."""
+    def papers(
+        self,
+        categories: Sequence[str],
+        keywords: Sequence[str],
+        user_id: int | None,
+        hidden: frozenset[int] = frozenset(),
+    ) -> list[int]:
+        """The ids of the subscriber's section, best first, without the `hidden` papers (the reader marked them "not
+        interested"); empty when nothing of the period is for them."""
         similar = self._similar.get(user_id) if user_id is not None else None
         preferences = (tuple(sorted(set(categories))), tuple(sorted(set(keywords))))
-        if similar is None and preferences in self._shared:
+        # Sections are shared by everyone with the same preferences, as long as nothing is personal to them.
+        shared = similar is None and not hidden
+        if shared and preferences in self._shared:
             return self._shared[preferences]
         scores = np.zeros(len(self._ids))
         for keyword in preferences[1]:
@@ -149,13 +159,15 @@ class ForYou:
             scores[self._in_categories(preferences[0])] += CATEGORY_WEIGHT
         if similar is not None:
             scores[similar.positions] += SIMILARITY_WEIGHT * similar.cosines
+        if hidden:
+            scores[np.isin(self._ids, list(hidden))] = 0
         chosen = np.flatnonzero(scores > 0)
         ranking = scores[chosen] + self._tiebreak[chosen]
         if len(chosen) > FOR_YOU_SIZE:
             best = np.argpartition(-ranking, FOR_YOU_SIZE)[:FOR_YOU_SIZE]
             chosen, ranking = chosen[best], ranking[best]
         result: list[int] = self._ids[chosen[np.argsort(-ranking)]].tolist()
-        if similar is None:
+        if shared:
             self._shared[preferences] = result
         return result
 

@@ -35,6 +35,7 @@ from paperboard.digest.links import InvalidLink, LinkPurpose, LinkSigner
 from paperboard.digest.outbox import NewMail, OutboxKind, enqueue
 from paperboard.digest.periods import DigestKind
 from paperboard.digest.statuses import SubscriberStatus
+from paperboard.personal.follows import adopt_digest_preferences
 
 MAX_CATEGORIES = 20
 MAX_KEYWORDS = 20
@@ -205,11 +206,18 @@ def update_preferences(
     session: Session, subscriber_id: int, preferences: Preferences, *, user: User | None = None
 ) -> Subscriber:
     """Save preferences from a manage link or the account page. A signed-in `user` gets the subscription connected
-    to the account; "papers like the ones I upvoted" is kept only for a subscription connected to one."""
+    to the account; "papers like the ones I upvoted" is kept only for a subscription connected to one. The
+    categories and keywords of a subscription connected to an account are the account's follows
+    (`personal.follows`), edited on its Following page: those in `preferences` are then ignored."""
     subscriber = find_subscriber(session, subscriber_id)
+    if subscriber.user_id is None:
+        # Kept before connecting, which makes them follows of the account.
+        subscriber.categories = list(preferences.categories)
+        subscriber.keywords = list(preferences.keywords)
     if user is not None:
         _connect(session, subscriber, user)
-    _apply(subscriber, preferences, similar_allowed=subscriber.user_id is not None)
+    subscriber.frequency = preferences.frequency
+    subscriber.similar_to_upvoted = preferences.similar_to_upvoted and subscriber.user_id is not None
     return subscriber
 
 
@@ -261,9 +269,12 @@ def _apply(subscriber: Subscriber, preferences: Preferences, *, similar_allowed:
 
 
 def _connect(session: Session, subscriber: Subscriber, user: User) -> None:
-    """Connect the subscription to the account, which leaves any other subscription it had (one per account)."""
+    """Connect the subscription to the account, which leaves any other subscription it had (one per account). Its
+    categories and keywords become follows of the account, which are its preferences from then on; its row keeps
+    them, should it ever be disconnected."""
     if subscriber.user_id == user.id:
         return
+    adopt_digest_preferences(session, user, subscriber.categories, subscriber.keywords)
     session.execute(
         update(Subscriber)
         .where(Subscriber.user_id == user.id)

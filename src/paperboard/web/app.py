@@ -25,6 +25,7 @@ from paperboard.search.service import searcher_for
 from paperboard.web.api import collections as api_collections
 from paperboard.web.api import comments as api_comments
 from paperboard.web.api import daily_papers, papers, submissions, upvotes, whoami
+from paperboard.web.api import follows as api_follows
 from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.body_limits import BodyLimits
 from paperboard.web.inputs import refuse_forbidden_characters
@@ -41,6 +42,7 @@ from paperboard.web.pages import (
     daily,
     exports,
     feeds,
+    follows,
     health,
     paper,
     recent,
@@ -69,6 +71,7 @@ PAGE_ROUTERS = (
     api_tokens,
     votes,
     collections,
+    follows,
     users,
     authors,
     categories,
@@ -84,6 +87,7 @@ API_ROUTERS: tuple[ModuleType, ...] = (
     submissions,
     upvotes,
     api_comments,
+    api_follows,
     daily_papers,
     papers,
     api_collections,

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -116,10 +116,10 @@ class _CachedPage:
 class AnonymousPageCache:
     """Serves repeated GETs of public pages from memory, for a few seconds, to visitors who are not signed in.
 
-    Signed-in readers and htmx requests always reach the app. Only complete 200 responses that set no cookie are
-    kept, so a page carrying anything personal cannot be cached. Any other request than GET or HEAD in this process
-    empties the cache; other worker processes catch up within `ttl` seconds, the longest a visitor can see a count
-    that is out of date.
+    Signed-in readers and htmx requests always reach the app. Only complete 200 responses that set no cookie and
+    were made for no signed-in reader are kept, so a page carrying anything personal cannot be cached. Any other
+    request than GET or HEAD in this process empties the cache; other worker processes catch up within `ttl`
+    seconds, the longest a visitor can see a count that is out of date.
 
     What one visitor sends must not decide what another is served, so a page is kept under everything that
     shapes it:
@@ -151,7 +151,8 @@ class AnonymousPageCache:
         headers = Headers(scope=scope)
         if headers.get("hx-request"):
             return False
-        return f"{SESSION_COOKIE}=" not in headers.get("cookie", "")
+        # Read as the app reads it (`web.security.session_token`): `pb_session =…` is a session too.
+        return SESSION_COOKIE not in cookie_parser(headers.get("cookie", ""))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.ttl <= 0:
@@ -201,14 +202,18 @@ class AnonymousPageCache:
                     # A body that could never be kept is not gathered either.
                     chunks = None
                 elif not message.get("more_body") and start is not None:
-                    self._keep(key, start, b"".join(chunks))
+                    self._keep(key, scope, start, b"".join(chunks))
             await send(message)
 
         await self.app(scope, receive, capture)
 
-    def _keep(self, key: PageKey, start: Message, body: bytes) -> None:
+    def _keep(self, key: PageKey, scope: Scope, start: Message, body: bytes) -> None:
         headers: RawHeaders = list(start.get("headers", []))
         if start["status"] != 200 or any(name == b"set-cookie" for name, _ in headers):
+            return
+        # Whatever the request looked like, a page made for a signed-in reader (`security.current_user` found one)
+        # holds their name, CSRF token, follows and marks: it is never served to anyone else.
+        if scope.get("state", {}).get("user") is not None:
             return
         size = (
             _PAGE_OVERHEAD_BYTES

@@ -13,10 +13,12 @@ import jinja2
 from fastapi.templating import Jinja2Templates
 
 import paperboard
+from paperboard.catalog.authors import author_key
 from paperboard.catalog.latex import to_html, to_plain
 from paperboard.catalog.taxonomy import CATEGORY_NAMES
 from paperboard.db.models import User
 from paperboard.personal.collections import saved_arxiv_ids
+from paperboard.web.reader_state import is_following, is_not_interested
 from paperboard.web.security import csrf_token
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -96,6 +98,16 @@ def path_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
     return context["request"].url_for(name, **path_params).path
 
 
+@jinja2.pass_context
+def current_path(context: dict[str, Any]) -> str:
+    """This page's address within the site as the browser asked for it (still percent-encoded: an author's name may
+    hold `/` or `?`), with its query: where a form sends the reader back to."""
+    request = context["request"]
+    raw_path: bytes | None = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else quote(request.url.path)
+    return path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def author_path_params(name: str) -> dict[str, str]:
     """The path parameters of an author's page. Every character but letters, digits and `_.-~` is percent-encoded:
     arXiv names may hold `/`, `?`, `#` or `%`, which would otherwise end the path or start a query."""
@@ -132,10 +144,16 @@ def _environment() -> jinja2.Environment:
     environment.tests["known_category"] = is_known_category
     environment.globals["path_for"] = path_for
     environment.globals["author_path"] = author_path
+    environment.globals["current_path"] = current_path
     environment.globals["csrf_token"] = csrf_token_global
     environment.globals["signed_in_user"] = signed_in_user
     environment.globals["saved_papers"] = saved_papers
     environment.globals["version"] = paperboard.__version__
+    # The reader's own follows and "not interested" marks, for their buttons (web/reader_state.py).
+    environment.filters["author_key"] = author_key
+    environment.globals["is_following"] = is_following
+    environment.globals["is_not_interested"] = is_not_interested
+    environment.globals["category_title"] = CATEGORY_NAMES.get
     return environment
 
 

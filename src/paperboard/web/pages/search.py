@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from paperboard.catalog import latex
 from paperboard.community.counts import upvote_counts
 from paperboard.db.models import Paper
+from paperboard.personal.follows import SEARCH_PARAMETERS, Target, search_target
 from paperboard.search.engine import SearchMode
 from paperboard.search.facets import SearchFilters
 from paperboard.search.highlight import Segment, segments, snippet
@@ -101,9 +102,9 @@ class SearchForm:
             or self.mode.strip() != SearchMode.HYBRID.value
         )
 
-    def address(self, path: str, offset: int | None = None) -> str:
-        """The search's own address: only the parameters that differ from the defaults, in a fixed order, with
-        checkboxes as the browser sends them; `offset` replaces the form's."""
+    def parameters(self) -> dict[str, str]:
+        """The parameters that differ from the defaults, but the offset, in a fixed order, with checkboxes as the
+        browser sends them."""
         defaults = SearchForm()
         parameters: dict[str, str] = {}
         for field in fields(self):
@@ -116,6 +117,16 @@ class SearchForm:
                 value = value.strip()
             if value != getattr(defaults, field.name):
                 parameters[field.name] = value
+        return parameters
+
+    def saved_search(self) -> Target:
+        """This search to follow: its words and filters (not its order). Raises `InvalidSearch`, `InvalidFollow`."""
+        self.search_request()
+        return search_target({name: value for name, value in self.parameters().items() if name in SEARCH_PARAMETERS})
+
+    def address(self, path: str, offset: int | None = None) -> str:
+        """The search's own address: `parameters`, and `offset` instead of the form's when given."""
+        parameters = self.parameters()
         chosen = offset if offset is not None else _offset(self.offset, [])
         if chosen:
             parameters["offset"] = str(chosen)
@@ -301,6 +312,8 @@ def search(
             "coverage": None if results_only else searcher.semantic_coverage(session),
             "search_path": path,
             "feeds": [] if form.is_blank or problems else search_feeds(request, form.q),
+            # What "Save this search" follows.
+            "saved_search": None if form.is_blank or problems else form.saved_search(),
             "bibtex_limit": SEARCH_EXPORT_LIMIT,
             "results_depth": RESULTS_DEPTH,
             "query_max_length": QUERY_MAX_LENGTH,

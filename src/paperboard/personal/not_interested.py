@@ -1,0 +1,104 @@
+"""A reader's private "not interested" marks: a marked paper leaves their "for you" feed and their digest's "for you"
+section, and counts as a negative for their model. A mark can be undone. Only its owner ever reads it.
+
+Marking is idempotent and bounded (`MAX_MARKS` per account), and every change tells the reader's model
+(`personal.activity.signals_changed`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from paperboard.clock import utcnow
+from paperboard.db.batches import in_batches
+from paperboard.db.locks import lock_for_transaction
+from paperboard.db.models import NotInterested, Paper, User
+from paperboard.personal.activity import signals_changed
+
+# Far more than a reader dismisses in years of mornings; the bound keeps what every page a reader opens loads (their
+# marks, to show each card's button) small.
+MAX_MARKS = 5000
+
+
+class TooManyMarks(ValueError):
+    """The account has `MAX_MARKS` marks already; the message says what to do."""
+
+
+def mark(session: Session, user: User, paper_id: int) -> bool:
+    """Mark the paper "not interested" for this reader; True when this added the mark. Raises `TooManyMarks`."""
+    lock_for_transaction(session, f"not-interested:{user.id}")
+    if session.get(NotInterested, (user.id, paper_id)) is not None:
+        return False
+    if count_marks(session, user.id) >= MAX_MARKS:
+        raise TooManyMarks(
+            f"You marked {MAX_MARKS} papers as not interesting already: undo some on your Following page first."
+        )
+    try:
+        with session.begin_nested():
+            session.add(NotInterested(user_id=user.id, paper_id=paper_id, created_at=utcnow()))
+    except IntegrityError:
+        # Marked by another request since `get` looked.
+        return False
+    signals_changed(session, user.id)
+    return True
+
+
+def unmark(session: Session, user: User, paper_id: int) -> bool:
+    """Undo the mark; True when there was one."""
+    removed = session.execute(
+        delete(NotInterested).where(NotInterested.user_id == user.id, NotInterested.paper_id == paper_id)
+    )
+    if removed.rowcount == 0:  # type: ignore[attr-defined]
+        return False
+    signals_changed(session, user.id)
+    return True
+
+
+def count_marks(session: Session, user_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(NotInterested).where(NotInterested.user_id == user_id)) or 0
+
+
+def not_interested_ids(session: Session, user_id: int) -> set[int]:
+    """The ids of the papers this reader marked: what their feeds leave out."""
+    return set(session.scalars(select(NotInterested.paper_id).where(NotInterested.user_id == user_id)))
+
+
+def not_interested_arxiv_ids(session: Session, user_id: int) -> set[str]:
+    """The arXiv ids of the papers this reader marked: what the buttons on the cards of a page show."""
+    return set(
+        session.scalars(
+            select(Paper.arxiv_id)
+            .join(NotInterested, NotInterested.paper_id == Paper.id)
+            .where(NotInterested.user_id == user_id)
+        )
+    )
+
+
+def marked_papers(session: Session, user_id: int, *, limit: int, offset: int = 0) -> list[Paper]:
+    """The papers this reader marked, the latest mark first."""
+    return list(
+        session.scalars(
+            select(Paper)
+            .join(NotInterested, NotInterested.paper_id == Paper.id)
+            .where(NotInterested.user_id == user_id)
+            .order_by(NotInterested.created_at.desc(), Paper.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def not_interested_by_user(session: Session, user_ids: Iterable[int]) -> dict[int, set[int]]:
+    """For each of these readers who marked any paper, the ids of those papers (the digest's "for you" section)."""
+    marks: dict[int, set[int]] = defaultdict(set)
+    for chunk in in_batches(sorted(set(user_ids))):
+        for user_id, paper_id in session.execute(
+            select(NotInterested.user_id, NotInterested.paper_id).where(NotInterested.user_id.in_(chunk))
+        ):
+            marks[user_id].add(paper_id)
+    return dict(marks)
