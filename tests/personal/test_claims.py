@@ -224,7 +224,7 @@ def test_a_refused_form_changes_nothing_and_says_why(catalogue, client_for):
     assert too_long.status_code == 400
     assert f"The evidence may have at most {MAX_EVIDENCE_LENGTH:,} characters" in too_long.text
     # The form comes back open, with what was written.
-    assert "<details class=\"claim-form\" open>" in too_long.text and "x" * 100 in too_long.text
+    assert '<details class="claim-form" open>' in too_long.text and "x" * 100 in too_long.text
     assert unknown.status_code == 404
     assert no_token.status_code == 403
     assert visitor.status_code == 403
