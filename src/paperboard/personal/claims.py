@@ -155,9 +155,12 @@ def decide_claim(session: Session, moderator: User, claim_id: int, *, approve: b
         .values(status=APPROVED if approve else REFUSED, decided_at=utcnow(), decided_by_id=moderator.id)
         .execution_options(synchronize_session=False)
     )
-    session.refresh(claim)
     if decided.rowcount != 1:  # type: ignore[attr-defined]
-        raise ClaimAlreadyDecided(f"The claim to {claim.name} was {claim.status} already.")
+        current = session.get(AuthorClaim, claim.id, populate_existing=True)
+        if current is None:
+            raise ClaimNotFound(f"The claim to {claim.name} was withdrawn by its claimant.")
+        raise ClaimAlreadyDecided(f"The claim to {current.name} was {current.status} already.")
+    session.refresh(claim)
     signals_changed(session, claim.user_id)
     return claim
 
