@@ -27,10 +27,14 @@ def papers_by_ids(session: Session, paper_ids: Sequence[int]) -> list[Paper]:
 
 
 def _paper_filters(
-    *, include_deleted: bool = False, category: str | None = None, author: str | None = None
+    *,
+    include_deleted: bool = False,
+    category: str | None = None,
+    author: str | None = None,
+    author_keys: Sequence[str] | None = None,
 ) -> list[ColumnElement[bool]]:
-    """Conditions on papers: not withdrawn unless `include_deleted`; filed under `category` and listing `author` (by
-    its key) when given."""
+    """Conditions on papers: not withdrawn unless `include_deleted`; filed under `category`, listing `author` (by
+    its key) and listing any name of `author_keys` (keys already) when given."""
     filters: list[ColumnElement[bool]] = [] if include_deleted else [Paper.deleted_at.is_(None)]
     # Semi-joins along the (category, paper_id) and (name_key, paper_id) indexes: a paper counts once, whatever the
     # position of its category or author, and whether or not a name appears twice in its list.
@@ -38,15 +42,23 @@ def _paper_filters(
         filters.append(Paper.id.in_(select(PaperCategory.paper_id).where(PaperCategory.category == category)))
     if author is not None:
         filters.append(Paper.id.in_(select(PaperAuthor.paper_id).where(PaperAuthor.name_key == author_key(author))))
+    if author_keys is not None:
+        filters.append(Paper.id.in_(select(PaperAuthor.paper_id).where(PaperAuthor.name_key.in_(author_keys))))
     return filters
 
 
 def newest_papers(
-    session: Session, *, limit: int, offset: int = 0, category: str | None = None, author: str | None = None
+    session: Session,
+    *,
+    limit: int,
+    offset: int = 0,
+    category: str | None = None,
+    author: str | None = None,
+    author_keys: Sequence[str] | None = None,
 ) -> list[Paper]:
-    """Papers not withdrawn, most recently published first; only those filed under `category` and listing `author`
-    (any spelling with the same key, see catalog/authors.py) when given."""
-    query = select(Paper).where(*_paper_filters(category=category, author=author))
+    """Papers not withdrawn, most recently published first; only those filed under `category`, listing `author`
+    (any spelling with the same key, see catalog/authors.py) and listing a name of `author_keys` when given."""
+    query = select(Paper).where(*_paper_filters(category=category, author=author, author_keys=author_keys))
     return list(
         session.scalars(query.order_by(Paper.published_at.desc(), Paper.arxiv_id.desc()).limit(limit).offset(offset))
     )
@@ -58,10 +70,15 @@ def has_category(session: Session, category: str) -> bool:
 
 
 def count_papers(
-    session: Session, *, include_deleted: bool = False, category: str | None = None, author: str | None = None
+    session: Session,
+    *,
+    include_deleted: bool = False,
+    category: str | None = None,
+    author: str | None = None,
+    author_keys: Sequence[str] | None = None,
 ) -> int:
     """How many papers `newest_papers` lists with the same filters; withdrawn ones too with `include_deleted`."""
-    filters = _paper_filters(include_deleted=include_deleted, category=category, author=author)
+    filters = _paper_filters(include_deleted=include_deleted, category=category, author=author, author_keys=author_keys)
     return session.scalar(select(func.count()).select_from(Paper).where(*filters)) or 0
 
 

@@ -71,7 +71,7 @@ def change_role(
         database = open_database(settings())
         try:
             with database.session() as session:
-                user = _existing_user(session, username)
+                user = existing_user(session, username)
                 set_role(user, role)
         except AccountError as error:
             raise Failure(str(error)) from None
@@ -85,7 +85,7 @@ def suspend_command(
     """Suspend an account, whatever its role, and sign it out everywhere; it keeps its name, comments and votes."""
     with reported_failures():
         with open_database(settings()).session() as session:
-            user = _existing_user(session, username)
+            user = existing_user(session, username)
             suspend_account(session, user)
         out.print(f"{user.username} is suspended and signed out everywhere.", highlight=False)
 
@@ -97,12 +97,13 @@ def reinstate_command(
     """Lift an account's suspension."""
     with reported_failures():
         with open_database(settings()).session() as session:
-            user = _existing_user(session, username)
+            user = existing_user(session, username)
             reinstate(user)
         out.print(f"{user.username} may sign in again.", highlight=False)
 
 
-def _existing_user(session: Session, username: str) -> User:
+def existing_user(session: Session, username: str) -> User:
+    """The account named `username`, or a Failure naming the missing one (`token` commands use it too)."""
     user = user_by_name(session, username)
     if user is None:
         raise Failure(f"there is no user named {username}")

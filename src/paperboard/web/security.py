@@ -151,15 +151,6 @@ async def require_moderator(user: RequiredUser) -> User:
 ModeratorUser = Annotated[User, Depends(require_moderator)]
 
 
-async def require_admin(user: RequiredUser) -> User:
-    if not user.is_admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only administrators may see this page.")
-    return user
-
-
-AdminUser = Annotated[User, Depends(require_admin)]
-
-
 def local_path(target: str | None) -> str | None:
     """`target` if it is a path on this site, to redirect to; None for anything a browser could take elsewhere.
 

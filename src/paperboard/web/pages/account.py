@@ -1,6 +1,6 @@
 """Accounts on the web: sign up, sign in, sign out, and the account page where the password is changed, the digest
 subscription connected to the account is managed (subscribing is `pages.subscriptions`), and API tokens are
-managed (`pages.api_tokens`)."""
+managed (`pages.api_tokens`), and the user's claims of authorship are listed (`pages.claims`)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import User
 from paperboard.digest.subscriptions import InvalidPreferences, subscription_for_user, unsubscribe, update_preferences
+from paperboard.personal.claims import claims_of
 from paperboard.web.deps import DatabaseDep, SettingsDep, app_settings
 from paperboard.web.pages.subscriptions import PreferenceForm, PreferenceFormDep, as_sentence, preference_context
 from paperboard.web.security import (
@@ -233,11 +234,12 @@ def logout(request: Request, database: DatabaseDep) -> Response:
 def account_settings(
     request: Request, database: Database, user: User, *, status_code: int = 200, **context: object
 ) -> HTMLResponse:
-    """The account page, with the user's API tokens and subscription; `context` holds what a form's answer adds to
-    it."""
+    """The account page, with the user's API tokens, subscription and claims of authorship; `context` holds what a
+    form's answer adds to it."""
     with database.read_session() as session:
         tokens = list_tokens(session, user)
         subscription = subscription_for_user(session, user)
+        claims = claims_of(session, user)
     page: dict[str, object] = {
         "error": None,
         "changed": False,
@@ -256,6 +258,7 @@ def account_settings(
         status_code=status_code,
         tokens=tokens,
         subscription=subscription,
+        claims=claims,
         **preference_context(app_settings(request)),
         **(page | context),
     )

@@ -1,6 +1,7 @@
-"""The administrators' page, `/admin`: how the site's background work stands, one section per concern: the search
-index (how many papers have vectors, and what the index the site searches holds) and the email digests
-(subscribers, mail sent and failed, the outbox backlog and the worker's scheduled runs)."""
+"""The staff page, `/admin`: for moderators, the queue of claims of authorship to decide (pages/claims.py); for
+administrators also how the site's background work stands, one section per concern: the search index (how many
+papers have vectors, and what the index the site searches holds) and the email digests (subscribers, mail sent and
+failed, the outbox backlog and the worker's scheduled runs)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from fastapi.responses import HTMLResponse
 
 from paperboard.clock import utcnow
 from paperboard.digest.status import digest_status
+from paperboard.personal.claims import pending_claims
 from paperboard.search.service import IndexStatus
 from paperboard.web.deps import ReadSessionDep, SearcherDep, SettingsDep
-from paperboard.web.security import AdminUser
+from paperboard.web.security import ModeratorUser
 from paperboard.web.templating import share_of, templates
 
 router = APIRouter()
@@ -39,14 +41,13 @@ class SearchIndexSection:
 
 @router.get("/admin", name="admin", response_class=HTMLResponse)
 def admin_page(
-    request: Request, _admin: AdminUser, session: ReadSessionDep, searcher: SearcherDep, settings: SettingsDep
+    request: Request, staff: ModeratorUser, session: ReadSessionDep, searcher: SearcherDep, settings: SettingsDep
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "admin.html",
-        {
+    context: dict[str, object] = {"claims": pending_claims(session)}
+    if staff.is_admin:
+        context |= {
             "search_index": SearchIndexSection(searcher.status(session)),
             "digests": digest_status(session, utcnow()),
             "mail_configured": settings.smtp_url is not None,
-        },
-    )
+        }
+    return templates.TemplateResponse(request, "admin.html", context)

@@ -1,4 +1,5 @@
-"""People: a user's public profile with their comments, and moderators suspending or reinstating accounts."""
+"""People: a user's public profile with their comments and the author names they claim (with those papers, all of
+them on a page of their own), and moderators suspending or reinstating accounts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from paperboard.community.moderation import (
 )
 from paperboard.db import Database
 from paperboard.db.models import User
+from paperboard.personal.claims import claimed_names, claimed_papers, count_claimed_papers
 from paperboard.web.deps import DatabaseDep, ReadSessionDep
 from paperboard.web.pages.collections import public_collections
 from paperboard.web.pagination import PageNumber, Pagination
@@ -26,6 +28,9 @@ from paperboard.web.security import CsrfChecked, ModeratorUser, OptionalUser
 from paperboard.web.templating import templates
 
 COMMENTS_PER_PAGE = 30
+# The claimed papers a profile shows; the others are on /users/{username}/papers.
+PAPERS_ON_PROFILE = 5
+PAPERS_PER_PAGE = 30
 
 # `moderation.suspend_user` or `moderation.reinstate_user`: (session, acting moderator, username) -> the account.
 ModerationAction = Callable[[Session, User, str], User]
@@ -37,13 +42,18 @@ def _profile_path(request: Request, username: str) -> str:
     return request.url_for("user_profile", username=username).path
 
 
+def _existing_user(session: Session, username: str) -> User:
+    user = user_by_name(session, username)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no user named {username}.")
+    return user
+
+
 @router.get("/users/{username}", name="user_profile", response_class=HTMLResponse)
 def profile(
     request: Request, username: str, session: ReadSessionDep, reader: OptionalUser, page: PageNumber = 1
 ) -> HTMLResponse:
-    user = user_by_name(session, username)
-    if user is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no user named {username}.")
+    user = _existing_user(session, username)
     pagination = Pagination.of(page, per_page=COMMENTS_PER_PAGE, total=count_comments_by(session, user))
     return templates.TemplateResponse(
         request,
@@ -54,6 +64,26 @@ def profile(
             "pagination": pagination,
             "can_moderate": can_moderate(reader, user),
             **public_collections(request, session, user),
+            "claimed_names": claimed_names(session, user),
+            "claimed_papers": claimed_papers(session, user, limit=PAPERS_ON_PROFILE),
+            "claimed_paper_count": count_claimed_papers(session, user),
+        },
+    )
+
+
+@router.get("/users/{username}/papers", name="user_papers", response_class=HTMLResponse)
+def papers(request: Request, username: str, session: ReadSessionDep, page: PageNumber = 1) -> HTMLResponse:
+    """Every paper listing an author name the user's approved claims hold, newest first, page by page."""
+    user = _existing_user(session, username)
+    pagination = Pagination.of(page, per_page=PAPERS_PER_PAGE, total=count_claimed_papers(session, user))
+    return templates.TemplateResponse(
+        request,
+        "users/papers.html",
+        {
+            "profile": user,
+            "claimed_names": claimed_names(session, user),
+            "papers": claimed_papers(session, user, limit=PAPERS_PER_PAGE, offset=pagination.offset),
+            "pagination": pagination,
         },
     )
 
