@@ -14,6 +14,7 @@ from paperboard.cli import (
     search,
     serve,
     subscribers,
+    thumbnails,
     users,
     worker,
 )
@@ -34,6 +35,7 @@ listings.register(app)
 search.register(app)
 serve.register(app)
 subscribers.register(app)
+thumbnails.register(app)
 users.register(app)
 worker.register(app)
 

@@ -45,6 +45,7 @@ from paperboard.web.pages import (
     search,
     submit,
     subscriptions,
+    thumbnails,
     users,
     votes,
 )
@@ -74,6 +75,7 @@ PAGE_ROUTERS = (
     feeds,
     admin,
     subscriptions,
+    thumbnails,
     paper,
 )
 # The JSON API's routers, one per resource; within /api/papers/ too, the more specific paths come first.
