@@ -28,7 +28,8 @@ def queue_command(
         with database.session() as session:
             queued = queue_listed(session, rebuild=rebuild)
         out.print(
-            f"{queued:,} thumbnails queued for the worker (`paperboard worker`), up to {PER_ROUND} a round",
+            f"{queued:,} thumbnail{'' if queued == 1 else 's'} queued for the worker (`paperboard worker`), up to "
+            f"{PER_ROUND} a round",
             highlight=False,
         )
 

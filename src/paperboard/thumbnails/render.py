@@ -41,7 +41,7 @@ class Rendered:
 
 def render_first_page(pdf: bytes) -> bytes:
     """The WebP of `pdf`'s first page, in this process (the child's work); RenderRefused for a PDF PDFium cannot
-    read or that has no page to show."""
+    read (one without pages among them) or whose first page has no size."""
     # Imported here: the worker itself never loads PDFium, only the child does.
     import pypdfium2 as pdfium
 
@@ -50,8 +50,6 @@ def render_first_page(pdf: bytes) -> bytes:
     except pdfium.PdfiumError as error:
         raise RenderRefused(f"it is not a PDF that can be read ({error})") from None
     try:
-        if len(document) == 0:
-            raise RenderRefused("it has no pages")
         page = document[0]
         width, height = page.get_size()
         if not (width >= 1 and height >= 1):
