@@ -7,9 +7,11 @@ Rules of submission (refusals raise a `SubmissionRefused` whose message says why
   request: the submission waits in `submission_fetches` (one row per paper, so a paper submitted many times is asked
   of arXiv once) for the worker, which fetches it (`community.submission_fetches`) and then lists it by these same
   rules, or records why it cannot;
-- a paper listed is queued for the worker to make its first-page thumbnail (`thumbnails.jobs`);
 - the paper was first published at most `max_age_days` days before today, and is not withdrawn;
 - a paper is listed once, ever: `listings.paper_id` is unique, which also settles two submissions racing.
+
+A paper listed is queued in the same transaction for the worker to make its first-page thumbnail
+(`thumbnails.jobs`).
 
 A list holds the listed papers of its period that are neither hidden by a moderator nor withdrawn, ranked by
 upvotes (local votes plus imported ones, `community.counts`), ties going to the earlier submission.

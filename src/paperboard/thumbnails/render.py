@@ -19,6 +19,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from PIL import Image
+
 # As wide as a card's image is shown on a high-density screen; about 15–40 KB of WebP for a page of text.
 WIDTH = 400
 QUALITY = 70
@@ -74,8 +76,6 @@ def render_first_page(pdf: bytes) -> bytes:
 def render_thumbnail(pdf: bytes, *, seconds: float, memory_bytes: int) -> Rendered:
     """The first page of `pdf` as a WebP, rendered by a child process given `memory_bytes` of address space and
     killed after `seconds`; RenderRefused for every way that fails."""
-    from PIL import Image
-
     command = [sys.executable, "-m", __name__, str(memory_bytes)]
     try:
         child = subprocess.run(command, input=pdf, capture_output=True, timeout=seconds, check=False)
