@@ -263,6 +263,22 @@ class Settings(BaseSettings):
         2.0, ge=0, description="First pause, in seconds, before retrying a failed request; doubles each time."
     )
     arxiv_api_delay: float = Field(3.0, ge=0, description="Pause between arXiv API requests (arXiv asks for 3 s).")
+    arxiv_pdf_url: str = Field(
+        "https://export.arxiv.org/pdf", description="Where the worker downloads papers' PDFs for their thumbnails."
+    )
+    thumbnail_max_pdf_bytes: ByteSize = Field(
+        ByteSize(50 * 2**20),
+        gt=0,
+        description="Largest PDF the worker downloads for a thumbnail; a larger one is refused.",
+    )
+    thumbnail_render_seconds: float = Field(
+        30.0, gt=0, description="Seconds the worker gives a PDF's first page to render before refusing it."
+    )
+    thumbnail_render_memory: ByteSize = Field(
+        ByteSize(512 * 2**20),
+        ge=64 * 2**20,
+        description="Address space of the process that renders a thumbnail; a PDF that needs more is refused.",
+    )
     user_agent: str = Field("Paperboard/0.1 (+https://github.com/paperboard)", description="User-Agent sent to arXiv.")
 
     @classmethod

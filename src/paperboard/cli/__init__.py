@@ -14,6 +14,7 @@ from paperboard.cli import (
     search,
     serve,
     subscribers,
+    thumbnails,
     tokens,
     users,
     worker,
@@ -36,6 +37,7 @@ search.register(app)
 serve.register(app)
 subscribers.register(app)
 tokens.register(app)
+thumbnails.register(app)
 users.register(app)
 worker.register(app)
 

@@ -12,6 +12,7 @@ import typer
 from rich.logging import RichHandler
 
 from paperboard.catalog.arxiv.api import ArxivApiClient
+from paperboard.catalog.arxiv.http import PoliteClient
 from paperboard.cli.console import RichProgress, err, open_database, reported_failures, settings
 from paperboard.community.submission_fetches import arxiv_client, fetch_submitted_papers
 from paperboard.config import Settings
@@ -19,6 +20,7 @@ from paperboard.db import Database
 from paperboard.digest.delivery import SenderBusy, send_pending
 from paperboard.progress import LoggingProgress
 from paperboard.search.indexing import IndexingDuty, indexing_embedder
+from paperboard.thumbnails.jobs import make_thumbnails, pdf_client
 from paperboard.worker.jobs import Scheduler, logged_failures, logger
 
 
@@ -54,6 +56,14 @@ def fetch_submissions(database: Database, configuration: Settings, client: Arxiv
     return bool(outcome.listed or outcome.refused)
 
 
+def make_due_thumbnails(database: Database, configuration: Settings, client: PoliteClient) -> bool:
+    """Make a round's share of the queued thumbnails; whether any was done with."""
+    outcome = make_thumbnails(database, configuration, client)
+    if outcome.made or outcome.refused or outcome.retried:
+        logger.info("thumbnails: %d made, %d refused, %d to try again", outcome.made, outcome.refused, outcome.retried)
+    return bool(outcome.made or outcome.refused)
+
+
 def _stop(signum: int, frame: object) -> None:
     # Only the first signal stops the worker: one more (a terminal's Ctrl-C reaches it, then `./dev up` sends
     # SIGTERM as it exits) would cut short the stopping of the embedding processes, and their semaphores would be
@@ -69,11 +79,12 @@ def worker(
     ] = False,
 ) -> None:
     """Keep the site's background work done, until stopped: fetch from arXiv the submitted papers the catalogue
-    lacks, and list them; embed new and changed papers and keep the search index caught up; at the configured hours
-    (in PAPERBOARD_DIGEST_TIME_ZONE) harvest arXiv and compose the day's digests; send the mail waiting in the
-    outbox when PAPERBOARD_SMTP_URL is set. Stopping it at any moment loses nothing: an interrupted job is resumed
-    by the next worker the same day. Only the current day's runs are made: after days stopped, send a missed digest
-    with `paperboard digest send --period daily --date YYYY-MM-DD`."""
+    lacks, and list them; make the first-page thumbnails of listed papers from their PDFs; embed new and changed
+    papers and keep the search index caught up; at the configured hours (in PAPERBOARD_DIGEST_TIME_ZONE) harvest
+    arXiv and compose the day's digests; send the mail waiting in the outbox when PAPERBOARD_SMTP_URL is set.
+    Stopping it at any moment loses nothing: an interrupted job is resumed by the next worker the same day. Only the
+    current day's runs are made: after days stopped, send a missed digest with `paperboard digest send --period
+    daily --date YYYY-MM-DD`."""
     with reported_failures():
         configuration = settings()
         # Interactive: a terminal of its own (`./dev up` says TTY_INTERACTIVE=0: it shares one with the server, whose
@@ -92,7 +103,11 @@ def worker(
         signal.signal(signal.SIGTERM, _stop)
         # Left by `with`, the embedding processes are stopped before the interpreter exits: left running then,
         # concurrent.futures' own exit hook could print a traceback (a closed pipe) as it stopped them.
-        with indexing_embedder(configuration) as embedder, arxiv_client(database, configuration) as client:
+        with (
+            indexing_embedder(configuration) as embedder,
+            arxiv_client(database, configuration) as client,
+            pdf_client(database, configuration) as pdfs,
+        ):
             # The embedding's progress: a bar on a terminal, a line every half minute in a log.
             backlog = RichProgress(err) if err.is_interactive else LoggingProgress(logger)
             indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger), backlog)
@@ -103,13 +118,16 @@ def worker(
                     fetched = logged_failures(
                         "submissions", partial(fetch_submissions, database, configuration, client)
                     )
+                    thumbnails = logged_failures(
+                        "thumbnails", partial(make_due_thumbnails, database, configuration, pdfs)
+                    )
                     embedded = logged_failures("search indexing", indexing.run_once)
                     logged_failures("scheduled jobs", scheduler.run_due)
                     if configuration.smtp_url:
                         logged_failures("sending mail", partial(send_mail, database, configuration))
                     if once:
                         return
-                    if not embedded and not fetched:
+                    if not embedded and not fetched and not thumbnails:
                         time.sleep(configuration.worker_poll_seconds)
             finally:
                 indexing.close()

@@ -10,6 +10,9 @@ Rules of submission (refusals raise a `SubmissionRefused` whose message says why
 - the paper was first published at most `max_age_days` days before today, and is not withdrawn;
 - a paper is listed once, ever: `listings.paper_id` is unique, which also settles two submissions racing.
 
+A paper listed is queued in the same transaction for the worker to make its first-page thumbnail
+(`thumbnails.jobs`).
+
 A list holds the listed papers of its period that are neither hidden by a moderator nor withdrawn, ranked by
 upvotes (local votes plus imported ones, `community.counts`), ties going to the earlier submission.
 """
@@ -33,6 +36,8 @@ from paperboard.community.periods import Period, period_of
 from paperboard.community.votes import voted_papers
 from paperboard.db import Database
 from paperboard.db.models import Listing, Paper, SubmissionFetch, User, Vote
+from paperboard.thumbnails.queries import ThumbnailSize, thumbnail_sizes
+from paperboard.thumbnails.queue import queue_thumbnails
 
 # Cards show the start of an abstract; reading a little more than they show keeps whole abstracts out of memory.
 ABSTRACT_START_LENGTH = 400
@@ -146,6 +151,7 @@ class PaperCard:
     comments: int
     voted: bool
     is_new: bool
+    thumbnail: ThumbnailSize | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +210,7 @@ def _list(session: Session, paper: Paper, submitter: User, day: date, max_age_da
     except IntegrityError:
         winner = session.scalars(select(Listing).where(Listing.paper_id == paper.id)).one()
         raise _already_listed(winner, paper.arxiv_id) from None
+    queue_thumbnails(session, [paper.id])
     return Submission(paper.arxiv_id, day, submitted_at)
 
 
@@ -430,6 +437,7 @@ def paper_cards(session: Session, listings: Sequence[RankedListing], viewer: Use
     }
     comments = comment_counts(session, paper_ids)
     voted = voted_papers(session, viewer, paper_ids)
+    thumbnails = thumbnail_sizes(session, paper_ids)
     new_day = today()
     cards = []
     for listing in listings:
@@ -452,6 +460,7 @@ def paper_cards(session: Session, listings: Sequence[RankedListing], viewer: Use
                 comments=comments[listing.paper_id],
                 voted=listing.paper_id in voted,
                 is_new=listing.day == new_day,
+                thumbnail=thumbnails.get(listing.paper_id),
             )
         )
     return cards

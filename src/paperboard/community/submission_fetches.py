@@ -12,29 +12,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paperboard.catalog.arxiv.api import ArxivApiClient
+from paperboard.catalog.arxiv.http import queue_settings
 from paperboard.catalog.arxiv.pacing import arxiv_api_pacer
 from paperboard.catalog.fetch import FetchInterrupted, FetchReport, fetch_papers
 from paperboard.clock import utcnow
 from paperboard.community.listings import LISTED, PENDING, REFUSED, SubmissionRefused, list_fetched
 from paperboard.config import Settings
 from paperboard.db import Database
+from paperboard.db.job_queue import claim_due, retry_pause, still_claimed
 from paperboard.db.models import SubmissionFetch
 
 logger = logging.getLogger(__name__)
-
-# A request for a submission gets at most one retry and this many seconds to answer (httpx's timeouts): the
-# queue's own back-off does the patient retrying, without holding the worker's other duties for long.
-REQUEST_RETRIES = 1
-REQUEST_TIMEOUT = 15.0
-# How long a claim keeps other workers off its rows: far longer than a batch can take at these timeouts, so that
-# only a worker killed midway ever lets its rows be claimed again.
-CLAIM_LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +49,12 @@ class FetchRound:
 
 def arxiv_client(database: Database, settings: Settings) -> ArxivApiClient:
     """The arXiv API client for submissions: impatient per request, spaced across every process of the site."""
-    impatient = settings.model_copy(
-        update={
-            "http_retries": min(settings.http_retries, REQUEST_RETRIES),
-            "http_timeout": min(settings.http_timeout, REQUEST_TIMEOUT),
-            "http_max_retry_wait": min(settings.http_max_retry_wait, REQUEST_TIMEOUT),
-        }
-    )
-    return ArxivApiClient.from_settings(impatient, pacer=arxiv_api_pacer(database, settings))
+    return ArxivApiClient.from_settings(queue_settings(settings), pacer=arxiv_api_pacer(database, settings))
 
 
 def _claim(database: Database, now: datetime, limit: int) -> list[_Claimed]:
     with database.session() as session:
-        rows = session.scalars(
-            select(SubmissionFetch)
-            .where(SubmissionFetch.status == PENDING, SubmissionFetch.next_attempt_at <= now)
-            .order_by(SubmissionFetch.next_attempt_at, SubmissionFetch.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        for row in rows:
-            row.attempts += 1
-            row.next_attempt_at = now + CLAIM_LEASE
+        rows = claim_due(session, SubmissionFetch, PENDING, now, limit)
         return [_Claimed(row.id, row.arxiv_id, row.submitter_id, row.attempts) for row in rows]
 
 
@@ -95,12 +72,8 @@ def _refusals(report: FetchReport) -> dict[str, str]:
 
 
 def _ours(session: Session, claimed: _Claimed) -> SubmissionFetch | None:
-    """The claimed row, unless it is no longer this claim's: deleted with its submitter, or claimed again by another
-    worker after this one's lease ran out."""
-    row = session.get(SubmissionFetch, claimed.id)
-    if row is None or row.status != PENDING or row.attempts != claimed.attempts:
-        return None
-    return row
+    """The claimed row, unless it is no longer this claim's (deleted with its submitter, say)."""
+    return still_claimed(session, SubmissionFetch, PENDING, claimed.id, claimed.attempts)
 
 
 def _refuse(database: Database, claimed: _Claimed, message: str, now: datetime) -> None:
@@ -131,7 +104,7 @@ def _retry_or_give_up(database: Database, settings: Settings, claimed: _Claimed,
         )
         _refuse(database, claimed, message, now)
         return REFUSED
-    pause = timedelta(seconds=settings.submission_fetch_retry_seconds * 2 ** (claimed.attempts - 1))
+    pause = retry_pause(settings.submission_fetch_retry_seconds, claimed.attempts)
     with database.session() as session:
         if (row := _ours(session, claimed)) is not None:
             row.next_attempt_at = now + pause

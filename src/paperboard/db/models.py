@@ -492,3 +492,40 @@ class PrivateFeed(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     created_at: Mapped[datetime]
+
+
+class ThumbnailJob(Base):
+    """A listed paper whose first-page thumbnail the worker is to make from arXiv's PDF (`thumbnails/jobs.py`); web
+    requests never download or render a PDF. One row per paper.
+
+    `status` is `pending` until the worker is done with it, then `done` (the image is in `paper_thumbnails`) or
+    `refused` (`message` says why: no PDF at arXiv, a PDF too large, unreadable or too slow to render, arXiv
+    unreachable after `attempts` tries). A pending row is due at `next_attempt_at`, which a worker's claim moves past
+    its lease (`db/job_queue.py`).
+    """
+
+    __tablename__ = "thumbnail_jobs"
+    __table_args__ = (Index("ix_thumbnail_jobs_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class PaperThumbnail(Base):
+    """The first page of a paper's PDF as a small WebP: derived data, which `paperboard thumbnails queue --rebuild`
+    makes again from arXiv. In the database rather than in files, so that every web host of a site sharing one
+    PostgreSQL serves the same image without a shared file system, and backups carry it."""
+
+    __tablename__ = "paper_thumbnails"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    image: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int]
+    height: Mapped[int]
+    rendered_at: Mapped[datetime]

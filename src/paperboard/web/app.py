@@ -50,6 +50,7 @@ from paperboard.web.pages import (
     search,
     submit,
     subscriptions,
+    thumbnails,
     users,
     votes,
 )
@@ -82,6 +83,7 @@ PAGE_ROUTERS = (
     feeds,
     admin,
     subscriptions,
+    thumbnails,
     paper,
 )
 # The JSON API's routers, one per resource; within /api/papers/ too, the more specific paths come first.

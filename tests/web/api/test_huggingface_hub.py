@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
@@ -18,13 +19,16 @@ from sqlalchemy import select
 from paperboard.catalog.queries import get_paper
 from paperboard.catalog.record import build_record
 from paperboard.catalog.store import upsert_papers
+from paperboard.clock import utcnow
 from paperboard.community import accounts
 from paperboard.community.trending import FORMULA
 from paperboard.db import Database
-from paperboard.db.models import Listing, Vote
+from paperboard.db.models import Listing, PaperThumbnail, Vote
 from paperboard.db.models import User as Account
+from paperboard.thumbnails.render import render_first_page
 from tests.community.factories import add_comment
 from tests.conftest import PASSWORD, Cli, LiveServer, cli_environment, serving
+from tests.pdfs import pdf_document
 
 
 def _utc(moment: datetime) -> datetime:
@@ -264,3 +268,21 @@ def test_list_papers_without_a_query_gives_the_daily_papers_newest_submission_fi
     assert [_number(paper.id) for paper in api.list_papers(query="")] == newest_first
     assert [_number(paper.id) for paper in api.list_papers()] == newest_first
     assert [_number(paper.id) for paper in api.list_papers(limit=2)] == newest_first[:2]
+
+
+def test_the_client_reads_a_daily_papers_thumbnail_as_an_address_under_the_base_url(
+    served: LiveServer, database: Database
+) -> None:
+    # A thumbnail as the worker stores it (tests/web/test_thumbnails.py follows one from the queue).
+    image = render_first_page(pdf_document())
+    with database.session() as session:
+        paper = get_paper(session, "2506.00001")
+        assert paper is not None
+        session.add(PaperThumbnail(paper_id=paper.id, image=image, width=400, height=518, rendered_at=utcnow()))
+
+    listed = {item.id: item for item in HfApi(endpoint=served.base_url).list_daily_papers(date="2025-06-04")}
+
+    # Hugging Face sends `thumbnail` on each daily item; PaperInfo keeps such fields as attributes.
+    assert listed["2506.00001"].thumbnail == f"{SITE_URL}/papers/2506.00001/thumbnail.webp"
+    assert listed["2506.00002"].thumbnail is None
+    assert httpx.get(served.url("/papers/2506.00001/thumbnail.webp")).content == image

@@ -20,6 +20,12 @@ from paperboard.config import Settings
 _THROTTLED = {429, 503}
 _TRANSIENT = {500, 502, 504}
 
+# A request made for one of the worker's queues (submissions, thumbnails) gets at most one retry and this many
+# seconds to answer (httpx's timeouts): the queue's own back-off does the patient retrying, without holding the
+# worker's other duties for long.
+QUEUE_REQUEST_RETRIES = 1
+QUEUE_REQUEST_TIMEOUT = 15.0
+
 
 class FetchError(Exception):
     """A request failed for good: retries are spent, or the answer can never succeed.
@@ -31,6 +37,11 @@ class FetchError(Exception):
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+class ResponseTooLarge(FetchError):
+    """The answer is longer than the caller accepts: refused as soon as its length (declared or read so far) says so,
+    so that no more than that is ever held in memory."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,17 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def queue_settings(settings: Settings) -> Settings:
+    """The settings of a client that works for one of the worker's queues: impatient per request."""
+    return settings.model_copy(
+        update={
+            "http_retries": min(settings.http_retries, QUEUE_REQUEST_RETRIES),
+            "http_timeout": min(settings.http_timeout, QUEUE_REQUEST_TIMEOUT),
+            "http_max_retry_wait": min(settings.http_max_retry_wait, QUEUE_REQUEST_TIMEOUT),
+        }
+    )
 
 
 WaitListener = Callable[[float, str], None]
@@ -119,15 +141,34 @@ class PoliteClient:
             self._pacer()
         self._last_start = time.monotonic()
 
-    def get(self, url: str, params: Mapping[str, str] | None = None) -> httpx.Response:
-        """The successful response, after as many polite retries as the policy allows."""
+    def _send(self, url: str, params: Mapping[str, str] | None, max_bytes: int | None) -> httpx.Response:
+        """The response, its body read whole; ResponseTooLarge when a successful one's body is over `max_bytes`."""
+        with self._client.stream("GET", url, params=params) as response:
+            if max_bytes is None or not response.is_success:
+                response.read()
+                return response
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ResponseTooLarge(f"{url} is {int(declared):,} bytes long, over the {max_bytes:,} accepted")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ResponseTooLarge(f"{url} is longer than the {max_bytes:,} bytes accepted")
+            # The body is decoded already: a Content-Encoding kept beside it would have it decoded twice.
+            headers = [(name, value) for name, value in response.headers.items() if name != "content-encoding"]
+            return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=response.request)
+
+    def get(self, url: str, params: Mapping[str, str] | None = None, *, max_bytes: int | None = None) -> httpx.Response:
+        """The successful response, after as many polite retries as the policy allows; with `max_bytes`, a body
+        longer than that is refused (ResponseTooLarge) without being read further."""
         policy = self._policy
         for attempt in range(policy.retries + 1):
             self._space_requests()
             last_try = attempt == policy.retries
             backoff = policy.backoff * 2**attempt
             try:
-                response = self._client.get(url, params=params)
+                response = self._send(url, params, max_bytes)
             except httpx.TimeoutException:
                 if last_try:
                     raise FetchError(

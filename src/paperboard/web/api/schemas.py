@@ -17,6 +17,7 @@ from paperboard.community.daily_papers import ListedPaper
 from paperboard.community.listings import RankedListing
 from paperboard.db.models import Paper
 from paperboard.web.api.times import UtcDatetime
+from paperboard.web.pages.thumbnails import thumbnail_path
 
 AVATAR_PATH = "/static/avatar.svg"
 
@@ -78,7 +79,9 @@ class DailyPaper(ApiModel):
     github_repo: str | None
     github_stars: int | None
     project_page: str | None
-    thumbnail: str | None = Field(description="Paperboard makes no thumbnails: always null.")
+    thumbnail: str | None = Field(
+        description="The address of the paper's first page as a WebP image once the worker has made it; else null."
+    )
     num_comments: int
     submitted_by: Submitter | None
     is_author_participating: bool = Field(description="Paperboard does not verify authors: always false.")
@@ -145,7 +148,7 @@ def daily_paper(listed: ListedPaper, site_url: str) -> DailyPaper:
         github_repo=paper.github_repo,
         github_stars=paper.github_stars,
         project_page=paper.project_page,
-        thumbnail=None,
+        thumbnail=site_url + thumbnail_path(listed.paper.arxiv_id) if listed.has_thumbnail else None,
         num_comments=listed.comments,
         submitted_by=submitter,
         is_author_participating=False,

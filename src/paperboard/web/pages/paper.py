@@ -22,6 +22,7 @@ from paperboard.community.paper_activity import paper_activity
 from paperboard.db.models import Paper, User
 from paperboard.exports.markdown import paper_markdown
 from paperboard.search.service import Searcher
+from paperboard.thumbnails.queries import thumbnail_sizes
 from paperboard.web.deps import ReadSessionDep, SearcherDep
 from paperboard.web.negotiation import MARKDOWN_MEDIA_TYPE, page_media_type
 from paperboard.web.security import OptionalUser
@@ -81,6 +82,7 @@ def paper_page(
             "draft": draft,
             "max_comment_length": MAX_COMMENT_LENGTH,
             "similar_papers": searcher.similar(session, paper, SIMILAR_PAPERS_SHOWN),
+            "thumbnail": thumbnail_sizes(session, [paper.id]).get(paper.id),
         },
         status_code=status_code,
     )
