@@ -17,6 +17,7 @@ from paperboard.community.submission_fetches import arxiv_client, fetch_submitte
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.digest.delivery import SenderBusy, send_pending
+from paperboard.github.refresh import StarsRefresh, github_client
 from paperboard.progress import LoggingProgress
 from paperboard.search.indexing import IndexingDuty, indexing_embedder
 from paperboard.worker.jobs import Scheduler, logged_failures, logger
@@ -71,7 +72,8 @@ def worker(
     """Keep the site's background work done, until stopped: fetch from arXiv the submitted papers the catalogue
     lacks, and list them; embed new and changed papers and keep the search index caught up; at the configured hours
     (in PAPERBOARD_DIGEST_TIME_ZONE) harvest arXiv and compose the day's digests; send the mail waiting in the
-    outbox when PAPERBOARD_SMTP_URL is set. Stopping it at any moment loses nothing: an interrupted job is resumed
+    outbox when PAPERBOARD_SMTP_URL is set; refresh the stars of papers' GitHub repositories, within GitHub's rate
+    limits. Stopping it at any moment loses nothing: an interrupted job is resumed
     by the next worker the same day. Only the current day's runs are made: after days stopped, send a missed digest
     with `paperboard digest send --period daily --date YYYY-MM-DD`."""
     with reported_failures():
@@ -92,10 +94,15 @@ def worker(
         signal.signal(signal.SIGTERM, _stop)
         # Left by `with`, the embedding processes are stopped before the interpreter exits: left running then,
         # concurrent.futures' own exit hook could print a traceback (a closed pipe) as it stopped them.
-        with indexing_embedder(configuration) as embedder, arxiv_client(database, configuration) as client:
+        with (
+            indexing_embedder(configuration) as embedder,
+            arxiv_client(database, configuration) as client,
+            github_client(configuration) as github,
+        ):
             # The embedding's progress: a bar on a terminal, a line every half minute in a log.
             backlog = RichProgress(err) if err.is_interactive else LoggingProgress(logger)
             indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger), backlog)
+            stars = StarsRefresh(database, configuration, github)
             logger.info("worker started")
             try:
                 while True:
@@ -105,6 +112,7 @@ def worker(
                     )
                     embedded = logged_failures("search indexing", indexing.run_once)
                     logged_failures("scheduled jobs", scheduler.run_due)
+                    logged_failures("GitHub stars", stars.run_once)
                     if configuration.smtp_url:
                         logged_failures("sending mail", partial(send_mail, database, configuration))
                     if once:

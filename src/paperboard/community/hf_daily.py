@@ -2,12 +2,14 @@
 
 The file is JSON Lines, plain or gzip-compressed, one line per paper on one day's list (schema in
 ../shared/data/SOURCES.md). Read: `date`, `arxiv_id`, `upvotes`, `comments`, `submitted_by`,
-`submitted_on_daily_at`, `github`, `github_stars`, `project_page`; the other fields are not needed.
+`submitted_on_daily_at`, `github`, `github_stars`, `project_page`, `organization`; the other fields are not needed.
 
 - Each line becomes a listing on `date`. Its counts are stored apart from local votes and comments
   (`imported_upvotes`, `imported_comments`) and added to them for ranking (`community.counts`).
 - A paper on several days keeps its first day, with that day's submitter and submission time, and the highest
   counts seen.
+- `organization` (a full name) becomes a row of `organizations` (community/organizations.py) the listing points at;
+  a listing keeps its first day's organization, or a later day's when the first named none.
 - The paper must be in the catalogue already (`paperboard import papers.jsonl.gz`); a line about another paper is
   reported and skipped, like a malformed line.
 - `github` and `project_page` fill a paper's code and project links where it has none; existing links are kept.
@@ -30,6 +32,7 @@ from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.jsonl import BadLine, line_chunks, parse_lines
 from paperboard.catalog.record import RecordError, checked_text, checked_web_url, parse_datetime
 from paperboard.catalog.store import PaperLinks, UpsertCounts, fill_missing_links
+from paperboard.community.organizations import checked_organization, organization_ids
 from paperboard.community.periods import InvalidPeriod, parse_period
 from paperboard.db import Database
 from paperboard.db.models import Listing, Paper
@@ -55,6 +58,7 @@ class HfListing:
     github_stars: int | None
     code_url: str | None
     project_url: str | None
+    organization: str | None
 
 
 @dataclass
@@ -104,6 +108,7 @@ def hf_listing_from_json(data: object) -> HfListing:
         github_stars=_count(data, "github_stars"),
         code_url=checked_web_url(data.get("github"), "github"),
         project_url=checked_web_url(data.get("project_page"), "project_page"),
+        organization=checked_organization(data.get("organization"), "organization"),
     )
 
 
@@ -117,25 +122,28 @@ class _ListingState:
     imported_upvotes: int
     imported_comments: int
     github_stars: int | None
+    organization_id: int | None
 
 
 def _highest(first: int | None, second: int | None) -> int | None:
     return second if first is None else first if second is None else max(first, second)
 
 
-def _merged(state: _ListingState | None, line: HfListing) -> _ListingState:
-    """The listing once `line` is applied: the earlier day wins, with its submission; the highest counts win."""
+def _merged(state: _ListingState | None, line: HfListing, organization_id: int | None) -> _ListingState:
+    """The listing once `line` is applied: the earlier day wins, with its submission and its organization (the
+    other's when it names none); the highest counts win."""
     incoming = _ListingState(
-        line.day, line.submitted_at, line.submitter, line.upvotes, line.comments, line.github_stars
+        line.day, line.submitted_at, line.submitter, line.upvotes, line.comments, line.github_stars, organization_id
     )
     if state is None:
         return incoming
-    earlier = incoming if incoming.day < state.day else state
+    earlier, later = (incoming, state) if incoming.day < state.day else (state, incoming)
     return replace(
         earlier,
         imported_upvotes=max(state.imported_upvotes, incoming.imported_upvotes),
         imported_comments=max(state.imported_comments, incoming.imported_comments),
         github_stars=_highest(state.github_stars, incoming.github_stars),
+        organization_id=earlier.organization_id or later.organization_id,
     )
 
 
@@ -151,6 +159,9 @@ class _ChunkWriter:
         lines = [(number, line) for number, line in parsed if isinstance(line, HfListing)]
         paper_ids = self._paper_ids({line.arxiv_id for _, line in lines})
         stored = self._stored_listings(list(paper_ids.values()))
+        organizations = organization_ids(
+            self._session, {line.organization for _, line in lines if line.organization and line.arxiv_id in paper_ids}
+        )
         new: dict[int, _ListingState] = {}
         changed: dict[int, _ListingState] = {}
         links: dict[str, PaperLinks] = {}
@@ -166,7 +177,7 @@ class _ChunkWriter:
                 )
                 continue
             current = new.get(paper_id) or changed.get(paper_id) or stored.get(paper_id)
-            merged = _merged(current, line)
+            merged = _merged(current, line, organizations.get(line.organization) if line.organization else None)
             if current is None:
                 new[paper_id] = merged
                 counts.inserted += 1
@@ -200,6 +211,7 @@ class _ChunkWriter:
                 Listing.imported_upvotes,
                 Listing.imported_comments,
                 Listing.github_stars,
+                Listing.organization_id,
             ).where(Listing.paper_id.in_(paper_ids))
         )
         return {paper_id: _ListingState(*state) for paper_id, *state in rows}
@@ -224,6 +236,7 @@ def _columns(state: _ListingState) -> dict[str, object]:
         "imported_upvotes": state.imported_upvotes,
         "imported_comments": state.imported_comments,
         "github_stars": state.github_stars,
+        "organization_id": state.organization_id,
     }
 
 

@@ -29,10 +29,12 @@ from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.queries import get_paper
 from paperboard.clock import utcnow
 from paperboard.community.counts import comment_counts
+from paperboard.community.organizations import OrganizationRef, organizations_of
 from paperboard.community.periods import Period, period_of
 from paperboard.community.votes import voted_papers
 from paperboard.db import Database
 from paperboard.db.models import Listing, Paper, SubmissionFetch, User, Vote
+from paperboard.github.repositories import refreshed_stars
 
 # Cards show the start of an abstract; reading a little more than they show keeps whole abstracts out of memory.
 ABSTRACT_START_LENGTH = 400
@@ -141,11 +143,13 @@ class PaperCard:
     project_url: str | None
     day: date
     submitter: str | None
+    # GitHub's count when the worker has asked it (github/), else the archive's.
     github_stars: int | None
     upvotes: int
     comments: int
     voted: bool
     is_new: bool
+    organization: OrganizationRef | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +434,8 @@ def paper_cards(session: Session, listings: Sequence[RankedListing], viewer: Use
     }
     comments = comment_counts(session, paper_ids)
     voted = voted_papers(session, viewer, paper_ids)
+    organizations = organizations_of(session, paper_ids)
+    stars = refreshed_stars(session, [paper.code_url for paper in papers.values()])
     new_day = today()
     cards = []
     for listing in listings:
@@ -447,11 +453,12 @@ def paper_cards(session: Session, listings: Sequence[RankedListing], viewer: Use
                 project_url=paper.project_url,
                 day=listing.day,
                 submitter=listing.submitter,
-                github_stars=listing.github_stars,
+                github_stars=stars.get(paper.code_url, listing.github_stars),
                 upvotes=listing.upvotes,
                 comments=comments[listing.paper_id],
                 voted=listing.paper_id in voted,
                 is_new=listing.day == new_day,
+                organization=organizations.get(listing.paper_id),
             )
         )
     return cards

@@ -40,6 +40,7 @@ from paperboard.web.pages import (
     exports,
     feeds,
     health,
+    organizations,
     paper,
     recent,
     search,
@@ -69,6 +70,7 @@ PAGE_ROUTERS = (
     users,
     authors,
     categories,
+    organizations,
     comments,
     api_docs,
     feeds,
@@ -88,7 +90,15 @@ API_DESCRIPTION = (
 )
 # The public pages every visitor sees alike (besides `/`): lists, trending, papers, profiles, authors, categories,
 # and the API's answers to reads, which are the same for every caller, token or not.
-CACHED_PATH_PREFIXES = ("/papers/", "/users/", "/authors/", "/categories/", "/api/daily_papers", "/api/papers/")
+CACHED_PATH_PREFIXES = (
+    "/papers/",
+    "/users/",
+    "/authors/",
+    "/categories/",
+    "/organizations/",
+    "/api/daily_papers",
+    "/api/papers/",
+)
 # Everything comes from this site: the policy makes browsers refuse a CDN font or script that slipped in, and
 # blunts any markup that escaped escaping. `data:` covers the empty favicon in the base template and Swagger UI's
 # icons on /docs, which its stylesheet embeds.

@@ -16,6 +16,7 @@ import paperboard
 from paperboard.catalog.latex import to_html, to_plain
 from paperboard.catalog.taxonomy import CATEGORY_NAMES
 from paperboard.db.models import User
+from paperboard.github.repositories import repository_name
 from paperboard.web.security import csrf_token
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -114,6 +115,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["latex"] = to_html
     environment.filters["latex_text"] = to_plain
     environment.tests["web_url"] = is_web_url
+    environment.filters["github_repository"] = repository_name
     environment.tests["known_category"] = is_known_category
     environment.globals["path_for"] = path_for
     environment.globals["author_path"] = author_path
