@@ -7,6 +7,8 @@ Web requests never call GitHub: pages show what this stored."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,13 +27,14 @@ from paperboard.github.repositories import (
 logger = logging.getLogger("paperboard.github")
 
 
-def github_client(configuration: Settings) -> GithubClient:
+def github_client(configuration: Settings, clock: Callable[[], float] = time.time) -> GithubClient:
     token = configuration.github_token
     return GithubClient(
         configuration.github_api_url,
         token=None if token is None else token.get_secret_value(),
         user_agent=configuration.user_agent,
         timeout=configuration.http_timeout,
+        clock=clock,
     )
 
 
