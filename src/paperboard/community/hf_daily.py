@@ -32,10 +32,10 @@ from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.jsonl import BadLine, line_chunks, parse_lines
 from paperboard.catalog.record import RecordError, checked_text, checked_web_url, parse_datetime
 from paperboard.catalog.store import PaperLinks, UpsertCounts, fill_missing_links
-from paperboard.community.organizations import checked_organization, organization_ids
+from paperboard.community.organizations import checked_organization, organization_ids, organization_key
 from paperboard.community.periods import InvalidPeriod, parse_period
 from paperboard.db import Database
-from paperboard.db.models import Listing, Paper
+from paperboard.db.models import Listing, Organization, Paper
 from paperboard.progress import Progress, SilentProgress
 
 # The length of `listings.imported_submitter`.
@@ -122,18 +122,25 @@ class _ListingState:
     imported_upvotes: int
     imported_comments: int
     github_stars: int | None
-    organization_id: int | None
+    # The organization's key (community/organizations.py), which its row's id replaces when written.
+    organization: str | None
 
 
 def _highest(first: int | None, second: int | None) -> int | None:
     return second if first is None else first if second is None else max(first, second)
 
 
-def _merged(state: _ListingState | None, line: HfListing, organization_id: int | None) -> _ListingState:
+def _merged(state: _ListingState | None, line: HfListing) -> _ListingState:
     """The listing once `line` is applied: the earlier day wins, with its submission and its organization (the
     other's when it names none); the highest counts win."""
     incoming = _ListingState(
-        line.day, line.submitted_at, line.submitter, line.upvotes, line.comments, line.github_stars, organization_id
+        line.day,
+        line.submitted_at,
+        line.submitter,
+        line.upvotes,
+        line.comments,
+        line.github_stars,
+        None if line.organization is None else organization_key(line.organization),
     )
     if state is None:
         return incoming
@@ -143,7 +150,7 @@ def _merged(state: _ListingState | None, line: HfListing, organization_id: int |
         imported_upvotes=max(state.imported_upvotes, incoming.imported_upvotes),
         imported_comments=max(state.imported_comments, incoming.imported_comments),
         github_stars=_highest(state.github_stars, incoming.github_stars),
-        organization_id=earlier.organization_id or later.organization_id,
+        organization=earlier.organization or later.organization,
     )
 
 
@@ -154,14 +161,13 @@ class _ChunkWriter:
         self._session = session
         self._report = report
         self._report_bad_line = report_bad_line
+        # Each organization's full name as first met in the chunk, by key.
+        self._fullnames: dict[str, str] = {}
 
     def store(self, parsed: list[tuple[int, HfListing | RecordError]]) -> None:
         lines = [(number, line) for number, line in parsed if isinstance(line, HfListing)]
         paper_ids = self._paper_ids({line.arxiv_id for _, line in lines})
         stored = self._stored_listings(list(paper_ids.values()))
-        organizations = organization_ids(
-            self._session, {line.organization for _, line in lines if line.organization and line.arxiv_id in paper_ids}
-        )
         new: dict[int, _ListingState] = {}
         changed: dict[int, _ListingState] = {}
         links: dict[str, PaperLinks] = {}
@@ -177,7 +183,9 @@ class _ChunkWriter:
                 )
                 continue
             current = new.get(paper_id) or changed.get(paper_id) or stored.get(paper_id)
-            merged = _merged(current, line, organizations.get(line.organization) if line.organization else None)
+            merged = _merged(current, line)
+            if line.organization is not None:
+                self._fullnames.setdefault(organization_key(line.organization), line.organization)
             if current is None:
                 new[paper_id] = merged
                 counts.inserted += 1
@@ -211,33 +219,39 @@ class _ChunkWriter:
                 Listing.imported_upvotes,
                 Listing.imported_comments,
                 Listing.github_stars,
-                Listing.organization_id,
-            ).where(Listing.paper_id.in_(paper_ids))
+                Organization.name_key,
+            )
+            .outerjoin(Organization, Organization.id == Listing.organization_id)
+            .where(Listing.paper_id.in_(paper_ids))
         )
         return {paper_id: _ListingState(*state) for paper_id, *state in rows}
 
     def _write(self, new: dict[int, _ListingState], changed: dict[int, _ListingState]) -> None:
+        # Only organizations that listings written now name are stored: a later day's, which the first day's
+        # outranked, makes none.
+        written = {state.organization for state in (*new.values(), *changed.values()) if state.organization}
+        organizations = organization_ids(self._session, written, self._fullnames) if written else {}
+
+        def columns(state: _ListingState) -> dict[str, object]:
+            return {
+                "day": state.day,
+                "submitted_at": state.submitted_at,
+                "imported_submitter": state.imported_submitter,
+                "imported_upvotes": state.imported_upvotes,
+                "imported_comments": state.imported_comments,
+                "github_stars": state.github_stars,
+                "organization_id": organizations.get(state.organization) if state.organization else None,
+            }
+
         if new:
             self._session.execute(
-                insert(_listings), [{"paper_id": paper_id, **_columns(state)} for paper_id, state in new.items()]
+                insert(_listings), [{"paper_id": paper_id, **columns(state)} for paper_id, state in new.items()]
             )
         if changed:
             self._session.execute(
                 update(_listings).where(_listings.c.paper_id == bindparam("listed_paper_id")),
-                [{"listed_paper_id": paper_id, **_columns(state)} for paper_id, state in changed.items()],
+                [{"listed_paper_id": paper_id, **columns(state)} for paper_id, state in changed.items()],
             )
-
-
-def _columns(state: _ListingState) -> dict[str, object]:
-    return {
-        "day": state.day,
-        "submitted_at": state.submitted_at,
-        "imported_submitter": state.imported_submitter,
-        "imported_upvotes": state.imported_upvotes,
-        "imported_comments": state.imported_comments,
-        "github_stars": state.github_stars,
-        "organization_id": state.organization_id,
-    }
 
 
 def import_hf_daily(

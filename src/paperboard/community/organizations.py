@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,22 +50,22 @@ def checked_organization(value: object, field: str) -> str | None:
     return fullname
 
 
-def _key(name: str) -> str:
-    return name.casefold()
+def organization_key(fullname: str) -> str:
+    """What makes two spellings one organization: the address they make, in any case."""
+    return organization_name(fullname).casefold()
 
 
-def organization_ids(session: Session, fullnames: Iterable[str]) -> dict[str, int]:
-    """The ids of the organizations of these full names, by full name; those not stored yet are added."""
-    keys = {fullname: _key(organization_name(fullname)) for fullname in fullnames}
-    if not keys:
-        return {}
-    rows: dict[str, dict[str, str]] = {}
-    for fullname, key in keys.items():
-        rows.setdefault(key, {"name": organization_name(fullname), "name_key": key, "fullname": fullname})
-    insert_missing(session, _organizations, list(rows.values()), key=["name_key"])
-    stored = session.execute(select(Organization.name_key, Organization.id).where(Organization.name_key.in_(rows)))
-    ids = {name_key: organization_id for name_key, organization_id in stored}
-    return {fullname: ids[key] for fullname, key in keys.items()}
+def organization_ids(session: Session, keys: Collection[str], fullnames: Mapping[str, str]) -> dict[str, int]:
+    """The ids of the organizations of these keys, by key; those not stored yet are added, under their full name in
+    `fullnames`."""
+    rows = [
+        {"name": organization_name(fullnames[key]), "name_key": key, "fullname": fullnames[key]}
+        for key in keys
+        if key in fullnames
+    ]
+    insert_missing(session, _organizations, rows, key=["name_key"])
+    stored = session.execute(select(Organization.name_key, Organization.id).where(Organization.name_key.in_(keys)))
+    return {name_key: organization_id for name_key, organization_id in stored}
 
 
 def _ref(organization: Organization) -> OrganizationRef:
@@ -74,7 +74,7 @@ def _ref(organization: Organization) -> OrganizationRef:
 
 def find_organization(session: Session, name: str) -> OrganizationRef | None:
     """The organization at this address, in any case."""
-    organization = session.scalars(select(Organization).where(Organization.name_key == _key(name))).one_or_none()
+    organization = session.scalars(select(Organization).where(Organization.name_key == name.casefold())).one_or_none()
     return None if organization is None else _ref(organization)
 
 
