@@ -144,6 +144,23 @@ def test_an_organization_address_keeps_letters_and_digits(fullname, name):
     assert organization_name(fullname) == name
 
 
+def test_a_name_whose_address_would_not_fit_is_refused(database, tmp_path):
+    add_paper(database, "2506.00001", published_at=datetime(2025, 6, 1))
+    # 100 characters, 200 once case-folded.
+    archive = write_archive(tmp_path / "archive.jsonl", archive_line("2506.00001", "2025-06-04", "ß" * 100))
+    bad: list[BadLine] = []
+
+    import_hf_daily(database, archive, on_bad_line=bad.append)
+
+    assert [line.message for line in bad] == []
+    assert organizations(database) == {"ß" * 100: ("ß" * 100, ["2506.00001"])}
+
+    archive = write_archive(tmp_path / "longer.jsonl", archive_line("2506.00001", "2025-06-04", "ß" * 101))
+    import_hf_daily(database, archive, on_bad_line=bad.append)
+
+    assert [line.message for line in bad] == ["organization: longer than 200 characters once normalised"]
+
+
 @pytest.fixture
 def site(database: Database, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(

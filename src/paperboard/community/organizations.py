@@ -45,8 +45,13 @@ def organization_name(fullname: str) -> str:
 def checked_organization(value: object, field: str) -> str | None:
     """An organization's full name from outside, None when empty; RecordError when it cannot name one."""
     fullname = checked_text(value, field, MAX_NAME_LENGTH)
-    if fullname is not None and not organization_name(fullname):
+    if fullname is None:
+        return None
+    if not organization_name(fullname):
         raise RecordError(f"{field}: {fullname!r} has no letter or digit to name an organization by")
+    # NFKC and case folding may lengthen a name (ß is ss): its address must fit too.
+    if len(organization_key(fullname)) > MAX_NAME_LENGTH:
+        raise RecordError(f"{field}: longer than {MAX_NAME_LENGTH} characters once normalised")
     return fullname
 
 
