@@ -29,7 +29,7 @@ _NOT_OWNERS = frozenset({"about", "apps", "collections", "features", "marketplac
                          "topics", "users"})  # fmt: skip
 # Papers changed up to this long before the newest one seen are read again next round: a transaction that wrote
 # a paper before that one may commit after it.
-_CHANGES_OVERLAP = timedelta(minutes=10)
+_CHANGES_OVERLAP = timedelta(minutes=2)
 _repositories = GithubRepository.__table__
 
 
