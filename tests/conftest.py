@@ -116,6 +116,8 @@ def cli_environment(data_dir: Path, database_url: str | None = None, **settings:
     env["COLUMNS"] = "200"
     # No test may reach the real arXiv: the worker's scheduled harvest is off unless a test sets its hour.
     env["PAPERBOARD_HARVEST_HOUR"] = ""
+    # Nor the real GitHub: the worker asks it for stars only in tests that set a local server and a number.
+    env["PAPERBOARD_GITHUB_STARS_PER_RUN"] = "0"
     if database_url:
         env["PAPERBOARD_DATABASE_URL"] = database_url
     env.update({f"PAPERBOARD_{key.upper()}": value for key, value in settings.items()})

@@ -18,6 +18,7 @@ from paperboard.community.submission_fetches import arxiv_client, fetch_submitte
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.digest.delivery import SenderBusy, send_pending
+from paperboard.github.refresh import StarsRefresh, github_client
 from paperboard.progress import LoggingProgress
 from paperboard.search.indexing import IndexingDuty, indexing_embedder
 from paperboard.thumbnails.jobs import make_thumbnails, pdf_client
@@ -81,10 +82,10 @@ def worker(
     """Keep the site's background work done, until stopped: fetch from arXiv the submitted papers the catalogue
     lacks, and list them; make the first-page thumbnails of listed papers from their PDFs; embed new and changed
     papers and keep the search index caught up; at the configured hours (in PAPERBOARD_DIGEST_TIME_ZONE) harvest
-    arXiv and compose the day's digests; send the mail waiting in the outbox when PAPERBOARD_SMTP_URL is set.
-    Stopping it at any moment loses nothing: an interrupted job is resumed by the next worker the same day. Only the
-    current day's runs are made: after days stopped, send a missed digest with `paperboard digest send --period
-    daily --date YYYY-MM-DD`."""
+    arXiv and compose the day's digests; send the mail waiting in the outbox when PAPERBOARD_SMTP_URL is set; refresh
+    the stars of papers' GitHub repositories, within GitHub's rate limits. Stopping it at any moment loses nothing:
+    an interrupted job is resumed by the next worker the same day. Only the current day's runs are made: after days
+    stopped, send a missed digest with `paperboard digest send --period daily --date YYYY-MM-DD`."""
     with reported_failures():
         configuration = settings()
         # Interactive: a terminal of its own (`./dev up` says TTY_INTERACTIVE=0: it shares one with the server, whose
@@ -107,10 +108,12 @@ def worker(
             indexing_embedder(configuration) as embedder,
             arxiv_client(database, configuration) as client,
             pdf_client(database, configuration) as pdfs,
+            github_client(configuration) as github,
         ):
             # The embedding's progress: a bar on a terminal, a line every half minute in a log.
             backlog = RichProgress(err) if err.is_interactive else LoggingProgress(logger)
             indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger), backlog)
+            stars = StarsRefresh(database, configuration, github)
             logger.info("worker started")
             try:
                 while True:
@@ -123,6 +126,7 @@ def worker(
                     )
                     embedded = logged_failures("search indexing", indexing.run_once)
                     logged_failures("scheduled jobs", scheduler.run_due)
+                    logged_failures("GitHub stars", stars.run_once)
                     if configuration.smtp_url:
                         logged_failures("sending mail", partial(send_mail, database, configuration))
                     if once:

@@ -7,18 +7,20 @@ papers and search results get the same details, with the listing when the paper 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paperboard.community.counts import activity_counts, comment_counts
+from paperboard.community.counts import Activity, activity_counts, comment_counts
 from paperboard.community.listings import RankedListing, listings_of, listings_page
+from paperboard.community.organizations import OrganizationRef, organizations_of
 from paperboard.community.periods import Period
 from paperboard.community.trending import trending, trending_listings
 from paperboard.db.models import Paper
+from paperboard.github.repositories import refreshed_stars
 from paperboard.thumbnails.queries import thumbnail_sizes
 
 DailyPapersSort = Literal["publishedAt", "trending", "upvotes"]
@@ -26,32 +28,46 @@ DailyPapersSort = Literal["publishedAt", "trending", "upvotes"]
 
 @dataclass(frozen=True, slots=True)
 class ListedPaper:
-    """A paper, the list it is on (None when it is on none), and its counts: local activity plus imported."""
+    """A paper, the list it is on (None when it is on none), its counts (local activity plus imported), the
+    organization it was listed for, its code's stars (GitHub's when the worker asked, else the archive's), and
+    whether the worker has made its first-page thumbnail."""
 
     paper: Paper
     listing: RankedListing | None
     upvotes: int
     comments: int
-    # Whether the worker has made its first-page thumbnail.
+    organization: OrganizationRef | None
+    github_stars: int | None
     has_thumbnail: bool
+
+
+def _with_details(
+    session: Session, papers: Sequence[Paper], listings: Mapping[int, RankedListing], counts: Mapping[int, Activity]
+) -> list[ListedPaper]:
+    organizations = organizations_of(session, [paper.id for paper in papers])
+    stars = refreshed_stars(session, [paper.code_url for paper in papers])
+    thumbnails = thumbnail_sizes(session, [paper.id for paper in papers])
+    details = []
+    for paper in papers:
+        listing = listings.get(paper.id)
+        details.append(
+            ListedPaper(
+                paper,
+                listing,
+                counts[paper.id].upvotes,
+                counts[paper.id].comments,
+                organizations.get(paper.id),
+                stars.get(paper.code_url or "", None if listing is None else listing.github_stars),
+                paper.id in thumbnails,
+            )
+        )
+    return details
 
 
 def listed_papers(session: Session, papers: Sequence[Paper]) -> list[ListedPaper]:
     """Details of these papers, in their order."""
     ids = [paper.id for paper in papers]
-    listings = listings_of(session, ids)
-    activity = activity_counts(session, ids)
-    thumbnails = thumbnail_sizes(session, ids)
-    return [
-        ListedPaper(
-            paper,
-            listings.get(paper.id),
-            activity[paper.id].upvotes,
-            activity[paper.id].comments,
-            paper.id in thumbnails,
-        )
-        for paper in papers
-    ]
+    return _with_details(session, papers, listings_of(session, ids), activity_counts(session, ids))
 
 
 def daily_papers(
@@ -86,16 +102,10 @@ def daily_papers(
     paper_ids = [listing.paper_id for listing in listings]
     papers = {paper.id: paper for paper in session.scalars(select(Paper).where(Paper.id.in_(paper_ids)))}
     comments = comment_counts(session, paper_ids)
-    thumbnails = thumbnail_sizes(session, paper_ids)
-    return [
-        ListedPaper(
-            papers[listing.paper_id],
-            listing,
-            listing.upvotes,
-            comments[listing.paper_id],
-            listing.paper_id in thumbnails,
-        )
-        for listing in listings
-        # A paper deleted since its listing was read, as PostgreSQL's statements each see the latest commit.
-        if listing.paper_id in papers
-    ]
+    return _with_details(
+        session,
+        # A paper deleted since its listing was read (PostgreSQL's statements each see the latest commit) is left out.
+        [papers[listing.paper_id] for listing in listings if listing.paper_id in papers],
+        {listing.paper_id: listing for listing in listings},
+        {listing.paper_id: Activity(listing.upvotes, comments[listing.paper_id]) for listing in listings},
+    )

@@ -2,12 +2,14 @@
 
 The file is JSON Lines, plain or gzip-compressed, one line per paper on one day's list (schema in
 ../shared/data/SOURCES.md). Read: `date`, `arxiv_id`, `upvotes`, `comments`, `submitted_by`,
-`submitted_on_daily_at`, `github`, `github_stars`, `project_page`; the other fields are not needed.
+`submitted_on_daily_at`, `github`, `github_stars`, `project_page`, `organization`; the other fields are not needed.
 
 - Each line becomes a listing on `date`. Its counts are stored apart from local votes and comments
   (`imported_upvotes`, `imported_comments`) and added to them for ranking (`community.counts`).
 - A paper on several days keeps its first day, with that day's submitter and submission time, and the highest
   counts seen.
+- `organization` (a full name) becomes a row of `organizations` (community/organizations.py) the listing points at;
+  a listing keeps its first day's organization, or a later day's when the first named none.
 - The paper must be in the catalogue already (`paperboard import papers.jsonl.gz`); a line about another paper is
   reported and skipped, like a malformed line.
 - `github` and `project_page` fill a paper's code and project links where it has none; existing links are kept.
@@ -30,9 +32,10 @@ from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.jsonl import BadLine, line_chunks, parse_lines
 from paperboard.catalog.record import RecordError, checked_text, checked_web_url, parse_datetime
 from paperboard.catalog.store import PaperLinks, UpsertCounts, fill_missing_links
+from paperboard.community.organizations import checked_organization, organization_ids, organization_key
 from paperboard.community.periods import InvalidPeriod, parse_period
 from paperboard.db import Database
-from paperboard.db.models import Listing, Paper
+from paperboard.db.models import Listing, Organization, Paper
 from paperboard.progress import Progress, SilentProgress
 
 # The length of `listings.imported_submitter`.
@@ -55,6 +58,7 @@ class HfListing:
     github_stars: int | None
     code_url: str | None
     project_url: str | None
+    organization: str | None
 
 
 @dataclass
@@ -104,6 +108,7 @@ def hf_listing_from_json(data: object) -> HfListing:
         github_stars=_count(data, "github_stars"),
         code_url=checked_web_url(data.get("github"), "github"),
         project_url=checked_web_url(data.get("project_page"), "project_page"),
+        organization=checked_organization(data.get("organization"), "organization"),
     )
 
 
@@ -117,6 +122,8 @@ class _ListingState:
     imported_upvotes: int
     imported_comments: int
     github_stars: int | None
+    # The organization's key (community/organizations.py), which its row's id replaces when written.
+    organization: str | None
 
 
 def _highest(first: int | None, second: int | None) -> int | None:
@@ -124,18 +131,26 @@ def _highest(first: int | None, second: int | None) -> int | None:
 
 
 def _merged(state: _ListingState | None, line: HfListing) -> _ListingState:
-    """The listing once `line` is applied: the earlier day wins, with its submission; the highest counts win."""
+    """The listing once `line` is applied: the earlier day wins, with its submission and its organization (the
+    other's when it names none); the highest counts win."""
     incoming = _ListingState(
-        line.day, line.submitted_at, line.submitter, line.upvotes, line.comments, line.github_stars
+        line.day,
+        line.submitted_at,
+        line.submitter,
+        line.upvotes,
+        line.comments,
+        line.github_stars,
+        None if line.organization is None else organization_key(line.organization),
     )
     if state is None:
         return incoming
-    earlier = incoming if incoming.day < state.day else state
+    earlier, later = (incoming, state) if incoming.day < state.day else (state, incoming)
     return replace(
         earlier,
         imported_upvotes=max(state.imported_upvotes, incoming.imported_upvotes),
         imported_comments=max(state.imported_comments, incoming.imported_comments),
         github_stars=_highest(state.github_stars, incoming.github_stars),
+        organization=earlier.organization or later.organization,
     )
 
 
@@ -146,6 +161,8 @@ class _ChunkWriter:
         self._session = session
         self._report = report
         self._report_bad_line = report_bad_line
+        # Each organization's full name as first met in the chunk, by key.
+        self._fullnames: dict[str, str] = {}
 
     def store(self, parsed: list[tuple[int, HfListing | RecordError]]) -> None:
         lines = [(number, line) for number, line in parsed if isinstance(line, HfListing)]
@@ -167,6 +184,8 @@ class _ChunkWriter:
                 continue
             current = new.get(paper_id) or changed.get(paper_id) or stored.get(paper_id)
             merged = _merged(current, line)
+            if line.organization is not None:
+                self._fullnames.setdefault(organization_key(line.organization), line.organization)
             if current is None:
                 new[paper_id] = merged
                 counts.inserted += 1
@@ -200,31 +219,39 @@ class _ChunkWriter:
                 Listing.imported_upvotes,
                 Listing.imported_comments,
                 Listing.github_stars,
-            ).where(Listing.paper_id.in_(paper_ids))
+                Organization.name_key,
+            )
+            .outerjoin(Organization, Organization.id == Listing.organization_id)
+            .where(Listing.paper_id.in_(paper_ids))
         )
         return {paper_id: _ListingState(*state) for paper_id, *state in rows}
 
     def _write(self, new: dict[int, _ListingState], changed: dict[int, _ListingState]) -> None:
+        # Only organizations that listings written now name are stored: a later day's, which the first day's
+        # outranked, makes none.
+        written = {state.organization for state in (*new.values(), *changed.values()) if state.organization}
+        organizations = organization_ids(self._session, written, self._fullnames) if written else {}
+
+        def columns(state: _ListingState) -> dict[str, object]:
+            return {
+                "day": state.day,
+                "submitted_at": state.submitted_at,
+                "imported_submitter": state.imported_submitter,
+                "imported_upvotes": state.imported_upvotes,
+                "imported_comments": state.imported_comments,
+                "github_stars": state.github_stars,
+                "organization_id": organizations.get(state.organization) if state.organization else None,
+            }
+
         if new:
             self._session.execute(
-                insert(_listings), [{"paper_id": paper_id, **_columns(state)} for paper_id, state in new.items()]
+                insert(_listings), [{"paper_id": paper_id, **columns(state)} for paper_id, state in new.items()]
             )
         if changed:
             self._session.execute(
                 update(_listings).where(_listings.c.paper_id == bindparam("listed_paper_id")),
-                [{"listed_paper_id": paper_id, **_columns(state)} for paper_id, state in changed.items()],
+                [{"listed_paper_id": paper_id, **columns(state)} for paper_id, state in changed.items()],
             )
-
-
-def _columns(state: _ListingState) -> dict[str, object]:
-    return {
-        "day": state.day,
-        "submitted_at": state.submitted_at,
-        "imported_submitter": state.imported_submitter,
-        "imported_upvotes": state.imported_upvotes,
-        "imported_comments": state.imported_comments,
-        "github_stars": state.github_stars,
-    }
 
 
 def import_hf_daily(

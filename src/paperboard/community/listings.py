@@ -32,10 +32,12 @@ from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.catalog.queries import get_paper
 from paperboard.clock import utcnow
 from paperboard.community.counts import comment_counts
+from paperboard.community.organizations import OrganizationRef, organizations_of
 from paperboard.community.periods import Period, period_of
 from paperboard.community.votes import voted_papers
 from paperboard.db import Database
 from paperboard.db.models import Listing, Paper, SubmissionFetch, User, Vote
+from paperboard.github.repositories import refreshed_stars
 from paperboard.thumbnails.queries import ThumbnailSize, thumbnail_sizes
 from paperboard.thumbnails.queue import queue_thumbnails
 
@@ -146,12 +148,14 @@ class PaperCard:
     project_url: str | None
     day: date
     submitter: str | None
+    # GitHub's count when the worker has asked it (github/), else the archive's.
     github_stars: int | None
     upvotes: int
     comments: int
     voted: bool
     is_new: bool
     thumbnail: ThumbnailSize | None
+    organization: OrganizationRef | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,6 +442,8 @@ def paper_cards(session: Session, listings: Sequence[RankedListing], viewer: Use
     comments = comment_counts(session, paper_ids)
     voted = voted_papers(session, viewer, paper_ids)
     thumbnails = thumbnail_sizes(session, paper_ids)
+    organizations = organizations_of(session, paper_ids)
+    stars = refreshed_stars(session, [paper.code_url for paper in papers.values()])
     new_day = today()
     cards = []
     for listing in listings:
@@ -455,12 +461,13 @@ def paper_cards(session: Session, listings: Sequence[RankedListing], viewer: Use
                 project_url=paper.project_url,
                 day=listing.day,
                 submitter=listing.submitter,
-                github_stars=listing.github_stars,
+                github_stars=stars.get(paper.code_url, listing.github_stars),
                 upvotes=listing.upvotes,
                 comments=comments[listing.paper_id],
                 voted=listing.paper_id in voted,
                 is_new=listing.day == new_day,
                 thumbnail=thumbnails.get(listing.paper_id),
+                organization=organizations.get(listing.paper_id),
             )
         )
     return cards

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from paperboard.community.comments import ThreadComment, paper_thread
 from paperboard.community.counts import activity_counts
+from paperboard.community.organizations import OrganizationRef, organizations_of
 from paperboard.community.votes import voted_papers
 from paperboard.db.models import Listing, Paper, User
+from paperboard.github.repositories import refreshed_stars
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,8 @@ class ListedOn:
     submitter: User | None
     imported_submitter: str | None
     imported_comments: int
+    # The archive's count of the code's stars.
+    github_stars: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,9 @@ class PaperActivity:
     comment_count: int
     listing: ListedOn | None
     thread: list[ThreadComment]
+    organization: OrganizationRef | None
+    # GitHub's count when the worker has asked it (github/), else the archive's.
+    github_stars: int | None
 
 
 def listed_on(session: Session, paper_id: int) -> ListedOn | None:
@@ -45,15 +52,19 @@ def listed_on(session: Session, paper_id: int) -> ListedOn | None:
     if row is None:
         return None
     listing, submitter = row
-    return ListedOn(listing.day, submitter, listing.imported_submitter, listing.imported_comments)
+    return ListedOn(listing.day, submitter, listing.imported_submitter, listing.imported_comments, listing.github_stars)
 
 
 def paper_activity(session: Session, paper: Paper, reader: User | None) -> PaperActivity:
     activity = activity_counts(session, [paper.id])[paper.id]
+    listing = listed_on(session, paper.id)
+    stars = refreshed_stars(session, [paper.code_url])
     return PaperActivity(
         upvotes=activity.upvotes,
         voted=paper.id in voted_papers(session, reader, [paper.id]),
         comment_count=activity.comments,
-        listing=listed_on(session, paper.id),
+        listing=listing,
         thread=paper_thread(session, paper.id, reader),
+        organization=organizations_of(session, [paper.id]).get(paper.id),
+        github_stars=stars.get(paper.code_url or "", None if listing is None else listing.github_stars),
     )

@@ -202,6 +202,38 @@ class Listing(Base):
     github_stars: Mapped[int | None]
     hidden_at: Mapped[datetime | None]
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The organization the listing was submitted for (Hugging Face's `organization`); indexed for its page.
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"), index=True)
+
+
+class Organization(Base):
+    """A lab, company or university papers were listed for (community/organizations.py). `name` is its address,
+    made from `fullname` as first seen; `name_key` (case-folded) is what makes two spellings one organization."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    fullname: Mapped[str] = mapped_column(String(200))
+
+
+class GithubRepository(Base):
+    """A GitHub repository some paper links to as its code, and its stars as GitHub last told them (github/).
+
+    `repo_key` is `owner/name` from the paper's link, case-folded; `full_name` is the name to ask GitHub for, the
+    new one after a rename. `etag` makes the next check a conditional request; `checked_at` (None: never) orders
+    the checks, oldest first; `gone_at` is set while GitHub answers that the repository does not exist."""
+
+    __tablename__ = "github_repositories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo_key: Mapped[str] = mapped_column(String(300), unique=True)
+    full_name: Mapped[str] = mapped_column(String(300))
+    stars: Mapped[int | None]
+    etag: Mapped[str | None] = mapped_column(String(200))
+    checked_at: Mapped[datetime | None] = mapped_column(index=True)
+    gone_at: Mapped[datetime | None]
 
 
 class SubmissionFetch(Base):

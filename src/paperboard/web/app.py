@@ -45,6 +45,7 @@ from paperboard.web.pages import (
     feeds,
     follows,
     health,
+    organizations,
     paper,
     recent,
     search,
@@ -78,6 +79,7 @@ PAGE_ROUTERS = (
     authors,
     claims,
     categories,
+    organizations,
     comments,
     api_docs,
     feeds,
@@ -107,7 +109,15 @@ API_DESCRIPTION = (
 )
 # The public pages every visitor sees alike (besides `/`): lists, trending, papers, profiles, authors, categories,
 # and the API's answers to reads, which are the same for every caller, token or not.
-CACHED_PATH_PREFIXES = ("/papers/", "/users/", "/authors/", "/categories/", "/api/daily_papers", "/api/papers/")
+CACHED_PATH_PREFIXES = (
+    "/papers/",
+    "/users/",
+    "/authors/",
+    "/categories/",
+    "/organizations/",
+    "/api/daily_papers",
+    "/api/papers/",
+)
 # Everything comes from this site: the policy makes browsers refuse a CDN font or script that slipped in, and
 # blunts any markup that escaped escaping. `data:` covers the empty favicon in the base template and Swagger UI's
 # icons on /docs, which its stylesheet embeds.

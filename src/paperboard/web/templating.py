@@ -17,6 +17,7 @@ from paperboard.catalog.authors import author_key
 from paperboard.catalog.latex import to_html, to_plain
 from paperboard.catalog.taxonomy import CATEGORY_NAMES
 from paperboard.db.models import User
+from paperboard.github.repositories import repository_name
 from paperboard.personal.collections import saved_arxiv_ids
 from paperboard.web.reader_state import is_following, is_not_interested
 from paperboard.web.security import csrf_token
@@ -141,6 +142,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["latex"] = to_html
     environment.filters["latex_text"] = to_plain
     environment.tests["web_url"] = is_web_url
+    environment.filters["github_repository"] = repository_name
     environment.tests["known_category"] = is_known_category
     environment.globals["path_for"] = path_for
     environment.globals["author_path"] = author_path

@@ -27,6 +27,7 @@ PAPER_KEYS = {
     "projectPage",
     "submittedOnDailyAt",
     "submittedOnDailyBy",
+    "organization",
 }
 ITEM_KEYS = {
     "paper",
@@ -40,6 +41,7 @@ ITEM_KEYS = {
     "thumbnail",
     "numComments",
     "submittedBy",
+    "organization",
     "isAuthorParticipating",
 }
 SUBMITTER_KEYS = {"_id", "name", "user", "fullname", "avatarUrl", "isPro", "type"}

@@ -15,11 +15,13 @@ from pydantic.alias_generators import to_camel
 
 from paperboard.community.daily_papers import ListedPaper
 from paperboard.community.listings import RankedListing
+from paperboard.community.organizations import OrganizationRef
 from paperboard.db.models import Paper
 from paperboard.web.api.times import UtcDatetime
 from paperboard.web.pages.thumbnails import thumbnail_path
 
 AVATAR_PATH = "/static/avatar.svg"
+ORGANIZATION_AVATAR_PATH = "/static/organization.svg"
 
 
 class ApiModel(BaseModel):
@@ -44,6 +46,15 @@ class Submitter(ApiModel):
     type: Literal["user"] = "user"
 
 
+class Organization(ApiModel):
+    id: str = Field(alias="_id", description="A stable id of the organization.")
+    name: str = Field(description="Its address on this site, /organizations/{name}.")
+    fullname: str
+    # Hugging Face's answers say `avatar`; huggingface_hub's `Organization` reads `avatarUrl`: both are sent.
+    avatar: str
+    avatar_url: str
+
+
 class PaperFields(ApiModel):
     id: str = Field(description="The canonical arXiv id.", examples=["2506.03781"])
     authors: list[PaperAuthor]
@@ -57,6 +68,7 @@ class PaperFields(ApiModel):
     project_page: str | None
     submitted_on_daily_at: UtcDatetime | None = Field(description="When the paper was submitted to a daily list.")
     submitted_on_daily_by: Submitter | None
+    organization: Organization | None = Field(description="The organization the paper was listed for.")
 
 
 class PaperDetail(PaperFields):
@@ -68,8 +80,8 @@ class PaperDetail(PaperFields):
 class DailyPaper(ApiModel):
     """One item of `GET /api/daily_papers` and of search results.
 
-    `upvotes`, `githubRepo`, `githubStars` and `projectPage` are the paper's, repeated beside it: `huggingface_hub`'s
-    `PaperInfo` reads them from the item itself (and takes 0 upvotes inside `paper` for none)."""
+    `upvotes`, `githubRepo`, `githubStars`, `projectPage` and `organization` are the paper's, repeated beside it:
+    `huggingface_hub`'s `PaperInfo` reads them from the item itself (and takes 0 upvotes inside `paper` for none)."""
 
     paper: PaperFields
     published_at: UtcDatetime = Field(description="When the paper was submitted to its list (its own date if on none).")
@@ -84,6 +96,7 @@ class DailyPaper(ApiModel):
     )
     num_comments: int
     submitted_by: Submitter | None
+    organization: Organization | None = Field(description="The paper's again, where `huggingface_hub` reads it.")
     is_author_participating: bool = Field(description="Paperboard does not verify authors: always false.")
 
 
@@ -108,7 +121,20 @@ def _submitter(listing: RankedListing | None, site_url: str) -> Submitter | None
     )
 
 
-def _paper_fields(listed: ListedPaper, submitter: Submitter | None) -> dict[str, object]:
+def _organization(organization: OrganizationRef | None, site_url: str) -> Organization | None:
+    if organization is None:
+        return None
+    avatar = site_url + ORGANIZATION_AVATAR_PATH
+    return Organization(
+        id=_stable_id("organization", organization.name.casefold()),
+        name=organization.name,
+        fullname=organization.fullname,
+        avatar=avatar,
+        avatar_url=avatar,
+    )
+
+
+def _paper_fields(listed: ListedPaper, submitter: Submitter | None, site_url: str) -> dict[str, object]:
     paper: Paper = listed.paper
     listing = listed.listing
     return {
@@ -123,22 +149,23 @@ def _paper_fields(listed: ListedPaper, submitter: Submitter | None) -> dict[str,
         "upvotes": listed.upvotes,
         "discussion_id": f"{paper.id:024x}",
         "github_repo": paper.code_url,
-        "github_stars": None if listing is None else listing.github_stars,
+        "github_stars": listed.github_stars,
         "project_page": paper.project_url,
         "submitted_on_daily_at": None if listing is None else listing.submitted_at,
         "submitted_on_daily_by": submitter,
+        "organization": _organization(listed.organization, site_url),
     }
 
 
 def paper_detail(listed: ListedPaper, site_url: str) -> PaperDetail:
     submitter = _submitter(listed.listing, site_url)
-    return PaperDetail(**_paper_fields(listed, submitter), num_comments=listed.comments)
+    return PaperDetail(**_paper_fields(listed, submitter, site_url), num_comments=listed.comments)
 
 
 def daily_paper(listed: ListedPaper, site_url: str) -> DailyPaper:
     submitter = _submitter(listed.listing, site_url)
     listing = listed.listing
-    paper = PaperFields(**_paper_fields(listed, submitter))
+    paper = PaperFields(**_paper_fields(listed, submitter, site_url))
     return DailyPaper(
         paper=paper,
         published_at=listed.paper.published_at if listing is None else listing.submitted_at,
@@ -151,5 +178,6 @@ def daily_paper(listed: ListedPaper, site_url: str) -> DailyPaper:
         thumbnail=site_url + thumbnail_path(listed.paper.arxiv_id) if listed.has_thumbnail else None,
         num_comments=listed.comments,
         submitted_by=submitter,
+        organization=paper.organization,
         is_author_participating=False,
     )
