@@ -128,6 +128,7 @@ def test_a_claim_waits_in_the_queue_and_once_approved_shows_on_the_author_page_a
     assert decided.status == "approved" and decided.decided_by_id == moderator_id and decided.decided_at is not None
     assert signals_changed_at(catalogue, stored.user_id) not in (None, before)
     assert 'id="no-claims"' in moderator.get("/admin").text
+    assert "approved on" in main_of(ada.get("/account").text)
 
     # Public now: every visitor sees the claimant's box, and the profile lists the name and its papers.
     author_page = main_of(client_for(catalogue).get(ADA).text)

@@ -66,7 +66,10 @@ def profile(
             **public_collections(request, session, user),
             "claimed_names": claimed_names(session, user),
             "claimed_papers": claimed_papers(session, user, limit=PAPERS_ON_PROFILE),
-            "claimed_paper_count": count_claimed_papers(session, user),
+            # The first page of /users/{username}/papers, shorter.
+            "claimed_pagination": Pagination(
+                page=1, per_page=PAPERS_ON_PROFILE, total=count_claimed_papers(session, user)
+            ),
         },
     )
 
