@@ -148,3 +148,22 @@ def test_the_ranker_reads_every_collection_of_the_reader_and_each_change_is_a_si
         collections.set_saved(session, ann, paper, saved=False)
         collections.set_saved(session, ann, paper, saved=False)
         assert collections.collection_view(session, session.get(type(saved), saved_id)).items == []
+
+
+def test_many_papers_are_added_in_order_each_accounted_for(database, people, monkeypatch):
+    ann = people["ann"].id
+    add_paper(database, "2506.00004")
+    with database.session() as session:
+        shelf = collections.create_collection(session, ann, "Shelf")
+        collections.add_paper(session, shelf, PAPERS[1])
+        monkeypatch.setattr(collections, "MAX_ITEMS_PER_COLLECTION", 3)
+        outcome = collections.add_many(session, shelf, [PAPERS[2], "2507.09999", PAPERS[1], PAPERS[0], PAPERS[2]])
+        object_id = shelf.object_id
+    assert outcome == collections.ManyAdded(
+        added=[PAPERS[2], PAPERS[0]], already_there=[PAPERS[1]], not_in_catalogue=["2507.09999"], no_room=[]
+    )
+    assert [arxiv_id for arxiv_id, _ in order(database, object_id)] == [PAPERS[1], PAPERS[2], PAPERS[0]]
+    with database.session() as session:
+        shelf = collections.owned_collection(session, object_id, ann)
+        full = collections.add_many(session, shelf, ["2506.00004"])
+    assert full == collections.ManyAdded(no_room=["2506.00004"])

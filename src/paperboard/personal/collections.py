@@ -21,9 +21,9 @@ import secrets
 import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,8 @@ MAX_COLLECTIONS_PER_ACCOUNT = 200
 # Long enough to read, short enough that an address stays on one line.
 _SLUG_WORDS_LENGTH = 60
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+# Ids looked up in one query: well below SQLite's limit on a statement's parameters.
+_LOOKUP_BATCH = 500
 
 
 class CollectionRefused(ValueError):
@@ -516,6 +518,58 @@ def add_paper(
         ) from None
     _touch(session, collection)
     return item
+
+
+@dataclass
+class ManyAdded:
+    """What became of each arXiv id given to `add_many`."""
+
+    added: list[str] = field(default_factory=list)
+    already_there: list[str] = field(default_factory=list)
+    not_in_catalogue: list[str] = field(default_factory=list)
+    # Ids left out because the collection was full.
+    no_room: list[str] = field(default_factory=list)
+
+
+def add_many(session: Session, collection: PaperCollection, arxiv_ids: Sequence[str]) -> ManyAdded:
+    """Put the papers with these canonical arXiv ids at the end of the collection, in order, in a few queries
+    whatever their number (an imported library): one add at a time took 10 ms each."""
+    outcome = ManyAdded()
+    lock_for_transaction(session, f"collection:{collection.id}")
+    wanted = list(dict.fromkeys(arxiv_ids))
+    paper_ids: dict[str, int] = {}
+    for start in range(0, len(wanted), _LOOKUP_BATCH):
+        batch = wanted[start : start + _LOOKUP_BATCH]
+        rows = session.execute(select(Paper.arxiv_id, Paper.id).where(Paper.arxiv_id.in_(batch)))
+        paper_ids.update({arxiv_id: paper_id for arxiv_id, paper_id in rows})
+    held = set(session.scalars(select(CollectionItem.paper_id).where(CollectionItem.collection_id == collection.id)))
+    now = utcnow()
+    new_items = []
+    for arxiv_id in wanted:
+        paper_id = paper_ids.get(arxiv_id)
+        if paper_id is None:
+            outcome.not_in_catalogue.append(arxiv_id)
+        elif paper_id in held:
+            outcome.already_there.append(arxiv_id)
+        elif len(held) >= MAX_ITEMS_PER_COLLECTION:
+            outcome.no_room.append(arxiv_id)
+        else:
+            new_items.append(
+                {
+                    "object_id": new_object_id(),
+                    "collection_id": collection.id,
+                    "paper_id": paper_id,
+                    "position": len(held),
+                    "note": None,
+                    "added_at": now,
+                }
+            )
+            held.add(paper_id)
+            outcome.added.append(arxiv_id)
+    if new_items:
+        session.execute(insert(CollectionItem), new_items)
+        _touch(session, collection)
+    return outcome
 
 
 def _item(session: Session, collection: PaperCollection, item_object_id: str) -> CollectionItem:

@@ -19,13 +19,7 @@ from sqlalchemy.orm import Session
 
 from paperboard.catalog.ids import InvalidArxivId, parse_arxiv_id
 from paperboard.db.models import PaperCollection
-from paperboard.personal.collections import (
-    AlreadyInCollection,
-    CollectionLimitReached,
-    CollectionRefused,
-    PaperNotInCatalogue,
-    add_paper,
-)
+from paperboard.personal.collections import MAX_ITEMS_PER_COLLECTION, CollectionRefused, add_many
 
 ImportFormat = Literal["bibtex", "ids"]
 # About 2,000 BibTeX entries of arXiv papers, a collection's worth.
@@ -131,23 +125,13 @@ def import_library(
 ) -> ImportReport:
     """Add every paper the text names to the end of the collection, in the text's order; the report says what
     became of each entry."""
-    report = ImportReport()
-    seen: set[str] = set()
-    for candidate in parse_library(text, import_format):
-        if candidate.arxiv_id is None:
-            report.skipped.append(Skipped(candidate.label, candidate.problem or "has no arXiv id"))
-            continue
-        if candidate.arxiv_id in seen:
-            continue
-        seen.add(candidate.arxiv_id)
-        try:
-            add_paper(session, collection, candidate.arxiv_id)
-        except AlreadyInCollection:
-            report.already_there.append(candidate.arxiv_id)
-        except PaperNotInCatalogue:
-            report.not_in_catalogue.append(candidate.arxiv_id)
-        except CollectionLimitReached as error:
-            report.skipped.append(Skipped(candidate.arxiv_id, str(error)))
-        else:
-            report.added.append(candidate.arxiv_id)
-    return report
+    candidates = parse_library(text, import_format)
+    outcome = add_many(session, collection, [c.arxiv_id for c in candidates if c.arxiv_id is not None])
+    full = f"the collection is full (at most {MAX_ITEMS_PER_COLLECTION} papers)"
+    return ImportReport(
+        added=outcome.added,
+        already_there=outcome.already_there,
+        not_in_catalogue=outcome.not_in_catalogue,
+        skipped=[Skipped(c.label, c.problem or "") for c in candidates if c.arxiv_id is None]
+        + [Skipped(arxiv_id, full) for arxiv_id in outcome.no_room],
+    )

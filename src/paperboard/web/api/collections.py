@@ -250,6 +250,8 @@ def list_collections(
     )
     if len(found) > limit:
         found = found[:limit]
+        # The address the client called rather than the base URL's: the client follows it to the same server, and
+        # these answers differ by token, so they stay out of the page cache (`CACHED_PATH_PREFIXES`).
         response.headers["Link"] = f'<{request.url.include_query_params(p=p + 1)}>; rel="next"'
     previews = service.first_items(session, found, PREVIEW_ITEMS)
     owners = {user.id: user for user in session.scalars(select(User).where(User.id.in_({c.owner_id for c in found})))}
