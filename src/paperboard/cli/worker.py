@@ -19,6 +19,7 @@ from paperboard.db import Database
 from paperboard.digest.delivery import SenderBusy, send_pending
 from paperboard.progress import LoggingProgress
 from paperboard.search.indexing import IndexingDuty, indexing_embedder
+from paperboard.search.paper_keywords import KeywordDuty
 from paperboard.worker.jobs import Scheduler, logged_failures, logger
 
 
@@ -69,7 +70,8 @@ def worker(
     ] = False,
 ) -> None:
     """Keep the site's background work done, until stopped: fetch from arXiv the submitted papers the catalogue
-    lacks, and list them; embed new and changed papers and keep the search index caught up; at the configured hours
+    lacks, and list them; embed new and changed papers and keep the search index caught up; once they have vectors,
+    extract keywords for papers without the archive's (PAPERBOARD_EXTRACT_KEYWORDS); at the configured hours
     (in PAPERBOARD_DIGEST_TIME_ZONE) harvest arXiv and compose the day's digests; send the mail waiting in the
     outbox when PAPERBOARD_SMTP_URL is set. Stopping it at any moment loses nothing: an interrupted job is resumed
     by the next worker the same day. Only the current day's runs are made: after days stopped, send a missed digest
@@ -96,6 +98,10 @@ def worker(
             # The embedding's progress: a bar on a terminal, a line every half minute in a log.
             backlog = RichProgress(err) if err.is_interactive else LoggingProgress(logger)
             indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger), backlog)
+            # Its own lines in the log: a second bar on the terminal would fight the embedding's for the screen.
+            keywords = (
+                KeywordDuty(database, embedder, LoggingProgress(logger)) if configuration.extract_keywords else None
+            )
             logger.info("worker started")
             try:
                 while True:
@@ -104,15 +110,21 @@ def worker(
                         "submissions", partial(fetch_submissions, database, configuration, client)
                     )
                     embedded = logged_failures("search indexing", indexing.run_once)
+                    # Keywords need vectors, and search by meaning matters more: only once the embedding caught up.
+                    extracted = (
+                        logged_failures("keywords", keywords.run_once) if keywords is not None and not embedded else 0
+                    )
                     logged_failures("scheduled jobs", scheduler.run_due)
                     if configuration.smtp_url:
                         logged_failures("sending mail", partial(send_mail, database, configuration))
                     if once:
                         return
-                    if not embedded and not fetched:
+                    if not embedded and not fetched and not extracted:
                         time.sleep(configuration.worker_poll_seconds)
             finally:
                 indexing.close()
+                if keywords is not None:
+                    keywords.close()
 
 
 def register(app: typer.Typer) -> None:

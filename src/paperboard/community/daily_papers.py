@@ -19,18 +19,21 @@ from paperboard.community.listings import RankedListing, listings_of, listings_p
 from paperboard.community.periods import Period
 from paperboard.community.trending import trending, trending_listings
 from paperboard.db.models import Paper
+from paperboard.search.paper_keywords import keywords_of
 
 DailyPapersSort = Literal["publishedAt", "trending", "upvotes"]
 
 
 @dataclass(frozen=True, slots=True)
 class ListedPaper:
-    """A paper, the list it is on (None when it is on none), and its counts: local activity plus imported."""
+    """A paper, the list it is on (None when it is on none), its counts (local activity plus imported), and its
+    keywords (None while it has none)."""
 
     paper: Paper
     listing: RankedListing | None
     upvotes: int
     comments: int
+    keywords: list[str] | None
 
 
 def listed_papers(session: Session, papers: Sequence[Paper]) -> list[ListedPaper]:
@@ -38,8 +41,15 @@ def listed_papers(session: Session, papers: Sequence[Paper]) -> list[ListedPaper
     ids = [paper.id for paper in papers]
     listings = listings_of(session, ids)
     activity = activity_counts(session, ids)
+    keywords = keywords_of(session, ids)
     return [
-        ListedPaper(paper, listings.get(paper.id), activity[paper.id].upvotes, activity[paper.id].comments)
+        ListedPaper(
+            paper,
+            listings.get(paper.id),
+            activity[paper.id].upvotes,
+            activity[paper.id].comments,
+            keywords.get(paper.id),
+        )
         for paper in papers
     ]
 
@@ -76,8 +86,15 @@ def daily_papers(
     paper_ids = [listing.paper_id for listing in listings]
     papers = {paper.id: paper for paper in session.scalars(select(Paper).where(Paper.id.in_(paper_ids)))}
     comments = comment_counts(session, paper_ids)
+    keywords = keywords_of(session, paper_ids)
     return [
-        ListedPaper(papers[listing.paper_id], listing, listing.upvotes, comments[listing.paper_id])
+        ListedPaper(
+            papers[listing.paper_id],
+            listing,
+            listing.upvotes,
+            comments[listing.paper_id],
+            keywords.get(listing.paper_id),
+        )
         for listing in listings
         # A paper deleted since its listing was read, as PostgreSQL's statements each see the latest commit.
         if listing.paper_id in papers

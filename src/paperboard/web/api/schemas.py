@@ -56,6 +56,11 @@ class PaperFields(ApiModel):
     project_page: str | None
     submitted_on_daily_at: UtcDatetime | None = Field(description="When the paper was submitted to a daily list.")
     submitted_on_daily_by: Submitter | None
+    ai_keywords: list[str] | None = Field(
+        alias="ai_keywords",
+        description="Keywords of the paper: the Hugging Face archive's where it has them, else extracted from the "
+        "title and abstract by the worker; null until then.",
+    )
 
 
 class PaperDetail(PaperFields):
@@ -67,8 +72,8 @@ class PaperDetail(PaperFields):
 class DailyPaper(ApiModel):
     """One item of `GET /api/daily_papers` and of search results.
 
-    `upvotes`, `githubRepo`, `githubStars` and `projectPage` are the paper's, repeated beside it: `huggingface_hub`'s
-    `PaperInfo` reads them from the item itself (and takes 0 upvotes inside `paper` for none)."""
+    `upvotes`, `githubRepo`, `githubStars`, `projectPage` and `ai_keywords` are the paper's, repeated beside it:
+    `huggingface_hub`'s `PaperInfo` reads them from the item itself (and takes 0 upvotes inside `paper` for none)."""
 
     paper: PaperFields
     published_at: UtcDatetime = Field(description="When the paper was submitted to its list (its own date if on none).")
@@ -78,6 +83,7 @@ class DailyPaper(ApiModel):
     github_repo: str | None
     github_stars: int | None
     project_page: str | None
+    ai_keywords: list[str] | None = Field(alias="ai_keywords")
     thumbnail: str | None = Field(description="Paperboard makes no thumbnails: always null.")
     num_comments: int
     submitted_by: Submitter | None
@@ -124,6 +130,7 @@ def _paper_fields(listed: ListedPaper, submitter: Submitter | None) -> dict[str,
         "project_page": paper.project_url,
         "submitted_on_daily_at": None if listing is None else listing.submitted_at,
         "submitted_on_daily_by": submitter,
+        "ai_keywords": listed.keywords,
     }
 
 
@@ -145,6 +152,7 @@ def daily_paper(listed: ListedPaper, site_url: str) -> DailyPaper:
         github_repo=paper.github_repo,
         github_stars=paper.github_stars,
         project_page=paper.project_page,
+        ai_keywords=paper.ai_keywords,
         thumbnail=None,
         num_comments=listed.comments,
         submitted_by=submitter,

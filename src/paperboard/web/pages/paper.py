@@ -21,6 +21,7 @@ from paperboard.community.comments import MAX_COMMENT_LENGTH
 from paperboard.community.paper_activity import paper_activity
 from paperboard.db.models import Paper, User
 from paperboard.exports.markdown import paper_markdown
+from paperboard.search.paper_keywords import paper_keywords
 from paperboard.search.service import Searcher
 from paperboard.web.deps import ReadSessionDep, SearcherDep
 from paperboard.web.negotiation import MARKDOWN_MEDIA_TYPE, page_media_type
@@ -81,6 +82,7 @@ def paper_page(
             "draft": draft,
             "max_comment_length": MAX_COMMENT_LENGTH,
             "similar_papers": searcher.similar(session, paper, SIMILAR_PAPERS_SHOWN),
+            "keywords": paper_keywords(session, paper.id),
         },
         status_code=status_code,
     )
