@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -262,18 +262,25 @@ class PhraseVectors:
         self.embedder = embedder
         self.limit = limit
         self._vectors: dict[str, np.ndarray] = {}
+        # Phrases embedded, and phrases asked for (the difference was remembered).
         self.embedded = 0
-        self.reused = 0
+        self.asked = 0
+
+    def add(self, keys: Iterable[str]) -> None:
+        """Embed the phrases not known yet, in one call."""
+        missing = [key for key in dict.fromkeys(keys) if key not in self._vectors]
+        if not missing:
+            return
+        if len(self._vectors) + len(missing) > self.limit:
+            self._vectors.clear()
+        # The model reads lower-case text, so the case-folded key is what it would see anyway.
+        self._vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
+        self.embedded += len(missing)
 
     def __call__(self, keys: Sequence[str]) -> np.ndarray:
-        missing = [key for key in dict.fromkeys(keys) if key not in self._vectors]
-        if missing:
-            if len(self._vectors) + len(missing) > self.limit:
-                self._vectors.clear()
-            # The model reads lower-case text, so the case-folded key is what it would see anyway.
-            self._vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
-        self.embedded += len(missing)
-        self.reused += len(keys) - len(missing)
+        """The phrases' vectors, one row each."""
+        self.add(keys)
+        self.asked += len(keys)
         if not keys:
             return np.empty((0, self.embedder.dimensions), dtype=np.float32)
         return np.stack([self._vectors[key] for key in keys])

@@ -24,7 +24,7 @@ from paperboard.db.models import Paper, PaperEmbedding, PaperKeywords
 from paperboard.progress import Progress, SilentProgress
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import blend, model_key, stored_matrix
-from paperboard.search.keyword_extraction import PhraseVectors, extract_keywords
+from paperboard.search.keyword_extraction import PhraseVectors, candidates, select_keywords
 
 logger = logging.getLogger(__name__)
 
@@ -180,15 +180,22 @@ def extract_pending(
             stored_matrix([row[4] for row in batch], embedder.dimensions),
             stored_matrix([row[5] for row in batch], embedder.dimensions),
         )
+        found = [candidates(title, abstract) for _, title, abstract, _, _, _ in batch]
+        # The batch's new phrases in one call, which an embedder with several processes shares out evenly.
+        phrase_vectors.add(candidate.key for paper_candidates in found for candidate in paper_candidates)
         rows = [
             {
-                "paper_id": paper_id,
+                "paper_id": row[0],
                 "source": EXTRACTED,
-                "keywords": extract_keywords(title, abstract, vector, phrase_vectors),
-                "text_digest": digest,
+                "keywords": select_keywords(
+                    [candidate.text for candidate in paper_candidates],
+                    phrase_vectors([candidate.key for candidate in paper_candidates]),
+                    vector,
+                ),
+                "text_digest": row[3],
                 "made_at": utcnow(),
             }
-            for (paper_id, title, abstract, digest, _, _), vector in zip(batch, paper_vectors, strict=True)
+            for row, paper_candidates, vector in zip(batch, found, paper_vectors, strict=True)
         ]
         with database.session() as session:
             # Only extracted rows are replaced: archive keywords imported meanwhile stay, and win the insert below.

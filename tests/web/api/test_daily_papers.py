@@ -27,6 +27,8 @@ PAPER_KEYS = {
     "projectPage",
     "submittedOnDailyAt",
     "submittedOnDailyBy",
+    # Hugging Face's own spelling, not camelCase.
+    "ai_keywords",
 }
 ITEM_KEYS = {
     "paper",
@@ -37,6 +39,7 @@ ITEM_KEYS = {
     "githubRepo",
     "githubStars",
     "projectPage",
+    "ai_keywords",
     "thumbnail",
     "numComments",
     "submittedBy",
