@@ -28,6 +28,7 @@ from paperboard.search.embeddings import blend, embed_pending, model_key
 from paperboard.search.keyword_extraction import (
     MAX_CANDIDATES,
     MAX_KEYWORDS,
+    MAX_WORDS_PER_PHRASE,
     MIN_KEYWORDS,
     PHRASE_STOPWORDS,
     PhraseVectors,
@@ -110,7 +111,7 @@ def test_candidates_hold_no_stop_words_numbers_latex_or_addresses() -> None:
     assert found
     for candidate in found:
         words = candidate.text.split()
-        assert 1 <= len(words) <= 3
+        assert 1 <= len(words) <= MAX_WORDS_PER_PHRASE
         assert not any(word.casefold() in PHRASE_STOPWORDS for word in words), candidate
         assert not re.search(r"[\\$%{}^_()<>:/]", candidate.text), candidate
         assert not any(word.replace(".", "").isdigit() for word in words), candidate

@@ -2,10 +2,12 @@
 
 1. Candidates: the text without LaTeX markup (`catalog.latex.to_plain`) is cut into runs of words at punctuation,
    formulas' leftovers, numbers and stop-words (English function words, and the verbs and adjectives every abstract
-   uses: "propose", "novel", "extensive"); every run of one to three words is a candidate, as KeyBERT's
-   `CountVectorizer(ngram_range=(1, 3), stop_words="english")` makes them, except that here no candidate spans a
-   stop-word. The most promising `MAX_CANDIDATES` (seen most often, longer, in the title) go on, so that the
-   embedding, the costly step, is bounded per paper.
+   uses: "propose", "novel", "extensive"); every run of one to four words is a candidate, as KeyBERT's
+   `CountVectorizer(ngram_range=(1, 4), stop_words="english")` makes them, except that here no candidate spans a
+   stop-word, and a candidate must read as a noun phrase: no verb but a leading participle or a final gerund, and
+   a last word that may be a noun (lemminflect's English lexicon, not a tagger model). The most promising
+   `MAX_CANDIDATES` (seen most often, longer, in the title) go on, so that the embedding, the costly step, is
+   bounded per paper.
 2. Ranking: each candidate's vector against the paper's own (the stored blend of title and abstract), picked by
    maximal marginal relevance so that five near-synonyms do not fill the list; between `MIN_KEYWORDS` and
    `MAX_KEYWORDS`, fewer when the later ones say little about the paper.
@@ -32,7 +34,7 @@ from paperboard.search.embedder import Embedder
 # The title and abstract read, in characters: arXiv caps abstracts at 1,920, so only hostile or broken records reach
 # it, and they cost no more than a long abstract.
 MAX_TEXT_CHARACTERS = 4000
-MAX_WORDS_PER_PHRASE = 3
+MAX_WORDS_PER_PHRASE = 4
 # Words longer than this are hashes, URLs' remains or formulas, not terms; phrases longer than the other limit are
 # not keywords a chip can show.
 MAX_WORD_CHARACTERS = 40
@@ -86,7 +88,8 @@ PHRASE_STOPWORDS = STOPWORDS | frozenset(
     integrates integrated employ employs employed utilize utilizes utilized adopt adopts design designs designed
     construct constructs constructed offer offers offered surpass surpasses surpassing reach reaches reduce reduces
     increase increases enhance enhances enhanced boost boosts capture captures captured help helps contain contains
-    achieves limited better best higher lower larger smaller stronger weaker faster slower often able unable""".split()  # noqa: SIM905
+    achieves limited better best higher lower larger smaller stronger weaker faster slower often able unable
+    throughout unlike like take takes taken""".split()  # noqa: SIM905
 )
 # What comes after these is a verb when it can be one ("we train sparse autoencoders", "to extract features").
 _BEFORE_VERBS = frozenset("we to they it which that who can may will would could should must might also".split())  # noqa: SIM905
@@ -151,9 +154,9 @@ def _is_phrase(words: Sequence[str]) -> bool:
     # A word the lexicon lacks is taken for a name, unless it is made like an adjective ("interpretable").
     if not last and words[-1].islower() and words[-1].endswith(_ADJECTIVE_ENDINGS):
         return False
-    # "generating long-form outputs" is a verb and its object; a participle after the noun it qualifies reads as a
-    # verb too ("papers retrieved").
-    if len(words) > 1 and _is_verb_only(words[0]) and words[0].endswith("ing"):
+    # "generating long-form outputs" and "questions requiring multi-step" hold a verb and its object; a participle
+    # after the noun it qualifies reads as a verb too ("papers retrieved").
+    if any(_is_verb_only(word) and word.endswith("ing") for word in words[:-1]):
         return False
     return not any(_is_verb_only(word) and word.endswith("ed") for word in words[1:])
 
@@ -190,8 +193,11 @@ def plain_text(text: str) -> str:
 
 def candidates(title: str, abstract: str) -> list[Candidate]:
     """The paper's candidate phrases, best first by the cheap score (ties: first seen first), at most
-    `MAX_CANDIDATES`."""
+    `MAX_CANDIDATES`. A phrase always followed by the same word is left for the longer one ("Large Language" when
+    the text only says "Large Language Models")."""
     found: dict[str, list[object]] = {}
+    # The word after each phrase, each time it appears (None at the end of a run).
+    followers: dict[str, set[str | None]] = {}
     position = 0
     for in_title, text in ((True, title), (False, abstract[: max(0, MAX_TEXT_CHARACTERS - len(title))])):
         for run in _runs(plain_text(text)):
@@ -207,6 +213,8 @@ def candidates(title: str, abstract: str) -> list[Candidate]:
                         continue
                     key = phrase.casefold()
                     position += 1
+                    end = start + length
+                    followers.setdefault(key, set()).add(run[end].casefold() if end < len(run) else None)
                     entry = found.get(key)
                     if entry is None:
                         found[key] = [phrase, 1, position, in_title, in_title]
@@ -218,6 +226,7 @@ def candidates(title: str, abstract: str) -> list[Candidate]:
     ranked = [
         Candidate(str(text), key, int(count), int(first), bool(titled))  # type: ignore[call-overload]
         for key, (text, count, first, titled, _) in found.items()
+        if not (len(followers[key]) == 1 and None not in followers[key] and key.count(" ") < MAX_WORDS_PER_PHRASE - 1)
     ]
     ranked.sort(key=lambda candidate: (-candidate.cheap_score, candidate.first_position))
     return ranked[:MAX_CANDIDATES]
