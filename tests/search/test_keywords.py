@@ -122,6 +122,19 @@ def test_candidates_hold_no_stop_words_numbers_latex_or_addresses() -> None:
     assert {"interpretable features", "model-specific statistics", "tactile feedback"} <= texts
 
 
+def test_candidates_read_as_noun_phrases() -> None:
+    abstract = (
+        "Models trained on documents retrieved from the web excel at generating long-form outputs that are "
+        "human-readable."
+    )
+
+    texts = {candidate.key for candidate in candidates("", abstract)}
+
+    # A participle after its noun, a gerund with its object, a last word made like an adjective: not noun phrases.
+    assert not texts & {"models trained", "documents retrieved", "generating long-form outputs", "human-readable"}
+    assert {"long-form outputs", "documents", "models", "web"} <= texts
+
+
 def test_extraction_is_deterministic(embedder: Embedder) -> None:
     vector = paper_vector(embedder, SPARSE_TITLE, SPARSE_ABSTRACT)
     shared = PhraseVectors(embedder)

@@ -196,7 +196,7 @@ def candidates(title: str, abstract: str) -> list[Candidate]:
     `MAX_CANDIDATES`. A phrase always followed by the same word is left for the longer one ("Large Language" when
     the text only says "Large Language Models")."""
     found: dict[str, list[object]] = {}
-    # The word after each phrase, each time it appears (None at the end of a run).
+    # The word after each phrase, each time it appears (None where no longer candidate goes on from it).
     followers: dict[str, set[str | None]] = {}
     position = 0
     for in_title, text in ((True, title), (False, abstract[: max(0, MAX_TEXT_CHARACTERS - len(title))])):
@@ -213,8 +213,10 @@ def candidates(title: str, abstract: str) -> list[Candidate]:
                         continue
                     key = phrase.casefold()
                     position += 1
+                    # Only a longer phrase that is a candidate itself can stand for this one.
                     end = start + length
-                    followers.setdefault(key, set()).add(run[end].casefold() if end < len(run) else None)
+                    longer = end < len(run) and _is_phrase(run[start : end + 1])
+                    followers.setdefault(key, set()).add(run[end].casefold() if longer else None)
                     entry = found.get(key)
                     if entry is None:
                         found[key] = [phrase, 1, position, in_title, in_title]
