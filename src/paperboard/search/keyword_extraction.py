@@ -94,6 +94,11 @@ PHRASE_STOPWORDS = STOPWORDS | frozenset(
 # What comes after these is a verb when it can be one ("we train sparse autoencoders", "to extract features").
 _BEFORE_VERBS = frozenset("we to they it which that who can may will would could should must might also".split())  # noqa: SIM905
 _ADJECTIVE_ENDINGS = ("able", "ible", "ous", "ful", "less", "ive")
+# Gerunds that papers use as nouns ("reasoning chains", "question answering"), which the lexicon knows as verbs.
+_GERUND_NOUNS = frozenset(
+    """reasoning thinking prompting captioning tracking parsing routing pruning hashing decoding forecasting editing
+    answering pooling blending tuning distilling""".split()  # noqa: SIM905
+)
 # Words in -ly that are nouns, not adverbs.
 _NOUNS_IN_LY = frozenset(
     {"anomaly", "family", "assembly", "supply", "reply", "ally", "rally", "butterfly", "monopoly", "italy", "july"}
@@ -128,7 +133,7 @@ def parts_of_speech(word: str) -> frozenset[str]:
 
 
 def _is_verb_only(word: str) -> bool:
-    return parts_of_speech(word) == {"VERB"}
+    return parts_of_speech(word) == {"VERB"} and word.casefold() not in _GERUND_NOUNS
 
 
 def _is_word(token: str) -> bool:
@@ -149,7 +154,10 @@ def _is_word(token: str) -> bool:
 def _is_phrase(words: Sequence[str]) -> bool:
     """Whether the words can be a noun phrase: they end in what may be a noun, and a participle only leads."""
     last = parts_of_speech(words[-1])
-    if last and not last & {"NOUN", "PROPN"}:
+    # A gerund at the end is the head noun ("dexterous grasping", "visual question answering"), but for one after a
+    # plural, which is its subject ("websites containing").
+    gerund = last == {"VERB"} and words[-1].endswith("ing") and not (len(words) > 1 and words[-2].endswith("s"))
+    if last and not last & {"NOUN", "PROPN"} and not gerund:
         return False
     # A word the lexicon lacks is taken for a name, unless it is made like an adjective ("interpretable").
     if not last and words[-1].islower() and words[-1].endswith(_ADJECTIVE_ENDINGS):
