@@ -190,6 +190,11 @@ class Settings(BaseSettings):
         description="While the worker is embedding, it writes a new search index at most this often; papers changed "
         "meanwhile are searched from the database.",
     )
+    extract_keywords: bool = Field(
+        True,
+        description="The worker extracts keywords for papers without the Hugging Face archive's, once they have a "
+        "vector; `false` leaves them without.",
+    )
     worker_poll_seconds: float = Field(
         30.0, gt=0, description="Pause, in seconds, of an idle worker before it looks for new work."
     )

@@ -43,7 +43,10 @@ def test_bad_lines_are_named_the_good_ones_kept_and_the_exit_status_is_one(cli, 
     again = cli.run("import-hf-daily", str(archive))
 
     assert again.returncode == 1
-    assert "listings: 0 new, 0 updated, 7 unchanged; 0 papers given code or project links; 7 skipped" in again.stdout
+    assert (
+        "listings: 0 new, 0 updated, 7 unchanged; 0 papers given code or project links, "
+        "0 the archive's keywords; 7 skipped" in again.stdout
+    )
 
 
 def test_a_missing_file_is_a_clear_error(cli, tmp_path):

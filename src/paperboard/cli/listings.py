@@ -27,7 +27,8 @@ def import_hf_daily_command(
         report = import_hf_daily(database, path, progress_reporter(), on_bad_line=warn_bad_line)
         out.print(
             f"{path}: {report.lines:,} lines; listings: {counts_summary(report.listings)}; "
-            f"{report.papers_given_links:,} papers given code or project links; {len(report.bad_lines):,} skipped",
+            f"{report.papers_given_links:,} papers given code or project links, "
+            f"{report.papers_given_keywords:,} the archive's keywords; {len(report.bad_lines):,} skipped",
             highlight=False,
             soft_wrap=True,
         )

@@ -21,6 +21,7 @@ from paperboard.digest.delivery import SenderBusy, send_pending
 from paperboard.github.refresh import StarsRefresh, github_client
 from paperboard.progress import LoggingProgress
 from paperboard.search.indexing import IndexingDuty, indexing_embedder
+from paperboard.search.paper_keywords import KeywordDuty
 from paperboard.thumbnails.jobs import make_thumbnails, pdf_client
 from paperboard.worker.jobs import Scheduler, logged_failures, logger
 
@@ -81,10 +82,11 @@ def worker(
 ) -> None:
     """Keep the site's background work done, until stopped: fetch from arXiv the submitted papers the catalogue
     lacks, and list them; make the first-page thumbnails of listed papers from their PDFs; embed new and changed
-    papers and keep the search index caught up; at the configured hours (in PAPERBOARD_DIGEST_TIME_ZONE) harvest
-    arXiv and compose the day's digests; send the mail waiting in the outbox when PAPERBOARD_SMTP_URL is set; refresh
-    the stars of papers' GitHub repositories, within GitHub's rate limits. Stopping it at any moment loses nothing:
-    an interrupted job is resumed by the next worker the same day. Only the current day's runs are made: after days
+    papers and keep the search index caught up; once they have vectors, extract keywords for papers without the
+    archive's (PAPERBOARD_EXTRACT_KEYWORDS); at the configured hours (in PAPERBOARD_DIGEST_TIME_ZONE) harvest arXiv
+    and compose the day's digests; send the mail waiting in the outbox when PAPERBOARD_SMTP_URL is set; refresh the
+    stars of papers' GitHub repositories, within GitHub's rate limits. Stopping it at any moment loses nothing: an
+    interrupted job is resumed by the next worker the same day. Only the current day's runs are made: after days
     stopped, send a missed digest with `paperboard digest send --period daily --date YYYY-MM-DD`."""
     with reported_failures():
         configuration = settings()
@@ -114,6 +116,10 @@ def worker(
             backlog = RichProgress(err) if err.is_interactive else LoggingProgress(logger)
             indexing = IndexingDuty(database, configuration, embedder, LoggingProgress(logger), backlog)
             stars = StarsRefresh(database, configuration, github)
+            # Its own lines in the log: a second bar on the terminal would fight the embedding's for the screen.
+            keywords = (
+                KeywordDuty(database, embedder, LoggingProgress(logger)) if configuration.extract_keywords else None
+            )
             logger.info("worker started")
             try:
                 while True:
@@ -125,16 +131,22 @@ def worker(
                         "thumbnails", partial(make_due_thumbnails, database, configuration, pdfs)
                     )
                     embedded = logged_failures("search indexing", indexing.run_once)
+                    # Keywords need vectors, and search by meaning matters more: only once the embedding caught up.
+                    extracted = (
+                        logged_failures("keywords", keywords.run_once) if keywords is not None and not embedded else 0
+                    )
                     logged_failures("scheduled jobs", scheduler.run_due)
                     logged_failures("GitHub stars", stars.run_once)
                     if configuration.smtp_url:
                         logged_failures("sending mail", partial(send_mail, database, configuration))
                     if once:
                         return
-                    if not embedded and not fetched and not thumbnails:
+                    if not embedded and not fetched and not thumbnails and not extracted:
                         time.sleep(configuration.worker_poll_seconds)
             finally:
                 indexing.close()
+                if keywords is not None:
+                    keywords.close()
 
 
 def register(app: typer.Typer) -> None:

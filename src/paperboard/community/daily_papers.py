@@ -21,6 +21,7 @@ from paperboard.community.periods import Period
 from paperboard.community.trending import trending, trending_listings
 from paperboard.db.models import Paper
 from paperboard.github.repositories import refreshed_stars
+from paperboard.search.paper_keywords import keywords_of
 from paperboard.thumbnails.queries import thumbnail_sizes
 
 DailyPapersSort = Literal["publishedAt", "trending", "upvotes"]
@@ -29,8 +30,8 @@ DailyPapersSort = Literal["publishedAt", "trending", "upvotes"]
 @dataclass(frozen=True, slots=True)
 class ListedPaper:
     """A paper, the list it is on (None when it is on none), its counts (local activity plus imported), the
-    organization it was listed for, its code's stars (GitHub's when the worker asked, else the archive's), and
-    whether the worker has made its first-page thumbnail."""
+    organization it was listed for, its code's stars (GitHub's when the worker asked, else the archive's),
+    whether the worker has made its first-page thumbnail, and its keywords (None while it has none)."""
 
     paper: Paper
     listing: RankedListing | None
@@ -39,6 +40,7 @@ class ListedPaper:
     organization: OrganizationRef | None
     github_stars: int | None
     has_thumbnail: bool
+    keywords: list[str] | None
 
 
 def _with_details(
@@ -47,6 +49,7 @@ def _with_details(
     organizations = organizations_of(session, [paper.id for paper in papers])
     stars = refreshed_stars(session, [paper.code_url for paper in papers])
     thumbnails = thumbnail_sizes(session, [paper.id for paper in papers])
+    keywords = keywords_of(session, [paper.id for paper in papers])
     details = []
     for paper in papers:
         listing = listings.get(paper.id)
@@ -59,6 +62,7 @@ def _with_details(
                 organizations.get(paper.id),
                 stars.get(paper.code_url or "", None if listing is None else listing.github_stars),
                 paper.id in thumbnails,
+                keywords.get(paper.id),
             )
         )
     return details

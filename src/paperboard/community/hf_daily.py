@@ -2,7 +2,8 @@
 
 The file is JSON Lines, plain or gzip-compressed, one line per paper on one day's list (schema in
 ../shared/data/SOURCES.md). Read: `date`, `arxiv_id`, `upvotes`, `comments`, `submitted_by`,
-`submitted_on_daily_at`, `github`, `github_stars`, `project_page`, `organization`; the other fields are not needed.
+`submitted_on_daily_at`, `github`, `github_stars`, `project_page`, `organization`, `ai_keywords`; the other fields are
+not needed.
 
 - Each line becomes a listing on `date`. Its counts are stored apart from local votes and comments
   (`imported_upvotes`, `imported_comments`) and added to them for ranking (`community.counts`).
@@ -13,6 +14,8 @@ The file is JSON Lines, plain or gzip-compressed, one line per paper on one day'
 - The paper must be in the catalogue already (`paperboard import papers.jsonl.gz`); a line about another paper is
   reported and skipped, like a malformed line.
 - `github` and `project_page` fill a paper's code and project links where it has none; existing links are kept.
+- `ai_keywords` become the paper's keywords (search/paper_keywords.py), in place of any extracted here; of several
+  lists for one paper, the longest is kept.
 
 Each chunk of lines is one transaction, and a line that would change nothing writes nothing: running the import
 again, after it finished or after it was interrupted, stores what is missing and changes nothing else.
@@ -37,11 +40,15 @@ from paperboard.community.periods import InvalidPeriod, parse_period
 from paperboard.db import Database
 from paperboard.db.models import Listing, Organization, Paper
 from paperboard.progress import Progress, SilentProgress
+from paperboard.search.paper_keywords import store_archive_keywords
 
 # The length of `listings.imported_submitter`.
 MAX_SUBMITTER_LENGTH = 100
 # Counts are stored in 32-bit integer columns.
 MAX_COUNT = 2**31 - 1
+# The archive's lists hold up to 30 keywords of up to about 100 characters; longer ones are cut, not refused.
+MAX_KEYWORDS = 40
+MAX_KEYWORD_LENGTH = 200
 _listings = Listing.__table__
 
 
@@ -59,6 +66,7 @@ class HfListing:
     code_url: str | None
     project_url: str | None
     organization: str | None
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,6 +75,7 @@ class HfImportReport:
     # One count per good line: a new listing, a change to one (an earlier day, higher counts), or no change.
     listings: UpsertCounts = field(default_factory=UpsertCounts)
     papers_given_links: int = 0
+    papers_given_keywords: int = 0
     bad_lines: list[BadLine] = field(default_factory=list)
 
 
@@ -77,6 +86,20 @@ def _count(data: dict[str, object], name: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
         raise RecordError(f"{name}: {value!r} is not a count")
     return value
+
+
+def _keywords(value: object) -> tuple[str, ...]:
+    """The archive's `ai_keywords`: text, checked, each once whatever its case, at most `MAX_KEYWORDS`."""
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes | dict) or not isinstance(value, list):
+        raise RecordError(f"ai_keywords: expected a list of text, got {type(value).__name__}")
+    kept: dict[str, str] = {}
+    for item in value:
+        keyword = checked_text(item, "ai_keywords")
+        if keyword is not None:
+            kept.setdefault(keyword.casefold(), keyword[:MAX_KEYWORD_LENGTH])
+    return tuple(kept.values())[:MAX_KEYWORDS]
 
 
 def hf_listing_from_json(data: object) -> HfListing:
@@ -109,6 +132,7 @@ def hf_listing_from_json(data: object) -> HfListing:
         code_url=checked_web_url(data.get("github"), "github"),
         project_url=checked_web_url(data.get("project_page"), "project_page"),
         organization=checked_organization(data.get("organization"), "organization"),
+        keywords=_keywords(data.get("ai_keywords")),
     )
 
 
@@ -171,6 +195,7 @@ class _ChunkWriter:
         new: dict[int, _ListingState] = {}
         changed: dict[int, _ListingState] = {}
         links: dict[str, PaperLinks] = {}
+        keywords: dict[int, tuple[str, ...]] = {}
         counts = self._report.listings
         for number, line in parsed:
             if isinstance(line, RecordError):
@@ -194,12 +219,15 @@ class _ChunkWriter:
             else:
                 (new if paper_id in new else changed)[paper_id] = merged
                 counts.updated += 1
+            if len(line.keywords) > len(keywords.get(paper_id, ())):
+                keywords[paper_id] = line.keywords
             known = links.get(line.arxiv_id, PaperLinks(None, None))
             links[line.arxiv_id] = PaperLinks(known.code_url or line.code_url, known.project_url or line.project_url)
         self._write(new, changed)
         self._report.papers_given_links += fill_missing_links(
             self._session, {arxiv_id: found for arxiv_id, found in links.items() if found.code_url or found.project_url}
         )
+        self._report.papers_given_keywords += store_archive_keywords(self._session, keywords)
 
     def _paper_ids(self, arxiv_ids: set[str]) -> dict[str, int]:
         if not arxiv_ids:

@@ -323,6 +323,21 @@ class PaperEmbedding(Base):
     abstract_vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class PaperKeywords(Base):
+    """A paper's keywords, as Hugging Face's `ai_keywords`: from its archive (`source` `archive`), which win, or
+    extracted here from the title and abstract (`extracted`, search/keyword_extraction.py). `text_digest` is that of
+    the paper vector the extracted ones were ranked against (`paper_embeddings.text_digest`): when it differs, the
+    text changed and they are extracted again. An empty list says extraction found nothing, so it is not retried."""
+
+    __tablename__ = "paper_keywords"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    keywords: Mapped[list[str]] = mapped_column(JSONList)
+    text_digest: Mapped[str | None] = mapped_column(String(32))
+    made_at: Mapped[datetime]
+
+
 class Subscriber(Base):
     """Someone who asked for digests by mail, with or without an account.
 

@@ -196,10 +196,14 @@ def stored_vectors(
         if not rows:
             return
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        abstracts = _matrix([row[2] for row in rows], dimensions)
-        yield ids, abstracts if abstracts_only else blend(_matrix([row[1] for row in rows], dimensions), abstracts)
+        abstracts = stored_matrix([row[2] for row in rows], dimensions)
+        yield (
+            ids,
+            abstracts if abstracts_only else blend(stored_matrix([row[1] for row in rows], dimensions), abstracts),
+        )
         after_id = int(ids[-1])
 
 
-def _matrix(blobs: Sequence[bytes], dimensions: int) -> np.ndarray:
+def stored_matrix(blobs: Sequence[bytes], dimensions: int) -> np.ndarray:
+    """Stored vectors (bytes of `STORED_DTYPE`) as float32 rows."""
     return np.frombuffer(b"".join(blobs), dtype=STORED_DTYPE).reshape(len(blobs), dimensions).astype(np.float32)

@@ -28,6 +28,8 @@ PAPER_KEYS = {
     "submittedOnDailyAt",
     "submittedOnDailyBy",
     "organization",
+    # Hugging Face's own spelling, not camelCase.
+    "ai_keywords",
 }
 ITEM_KEYS = {
     "paper",
@@ -38,6 +40,7 @@ ITEM_KEYS = {
     "githubRepo",
     "githubStars",
     "projectPage",
+    "ai_keywords",
     "thumbnail",
     "numComments",
     "submittedBy",

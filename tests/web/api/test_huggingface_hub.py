@@ -25,6 +25,7 @@ from paperboard.community.trending import FORMULA
 from paperboard.db import Database
 from paperboard.db.models import Listing, PaperThumbnail, Vote
 from paperboard.db.models import User as Account
+from paperboard.search.paper_keywords import store_archive_keywords
 from paperboard.thumbnails.render import render_first_page
 from tests.community.factories import add_comment
 from tests.conftest import PASSWORD, Cli, LiveServer, cli_environment, serving
@@ -46,6 +47,9 @@ LISTED = {
     5: (datetime(2025, 6, 20, 7), "bob", 0, [datetime(2025, 6, 30, 20), datetime(2025, 6, 30, 21)]),
     6: (datetime(2025, 7, 1, 7), "alice", 50, []),
 }
+
+# The Hugging Face archive's keywords of the first paper.
+KEYWORDS = ["sparse attention", "long documents"]
 
 # The site's public address (PAPERBOARD_BASE_URL), unlike the loopback address the client calls.
 SITE_URL = "https://papers.example.org"
@@ -89,6 +93,8 @@ def served(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
             )
             for voter_id, cast_at in zip(user_ids.values(), votes, strict=False):
                 session.add(Vote(user_id=voter_id, paper_id=paper.id, created_at=cast_at))
+            if number == 1:
+                store_archive_keywords(session, {paper.id: KEYWORDS})
     url = database.url.render_as_string(hide_password=False)
     cli = Cli(cli_environment(tmp_path / "data", url, base_url=SITE_URL))
     with serving(cli, tmp_path / "data") as server:
@@ -186,8 +192,6 @@ def test_paper_info_search_and_read_paper(served: LiveServer) -> None:
 NOT_SENT = {
     "source": "Hugging Face's own mark of where it found a paper; every paper here comes from arXiv",
     "ai_summary": "Paperboard writes no AI summaries",
-    "ai_keywords": "the archive's keywords are not stored (yet)",
-    "organization": "the archive's organizations are not stored (yet)",
     "linked_models": "Paperboard hosts no models, datasets or Spaces",
     "num_total_models": "idem",
     "linked_datasets": "idem",
@@ -248,6 +252,9 @@ def test_every_attribute_the_client_reads_carries_what_was_stored(served: LiveSe
         "project_page": "https://example.org/sparse",
         "github_repo": "https://github.com/example/sparse",
         "github_stars": 42,
+        "ai_keywords": KEYWORDS,
+        # Listed for no organization here; tests/community/test_organizations.py reads one through the client.
+        "organization": None,
     } | dict.fromkeys(NOT_SENT)
     assert set(expected) == {field.name for field in fields(PaperInfo)}
     assert set(expected["submitted_by"]) == {field.name for field in fields(User)}

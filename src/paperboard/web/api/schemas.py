@@ -69,6 +69,11 @@ class PaperFields(ApiModel):
     submitted_on_daily_at: UtcDatetime | None = Field(description="When the paper was submitted to a daily list.")
     submitted_on_daily_by: Submitter | None
     organization: Organization | None = Field(description="The organization the paper was listed for.")
+    ai_keywords: list[str] | None = Field(
+        alias="ai_keywords",
+        description="Keywords of the paper: the Hugging Face archive's where it has them, else extracted from the "
+        "title and abstract by the worker; null until then.",
+    )
 
 
 class PaperDetail(PaperFields):
@@ -80,8 +85,8 @@ class PaperDetail(PaperFields):
 class DailyPaper(ApiModel):
     """One item of `GET /api/daily_papers` and of search results.
 
-    `upvotes`, `githubRepo`, `githubStars`, `projectPage` and `organization` are the paper's, repeated beside it:
-    `huggingface_hub`'s `PaperInfo` reads them from the item itself (and takes 0 upvotes inside `paper` for none)."""
+    `upvotes`, `githubRepo`, `githubStars`, `projectPage`, `organization` and `ai_keywords` are the paper's, repeated
+    beside it: `huggingface_hub`'s `PaperInfo` reads them from the item itself (and takes 0 upvotes inside `paper` for none)."""
 
     paper: PaperFields
     published_at: UtcDatetime = Field(description="When the paper was submitted to its list (its own date if on none).")
@@ -94,6 +99,7 @@ class DailyPaper(ApiModel):
     thumbnail: str | None = Field(
         description="The address of the paper's first page as a WebP image once the worker has made it; else null."
     )
+    ai_keywords: list[str] | None = Field(alias="ai_keywords")
     num_comments: int
     submitted_by: Submitter | None
     organization: Organization | None = Field(description="The paper's again, where `huggingface_hub` reads it.")
@@ -154,6 +160,7 @@ def _paper_fields(listed: ListedPaper, submitter: Submitter | None, site_url: st
         "submitted_on_daily_at": None if listing is None else listing.submitted_at,
         "submitted_on_daily_by": submitter,
         "organization": _organization(listed.organization, site_url),
+        "ai_keywords": listed.keywords,
     }
 
 
@@ -176,6 +183,7 @@ def daily_paper(listed: ListedPaper, site_url: str) -> DailyPaper:
         github_stars=paper.github_stars,
         project_page=paper.project_page,
         thumbnail=site_url + thumbnail_path(listed.paper.arxiv_id) if listed.has_thumbnail else None,
+        ai_keywords=paper.ai_keywords,
         num_comments=listed.comments,
         submitted_by=submitter,
         organization=paper.organization,

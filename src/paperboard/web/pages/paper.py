@@ -21,6 +21,7 @@ from paperboard.community.comments import MAX_COMMENT_LENGTH
 from paperboard.community.paper_activity import paper_activity
 from paperboard.db.models import Paper, User
 from paperboard.exports.markdown import paper_markdown
+from paperboard.search.paper_keywords import paper_keywords
 from paperboard.search.service import Searcher
 from paperboard.thumbnails.queries import thumbnail_sizes
 from paperboard.web.deps import ReadSessionDep, SearcherDep
@@ -83,6 +84,7 @@ def paper_page(
             "max_comment_length": MAX_COMMENT_LENGTH,
             "similar_papers": searcher.similar(session, paper, SIMILAR_PAPERS_SHOWN),
             "thumbnail": thumbnail_sizes(session, [paper.id]).get(paper.id),
+            "keywords": paper_keywords(session, paper.id),
         },
         status_code=status_code,
     )

@@ -5,7 +5,7 @@ what such subscriptions had chosen, so that no reader's digest changes. The subs
 (nothing is deleted): a subscription disconnected from its account later still has them.
 
 Revision ID: 0015f
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07
 """
 
@@ -19,7 +19,7 @@ from paperboard.db.models import JSONList
 from paperboard.personal.follows import MAX_FOLLOWS, category_target, search_target
 
 revision: str = "0015f"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
