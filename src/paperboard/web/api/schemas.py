@@ -86,7 +86,8 @@ class DailyPaper(ApiModel):
     """One item of `GET /api/daily_papers` and of search results.
 
     `upvotes`, `githubRepo`, `githubStars`, `projectPage`, `organization` and `ai_keywords` are the paper's, repeated
-    beside it: `huggingface_hub`'s `PaperInfo` reads them from the item itself (and takes 0 upvotes inside `paper` for none)."""
+    beside it: `huggingface_hub`'s `PaperInfo` reads them from the item itself (and takes 0 upvotes inside `paper`
+    for none)."""
 
     paper: PaperFields
     published_at: UtcDatetime = Field(description="When the paper was submitted to its list (its own date if on none).")

@@ -4,7 +4,7 @@ An account's follows are its digest's preferences from now on (`personal.follows
 what such subscriptions had chosen, so that no reader's digest changes. The subscriptions keep their own lists
 (nothing is deleted): a subscription disconnected from its account later still has them.
 
-Revision ID: 0015f
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-07
 """
@@ -18,7 +18,7 @@ from paperboard.clock import utcnow
 from paperboard.db.models import JSONList
 from paperboard.personal.follows import MAX_FOLLOWS, category_target, search_target
 
-revision: str = "0015f"
+revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
