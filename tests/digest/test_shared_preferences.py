@@ -1,6 +1,6 @@
 """One set of preferences per account: a digest subscription connected to an account takes its categories and keywords
 from the account's follows (categories, saved searches) and leaves out the papers marked "not interested"; connecting
-a subscription makes its own choices follows; its manage pages send the reader to /following; migration 0015f does
+a subscription makes its own choices follows; its manage pages send the reader to /following; migration 0015 does
 the same for subscriptions connected before it. Subscribers without an account keep their own form."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def test_a_subscriber_without_an_account_keeps_the_form(sqlite_database: Databas
     assert "/following" not in page
 
 
-def test_migration_0015f_makes_connected_subscriptions_choices_follows(database_url: str) -> None:
+def test_migration_0015_makes_connected_subscriptions_choices_follows(database_url: str) -> None:
     database = Database(database_url)
     config = _alembic_config(database)
     command.upgrade(config, "0011")
@@ -166,7 +166,7 @@ def test_migration_0015f_makes_connected_subscriptions_choices_follows(database_
                 )
             )
 
-    command.upgrade(config, "0015f")
+    command.upgrade(config, "0015")
 
     with database.read_session() as session:
         rows = session.execute(
