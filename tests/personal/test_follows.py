@@ -183,6 +183,8 @@ def test_follows_are_bounded_with_a_clear_refusal(database, papers, sign_in):
         ({"kind": "search", "q": "   "}, 400, "Type some words"),
         ({"kind": "search", "q": "x" * 251}, 400, "at most 250 characters"),
         ({"kind": "search", "q": "x", "category": "c" * 65}, 400, "at most 64 characters"),
+        ({"kind": "search", "q": "x", "mode": "telepathic"}, 400, "mode must be one of"),
+        ({"kind": "search", "q": "x", "published_from": "yesterday"}, 400, "is not a date"),
         ({"kind": "author", "target": "Nobody Atall"}, 404, "No paper of this catalogue lists the author"),
     ],
 )

@@ -120,15 +120,13 @@ def user_target(session: Session, follower: User, username: str) -> Target:
     return Target("user", str(followed.id), followed.username, followed_user_id=followed.id)
 
 
-def resolve_target(
-    session: Session, user: User, kind: str, name: str = "", search: Mapping[str, str] | None = None
-) -> Target:
-    """The target a form or a request names: `name` for an author, a category or a user, `search` (the search
-    page's parameters) for a saved search. Raises `InvalidFollow` or `UnknownTarget`."""
+def resolve_target(session: Session, user: User, kind: str, name: str) -> Target:
+    """The author, category or user a form names (a saved search is named by its parameters: `search_target`).
+    Raises `InvalidFollow` or `UnknownTarget`."""
     if kind not in FOLLOW_KINDS:
         raise InvalidFollow(f"One follows authors, categories, searches or users, not {_quoted(kind)}.")
     if kind == "search":
-        return search_target(search or {})
+        raise InvalidFollow("A saved search is named by its words and filters, not by a name.")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidFollow(f"A name to follow has at most {MAX_NAME_LENGTH} characters.")
     if kind == "author":
