@@ -111,26 +111,30 @@ def _active_papers(session: Session, period: DigestPeriod, paper_ids: Sequence[i
 def digest_subscribers(session: Session, period: DigestPeriod) -> list[DigestSubscriber]:
     """The subscribers who get this period's digest, if it has anything for them. An account holder's categories
     and keywords are the account's follows (`personal.follows.digest_preferences`), not the subscription's own."""
+    receiving = (
+        Subscriber.status == SubscriberStatus.ACTIVE,
+        Subscriber.frequency == period.kind,
+        Subscriber.confirmed_at < datetime.combine(period.end, time()),
+    )
     rows = session.execute(
         select(
             Subscriber.id, Subscriber.categories, Subscriber.keywords, Subscriber.similar_to_upvoted, Subscriber.user_id
         )
-        .where(
-            Subscriber.status == SubscriberStatus.ACTIVE,
-            Subscriber.frequency == period.kind,
-            Subscriber.confirmed_at < datetime.combine(period.end, time()),
-        )
+        .where(*receiving)
         .order_by(Subscriber.id)
     )
-    rows = rows.all()
-    account_holders = [user_id for *_, user_id in rows if user_id is not None]
+    # One query each for all the account holders among them, rather than lists of ids.
+    account_holders = select(Subscriber.user_id).where(*receiving, Subscriber.user_id.is_not(None))
     followed = digest_preferences(session, account_holders)
     hidden = not_interested_by_user(session, account_holders)
     return [
         DigestSubscriber(subscriber_id, categories or [], keywords or [], user_id if similar else None)
         if user_id is None
         else DigestSubscriber(
-            subscriber_id, *followed[user_id], user_id if similar else None, frozenset(hidden.get(user_id, ()))
+            subscriber_id,
+            *followed.get(user_id, ([], [])),
+            user_id if similar else None,
+            hidden.get(user_id, frozenset()),
         )
         for subscriber_id, categories, keywords, similar, user_id in rows
     ]
