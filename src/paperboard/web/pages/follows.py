@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from paperboard.digest.statuses import SubscriberStatus
 from paperboard.digest.subscriptions import subscription_for_user
 from paperboard.personal.follows import (
     FOLLOW_KINDS,
@@ -151,6 +152,8 @@ def following_page(request: Request, session: ReadSessionDep, user: RequiredUser
             "marked": marked_papers(session, user.id, limit=MARKS_SHOWN),
             "marks": count_marks(session, user.id),
             "max_marks": MAX_MARKS,
-            "digest": subscription if subscription is not None and subscription.status != "unsubscribed" else None,
+            "digest": subscription
+            if subscription is not None and subscription.status != SubscriberStatus.UNSUBSCRIBED
+            else None,
         },
     )
