@@ -138,6 +138,12 @@ class ForYou:
             _similarities(session, paper_ids, similar_users),
         )
 
+    @property
+    def candidate_ids(self) -> list[int]:
+        """The ids of the period's candidates."""
+        ids: list[int] = self._ids.tolist()
+        return ids
+
     def papers(
         self,
         categories: Sequence[str],

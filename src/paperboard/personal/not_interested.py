@@ -8,12 +8,14 @@ Marking is idempotent and bounded (`MAX_MARKS` per account), and every change te
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperboard.clock import utcnow
+from paperboard.db.batches import in_batches
 from paperboard.db.locks import lock_for_transaction
 from paperboard.db.models import NotInterested, Paper, User
 from paperboard.personal.activity import signals_changed
@@ -91,12 +93,17 @@ def marked_papers(session: Session, user_id: int, *, limit: int, offset: int = 0
     )
 
 
-def not_interested_by_user(session: Session, user_ids: Select[tuple[int]]) -> dict[int, frozenset[int]]:
-    """For each of these readers (a query of their ids) who marked any paper, the ids of those papers (the digest's
-    "for you" section)."""
+def not_interested_by_user(
+    session: Session, user_ids: Select[tuple[int]], paper_ids: Sequence[int]
+) -> dict[int, frozenset[int]]:
+    """For each of these readers (a query of their ids) who marked any of these papers, those they marked (the
+    digest's "for you" section, among its candidates)."""
     marks: dict[int, set[int]] = defaultdict(set)
-    for user_id, paper_id in session.execute(
-        select(NotInterested.user_id, NotInterested.paper_id).where(NotInterested.user_id.in_(user_ids))
-    ):
-        marks[user_id].add(paper_id)
-    return {user_id: frozenset(paper_ids) for user_id, paper_ids in marks.items()}
+    for chunk in in_batches(paper_ids):
+        for user_id, paper_id in session.execute(
+            select(NotInterested.user_id, NotInterested.paper_id).where(
+                NotInterested.user_id.in_(user_ids), NotInterested.paper_id.in_(chunk)
+            )
+        ):
+            marks[user_id].add(paper_id)
+    return {user_id: frozenset(marked) for user_id, marked in marks.items()}
