@@ -10,7 +10,8 @@ quarter with no preferences, the others with categories or archives, keywords, o
 holders asking for papers like their upvotes (their categories and keywords as follows of their accounts, which is
 where an account holder's digest reads them, and 5 papers marked "not interested" each). Then it composes the daily
 digest of `--date` for all of them (every subscriber daily), runs it again (nothing to add), makes them all weekly
-and composes the weekly digest, and finally makes mails of 3,000 digests as the sender does (`Renderer` then aiosmtplib's `flatten_message`).
+and composes the weekly digest, and finally makes mails of 3,000 digests as the sender does (`Renderer` then
+aiosmtplib's `flatten_message`).
 
 Prints, for each run, the wall and CPU time, the rows added, the sections' sizes and the peak resident memory of the
 run; for the mails, the CPU time per mail. Target (issue 6): composing 100,000 digests in at most 60 s on the 2-core

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from paperboard.catalog.taxonomy import ARXIV_CATEGORIES
 from paperboard.config import Settings
 from paperboard.db import Database
-from paperboard.db.models import OutboxMessage, Subscriber
+from paperboard.db.models import Follow, OutboxMessage, Subscriber
 from paperboard.digest.addresses import InvalidAddress
 from paperboard.digest.statuses import SubscriberStatus
 from paperboard.digest.subscriptions import (
@@ -327,7 +327,14 @@ def test_the_double_opt_in_on_each_backend(database, settings):
         update_preferences(session, subscriber_id, parse_preferences("weekly", "cs", "", similar_to_upvoted=True))
     subscriber = the_subscriber(database, "hal@example.com")
     assert outbox_id is not None and subscriber.status == SubscriberStatus.ACTIVE and subscriber.user_id == ada.id
-    assert (subscriber.frequency, subscriber.categories, subscriber.keywords) == ("weekly", ["cs"], [])
+    # Connected to an account, its categories and keywords are the account's follows (made from its own when it was
+    # connected: tests/digest/test_shared_preferences.py); the row keeps its own, and saving changes the rest.
+    assert (subscriber.frequency, subscriber.categories, subscriber.keywords) == ("weekly", ["cs.CL"], ["agents"])
+    with database.read_session() as session:
+        assert sorted(session.execute(select(Follow.kind, Follow.label).where(Follow.user_id == ada.id)).all()) == [
+            ("category", "cs.CL"),
+            ("search", "agents"),
+        ]
     assert subscriber.similar_to_upvoted is True
     assert subscribe_at(database, settings, "hal@example.com", now=NOW + timedelta(minutes=3)) is None
     assert mails(database) == [("Hal@example.com", "confirmation", "2026-11-30T09:15")]

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import select, union
+from sqlalchemy import ColumnElement, Select, select, union
 from sqlalchemy.orm import Session
 
 from paperboard.clock import utcnow
@@ -66,8 +66,9 @@ class DigestSubscriber:
     keywords: list[str]
     # Set only for account holders who asked for papers like the ones they upvoted.
     similar_user_id: int | None
-    # The papers an account holder marked "not interested", which their section leaves out.
-    hidden: frozenset[int] = frozenset()
+    # The subscriber's account, whose follows are its categories and keywords and whose "not interested" marks its
+    # section leaves out.
+    user_id: int | None = None
 
 
 def top_papers(session: Session, period: DigestPeriod) -> list[int]:
@@ -115,25 +116,30 @@ def digest_subscribers(session: Session, period: DigestPeriod) -> list[DigestSub
         select(
             Subscriber.id, Subscriber.categories, Subscriber.keywords, Subscriber.similar_to_upvoted, Subscriber.user_id
         )
-        .where(
-            Subscriber.status == SubscriberStatus.ACTIVE,
-            Subscriber.frequency == period.kind,
-            Subscriber.confirmed_at < datetime.combine(period.end, time()),
-        )
+        .where(*_receiving(period))
         .order_by(Subscriber.id)
     )
-    rows = rows.all()
-    account_holders = [user_id for *_, user_id in rows if user_id is not None]
-    followed = digest_preferences(session, account_holders)
-    hidden = not_interested_by_user(session, account_holders)
+    followed = digest_preferences(session, _account_holders(period))
     return [
         DigestSubscriber(subscriber_id, categories or [], keywords or [], user_id if similar else None)
         if user_id is None
-        else DigestSubscriber(
-            subscriber_id, *followed[user_id], user_id if similar else None, frozenset(hidden.get(user_id, ()))
-        )
+        else DigestSubscriber(subscriber_id, *followed.get(user_id, ([], [])), user_id if similar else None, user_id)
         for subscriber_id, categories, keywords, similar, user_id in rows
     ]
+
+
+def _receiving(period: DigestPeriod) -> tuple[ColumnElement[bool], ...]:
+    """The conditions on the subscribers who get the period's digest."""
+    return (
+        Subscriber.status == SubscriberStatus.ACTIVE,
+        Subscriber.frequency == period.kind,
+        Subscriber.confirmed_at < datetime.combine(period.end, time()),
+    )
+
+
+def _account_holders(period: DigestPeriod) -> Select[tuple[int]]:
+    """The accounts of the subscribers who get the period's digest: one query for all, rather than lists of ids."""
+    return select(Subscriber.user_id).where(*_receiving(period), Subscriber.user_id.is_not(None))
 
 
 def compose_digests(
@@ -164,6 +170,8 @@ def compose_digests(
             excluded={*top, *trending},
             similar_users={user for subscriber in waiting if (user := subscriber.similar_user_id) is not None},
         )
+        # Only marks on this period's candidates can change a section.
+        hidden = not_interested_by_user(session, _account_holders(period), for_you.candidate_ids)
     shared = {"start": period.start.isoformat(), "end": period.end.isoformat(), "top": top, "trending": trending}
     composed = empty = 0
     already_composed = len(subscribers) - len(waiting)
@@ -172,7 +180,10 @@ def compose_digests(
         mails = []
         for subscriber in waiting[offset : offset + BATCH_SIZE]:
             papers = for_you.papers(
-                subscriber.categories, subscriber.keywords, subscriber.similar_user_id, subscriber.hidden
+                subscriber.categories,
+                subscriber.keywords,
+                subscriber.similar_user_id,
+                hidden.get(subscriber.user_id, frozenset()) if subscriber.user_id is not None else frozenset(),
             )
             if not (top or trending or papers):
                 empty += 1

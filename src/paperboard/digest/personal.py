@@ -103,6 +103,7 @@ class ForYou:
         self._keyword_matches: dict[str, np.ndarray] = {}
         self._category_matches: dict[tuple[str, ...], np.ndarray] = {}
         self._shared: dict[Preferences, list[int]] = {}
+        self._position_of: dict[int, int] | None = None
 
     @classmethod
     def load(cls, session: Session, period: DigestPeriod, *, excluded: set[int], similar_users: set[int]) -> ForYou:
@@ -137,6 +138,12 @@ class ForYou:
             _similarities(session, paper_ids, similar_users),
         )
 
+    @property
+    def candidate_ids(self) -> list[int]:
+        """The ids of the period's candidates."""
+        ids: list[int] = self._ids.tolist()
+        return ids
+
     def papers(
         self,
         categories: Sequence[str],
@@ -160,7 +167,7 @@ class ForYou:
         if similar is not None:
             scores[similar.positions] += SIMILARITY_WEIGHT * similar.cosines
         if hidden:
-            scores[np.isin(self._ids, list(hidden))] = 0
+            scores[self._positions_of(hidden)] = 0
         chosen = np.flatnonzero(scores > 0)
         ranking = scores[chosen] + self._tiebreak[chosen]
         if len(chosen) > FOR_YOU_SIZE:
@@ -170,6 +177,12 @@ class ForYou:
         if shared:
             self._shared[preferences] = result
         return result
+
+    def _positions_of(self, paper_ids: frozenset[int]) -> list[int]:
+        """The positions of those of these papers that are candidates."""
+        if self._position_of is None:
+            self._position_of = {paper_id: position for position, paper_id in enumerate(self._ids.tolist())}
+        return [position for paper_id in paper_ids if (position := self._position_of.get(paper_id)) is not None]
 
     def _keyword(self, keyword: str) -> np.ndarray:
         """Positions of the candidates holding every term of the keyword."""

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -120,15 +120,13 @@ def user_target(session: Session, follower: User, username: str) -> Target:
     return Target("user", str(followed.id), followed.username, followed_user_id=followed.id)
 
 
-def resolve_target(
-    session: Session, user: User, kind: str, name: str = "", search: Mapping[str, str] | None = None
-) -> Target:
-    """The target a form or a request names: `name` for an author, a category or a user, `search` (the search
-    page's parameters) for a saved search. Raises `InvalidFollow` or `UnknownTarget`."""
+def resolve_target(session: Session, user: User, kind: str, name: str) -> Target:
+    """The author, category or user a form names (a saved search is named by its parameters: `search_target`).
+    Raises `InvalidFollow` or `UnknownTarget`."""
     if kind not in FOLLOW_KINDS:
         raise InvalidFollow(f"One follows authors, categories, searches or users, not {_quoted(kind)}.")
     if kind == "search":
-        return search_target(search or {})
+        raise InvalidFollow("A saved search is named by its words and filters, not by a name.")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidFollow(f"A name to follow has at most {MAX_NAME_LENGTH} characters.")
     if kind == "author":
@@ -202,26 +200,22 @@ def followed_keys(session: Session, user_id: int) -> set[tuple[str, str]]:
     }
 
 
-def digest_preferences(session: Session, user_ids: Iterable[int]) -> dict[int, tuple[list[str], list[str]]]:
-    """The categories and keywords of these accounts' digests, from their follows: the categories and archives they
-    follow, and the words of their saved searches. Every account asked for is in the answer."""
-    wanted = set(user_ids)
+def digest_preferences(session: Session, user_ids: Select[tuple[int]]) -> dict[int, tuple[list[str], list[str]]]:
+    """The categories and keywords of the digests of these accounts (a query of their ids) that follow any: the
+    categories and archives they follow, and the words of their saved searches."""
     preferences: dict[int, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    # One pass over the follows of these two kinds (indexed by kind): the accounts are a large share of the digest's
-    # subscribers with an account, so a list of ids would only be longer.
-    rows = session.execute(
-        select(Follow.user_id, Follow.kind, Follow.target_key, Follow.query)
-        .where(Follow.kind.in_(("category", "search")))
+    for user_id, kind, target_key, label in session.execute(
+        select(Follow.user_id, Follow.kind, Follow.target_key, Follow.label)
+        .where(Follow.kind.in_(("category", "search")), Follow.user_id.in_(user_ids))
         .order_by(Follow.user_id, Follow.id)
-    )
-    for user_id, kind, target_key, query in rows:
-        if user_id in wanted:
-            categories, keywords = preferences[user_id]
-            if kind == "category":
-                categories.append(target_key)
-            else:
-                keywords.append(query["q"])
-    return {user_id: preferences[user_id] for user_id in wanted}
+    ):
+        categories, keywords = preferences[user_id]
+        if kind == "category":
+            categories.append(target_key)
+        else:
+            # A saved search's label is its words (`search_target`).
+            keywords.append(label)
+    return dict(preferences)
 
 
 def adopt_digest_preferences(session: Session, user: User, categories: Iterable[str], keywords: Iterable[str]) -> int:

@@ -12,11 +12,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from paperboard.digest.statuses import SubscriberStatus
 from paperboard.digest.subscriptions import subscription_for_user
 from paperboard.personal.follows import (
     FOLLOW_KINDS,
     MAX_FOLLOWS,
-    SEARCH_PARAMETERS,
     InvalidFollow,
     Target,
     UnknownTarget,
@@ -28,6 +28,7 @@ from paperboard.personal.follows import (
 from paperboard.personal.not_interested import MAX_MARKS, TooManyMarks, count_marks, mark, marked_papers, unmark
 from paperboard.web.deps import DatabaseDep, ReadSessionDep
 from paperboard.web.pages.paper import canonical_id, paper_or_404
+from paperboard.web.pages.search import InvalidSearch, SearchForm
 from paperboard.web.security import CsrfChecked, RequiredUser, local_path, same_site_referrer
 from paperboard.web.templating import templates
 
@@ -75,19 +76,28 @@ def follow_or_unfollow(
     listed: FormText = "",
     next_path: NextPath = "",
 ) -> Response:
-    posted = dict(
-        zip(SEARCH_PARAMETERS, (q, mode, category, published_from, published_to, has_code, listed), strict=True)
-    )
-    search = {name: value for name, value in posted.items() if value}
+    # A saved search is checked as the search page checks it, so that its link opens a search that runs.
+    posted = {
+        "q": q,
+        "mode": mode,
+        "category": category,
+        "published_from": published_from,
+        "published_to": published_to,
+        "has_code": has_code,
+        "listed": listed,
+    }
+    search = SearchForm(**{name: value for name, value in posted.items() if value})
     try:
         with database.session() as session:
-            chosen = resolve_target(session, user, kind, target, search)
+            chosen = search.saved_search() if kind == "search" else resolve_target(session, user, kind, target)
             if action == "add":
                 follow(session, user, chosen)
             else:
                 unfollow(session, user, chosen.kind, chosen.target_key)
     except UnknownTarget as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+    except InvalidSearch as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, " ".join(error.problems)) from None
     except InvalidFollow as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     if request.headers.get("HX-Request"):
@@ -142,6 +152,8 @@ def following_page(request: Request, session: ReadSessionDep, user: RequiredUser
             "marked": marked_papers(session, user.id, limit=MARKS_SHOWN),
             "marks": count_marks(session, user.id),
             "max_marks": MAX_MARKS,
-            "digest": subscription if subscription is not None and subscription.status != "unsubscribed" else None,
+            "digest": subscription
+            if subscription is not None and subscription.status != SubscriberStatus.UNSUBSCRIBED
+            else None,
         },
     )
