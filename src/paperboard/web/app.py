@@ -22,8 +22,9 @@ from paperboard.config import Settings, load_settings
 from paperboard.db import Database
 from paperboard.readiness import Readiness
 from paperboard.search.service import searcher_for
+from paperboard.web.api import collections as api_collections
 from paperboard.web.api import comments as api_comments
-from paperboard.web.api import daily_papers, papers, submissions, upvotes
+from paperboard.web.api import daily_papers, papers, submissions, upvotes, whoami
 from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.body_limits import BodyLimits
 from paperboard.web.inputs import refuse_forbidden_characters
@@ -35,6 +36,7 @@ from paperboard.web.pages import (
     api_tokens,
     authors,
     categories,
+    collections,
     comments,
     daily,
     exports,
@@ -66,6 +68,7 @@ PAGE_ROUTERS = (
     account,
     api_tokens,
     votes,
+    collections,
     users,
     authors,
     categories,
@@ -77,7 +80,15 @@ PAGE_ROUTERS = (
     paper,
 )
 # The JSON API's routers, one per resource; within /api/papers/ too, the more specific paths come first.
-API_ROUTERS: tuple[ModuleType, ...] = (submissions, upvotes, api_comments, daily_papers, papers)
+API_ROUTERS: tuple[ModuleType, ...] = (
+    submissions,
+    upvotes,
+    api_comments,
+    daily_papers,
+    papers,
+    api_collections,
+    whoami,
+)
 # The introduction of the OpenAPI schema, which /docs shows above the operations (Markdown).
 API_DESCRIPTION = (
     "The JSON API of this Paperboard site. Its paths, parameters and field names are Hugging Face's "

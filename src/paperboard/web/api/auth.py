@@ -52,3 +52,14 @@ def token_user(database: DatabaseDep, credentials: Credentials) -> User:
 
 
 TokenUser = Annotated[User, Depends(token_user)]
+
+
+def optional_token_user(database: DatabaseDep, credentials: Credentials) -> User | None:
+    """The token's owner when a token is sent (with `token_user`'s errors for a bad one), None without one: for
+    reads that anyone may make but that show a token's owner more (their private collections)."""
+    if credentials is None:
+        return None
+    return token_user(database, credentials)
+
+
+OptionalTokenUser = Annotated[User | None, Depends(optional_token_user)]
