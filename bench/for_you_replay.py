@@ -40,9 +40,10 @@ from paperboard.catalog.store import upsert_papers
 from paperboard.clock import utcnow
 from paperboard.community.accounts import create_user, hash_password
 from paperboard.db import Database
-from paperboard.db.models import CollectionItem, NotInterested, Paper, PaperCollection, PaperEmbedding
+from paperboard.db.models import NotInterested, Paper, PaperEmbedding
 from paperboard.db.schema import upgrade
 from paperboard.personal.activity import signals_changed
+from paperboard.personal.collections import add_paper, create_collection
 from paperboard.personal.ranking import rank_for_reader
 from paperboard.progress import LoggingProgress
 from paperboard.search.embedder import Embedder, bulk_processes
@@ -239,31 +240,14 @@ class Shipped:
         self.rank_ms: list[float] = []
 
     def add_reader(self, reader: Reader) -> int:
+        """An account whose collection "My papers" holds the reader's earlier papers, made through the collections
+        service as the site's pages and API do."""
         self.readers += 1
-        now = utcnow()
         with self.database.session() as session:
-            user = create_user(session, f"reader{self.readers}_{time.time_ns() % 10**9}", self.password)
-            collection = PaperCollection(
-                object_id=f"{user.id:024x}",
-                owner_id=user.id,
-                title="My papers",
-                private=True,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(collection)
-            session.flush()
-            for position, arxiv_id in enumerate(reader.earlier):
-                session.add(
-                    CollectionItem(
-                        object_id=f"{user.id:012x}{position:012x}",
-                        collection_id=collection.id,
-                        paper_id=self.paper_id[arxiv_id],
-                        position=position,
-                        added_at=now,
-                    )
-                )
-            signals_changed(session, user.id)
+            user = create_user(session, f"reader{self.readers}", self.password)
+            collection = create_collection(session, user.id, "My papers", private=True)
+            for arxiv_id in reader.earlier:
+                add_paper(session, collection, arxiv_id)
             return user.id
 
     def _set_authors(self, records: list[PaperRecord]) -> None:
