@@ -43,7 +43,8 @@ from paperboard.db import Database
 from paperboard.db.models import NotInterested, Paper, PaperEmbedding
 from paperboard.db.schema import upgrade
 from paperboard.personal.activity import signals_changed
-from paperboard.personal.collections import add_paper, create_collection
+from paperboard.personal.collections import create_collection
+from paperboard.personal.library_import import import_library
 from paperboard.personal.ranking import rank_for_reader
 from paperboard.progress import LoggingProgress
 from paperboard.search.embedder import Embedder, bulk_processes
@@ -236,18 +237,20 @@ class Shipped:
         with database.read_session() as session:
             self.paper_id = dict(session.execute(select(Paper.arxiv_id, Paper.id)).all())
         self.password = hash_password("a bench reader's password")
+        self.keys = {
+            arxiv_id: {author_key(name) for name in record.authors} for arxiv_id, record in corpus.records.items()
+        }
         self.readers = 0
         self.rank_ms: list[float] = []
 
     def add_reader(self, reader: Reader) -> int:
-        """An account whose collection "My papers" holds the reader's earlier papers, made through the collections
-        service as the site's pages and API do."""
+        """An account whose collection "My papers" holds the reader's earlier papers, imported as a list of arXiv ids
+        through the collections service (the cold start a researcher takes: "these are my papers")."""
         self.readers += 1
         with self.database.session() as session:
             user = create_user(session, f"reader{self.readers}", self.password)
             collection = create_collection(session, user.id, "My papers", private=True)
-            for arxiv_id in reader.earlier:
-                add_paper(session, collection, arxiv_id)
+            import_library(session, collection, "\n".join(reader.earlier), "ids")
             return user.id
 
     def _set_authors(self, records: list[PaperRecord]) -> None:
@@ -255,11 +258,7 @@ class Shipped:
             upsert_papers(session, records)
 
     def rank(self, user_id: int, reader: Reader, candidates: Sequence[str]) -> list[str]:
-        naming = [
-            self.corpus.records[arxiv_id]
-            for arxiv_id in candidates
-            if any(author_key(name) == reader.name_key for name in self.corpus.records[arxiv_id].authors)
-        ]
+        naming = [self.corpus.records[arxiv_id] for arxiv_id in candidates if reader.name_key in self.keys[arxiv_id]]
         self._set_authors([without_reader(record, reader) for record in naming])
         try:
             started = time.perf_counter()
@@ -290,7 +289,9 @@ def shipped_ranks(
 ) -> tuple[list[int], list[int]]:
     ranks: list[int] = []
     users: list[int] = []
-    for reader in readers:
+    for number, reader in enumerate(readers, 1):
+        if number % 50 == 0:
+            logging.warning("%d readers ranked", number)
         user_id = shipped.add_reader(reader)
         users.append(user_id)
         order = shipped.rank(user_id, reader, candidates)

@@ -100,7 +100,7 @@ class Vocabulary:
 
     idf: dict[str, float]
     unseen_idf: float
-    papers_when_drawn: int
+    papers_when_drawn: int  # the largest paper id then
     background_ids: tuple[int, ...]
 
 
@@ -251,7 +251,7 @@ def _draw_vocabulary(session: Session) -> Vocabulary:
         frequencies.update(set(terms(title)) | set(terms(abstract)))
     documents = len(background)
     idf = {term: math.log((1 + documents) / (1 + count)) + 1 for term, count in frequencies.items()}
-    return Vocabulary(idf, math.log(1 + documents) + 1, len(live), tuple(background))
+    return Vocabulary(idf, math.log(1 + documents) + 1, live[-1] if live else 0, tuple(background))
 
 
 @dataclass
@@ -275,8 +275,10 @@ class FeatureCache:
         with self._lock:
             vocabulary = self._vocabulary
             if vocabulary is not None and marker.papers is not None:
-                papers = session.scalar(select(func.count()).select_from(Paper).where(Paper.deleted_at.is_(None)))
-                if abs((papers or 0) - vocabulary.papers_when_drawn) <= BACKGROUND_REDRAW_SHARE * max(
+                # Papers are added with growing ids and seldom withdrawn: the largest id measures growth without
+                # counting the table.
+                papers = session.scalar(select(func.max(Paper.id))) or 0
+                if abs(papers - vocabulary.papers_when_drawn) <= BACKGROUND_REDRAW_SHARE * max(
                     vocabulary.papers_when_drawn, 1
                 ):
                     return vocabulary
