@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -100,10 +101,14 @@ class TrainedModel:
                 float(arrays["intercept"][0]),
             )
 
-    def scores(self, features: FeatureMatrix) -> np.ndarray:
+    @cached_property
+    def _sparse_weights(self) -> np.ndarray:
         weights = np.zeros(HASH_DIMENSIONS, dtype=np.float32)
         weights[self.sparse_index] = self.sparse_weight
-        scores = features.sparse @ weights + self.intercept
+        return weights
+
+    def scores(self, features: FeatureMatrix) -> np.ndarray:
+        scores = features.sparse @ self._sparse_weights + self.intercept
         if features.vectors is not None and len(self.vector_weight) == features.vectors.shape[1]:
             dense = features.vectors @ self.vector_weight
             # A paper the worker has not embedded yet gets the typical contribution rather than none.
@@ -300,6 +305,22 @@ def _follow_boosts(
     return boosts, reasons
 
 
+def _sparse_likeness(rows: sparse.csr_matrix, positives: sparse.csr_matrix) -> np.ndarray:
+    """rows @ positives.T over the columns the positives use: the product over the whole hashed space walks a
+    million columns."""
+    used = np.unique(positives.indices)
+    column = np.full(HASH_DIMENSIONS, -1, dtype=np.int64)
+    column[used] = np.arange(len(used))
+    mapped = column[rows.indices]
+    kept = mapped >= 0
+    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))[kept]
+    compact_rows = sparse.csr_matrix((rows.data[kept], (row_of, mapped[kept])), shape=(rows.shape[0], len(used)))
+    compact_positives = sparse.csr_matrix(
+        (positives.data, column[positives.indices], positives.indptr), shape=(positives.shape[0], len(used))
+    )
+    return np.asarray((compact_rows @ compact_positives.T).toarray())
+
+
 def _nearest_positives(
     signals: ReaderSignals, candidates: FeatureMatrix, positives: FeatureMatrix | None, wanted: np.ndarray
 ) -> dict[int, str]:
@@ -307,9 +328,10 @@ def _nearest_positives(
     if positives is None or not positives.ids.size or not wanted.size:
         return {}
     rows = candidates.rows(wanted)
-    likeness = (rows.sparse @ positives.sparse.T).toarray()
-    if rows.vectors is not None and positives.vectors is not None:
-        likeness += rows.vectors @ positives.vectors.T
+    if rows.vectors is not None and positives.vectors is not None and positives.embedded.all():
+        likeness = rows.vectors @ positives.vectors.T
+    else:
+        likeness = _sparse_likeness(rows.sparse, positives.sparse)
     nearest = likeness.argmax(axis=1)
     reasons: dict[int, str] = {}
     for position, column in zip(wanted.tolist(), nearest.tolist(), strict=True):
@@ -339,13 +361,16 @@ def _rank(
     )
     far_reason = FAR_REASON if signals.positives else NO_SIGNAL_REASON
     likeness_reasons = _nearest_positives(signals, candidates, loaded.reason_rows, needing_likeness)
+    # Plain Python numbers, taken out of the arrays at once: indexing an array one item at a time costs more than
+    # everything else here together.
+    positions, paper_ids, ordered_scores = order.tolist(), candidates.ids[order].tolist(), scores[order].tolist()
     return [
         Recommendation(
-            paper_id=int(candidates.ids[position]),
-            score=float(scores[position]),
+            paper_id=paper_id,
+            score=score,
             reason=follow_reasons[position] or likeness_reasons.get(position, far_reason),
         )
-        for position in order.tolist()
+        for position, paper_id, score in zip(positions, paper_ids, ordered_scores, strict=True)
     ]
 
 
