@@ -44,7 +44,7 @@ from paperboard.personal.signals import Positive, ReaderSignals, Source, has_sig
 from paperboard.search.analysis import parse_query
 
 # Regularisation of the per-reader regression (scikit-learn's C) and how much more a "not interested" weighs than
-# a background paper. Tuned on the replay's 2026-02 month (bench/for_you_replay.py).
+# a background paper: first choices, not tuned yet (bench/for_you_replay.py on 2026-02 is where to tune them).
 REGULARISATION_C = 1.0
 NOT_INTERESTED_WEIGHT = 5.0
 # What an explicit follow adds to the model's score (a logit: 2 is about e^2 = 7 times the odds).
