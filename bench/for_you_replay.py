@@ -1,7 +1,8 @@
 """The "for you" replay (issue 18, "Quality, measured"): does the feed put a researcher's next paper near the top?
 
-    .venv/bin/python bench/for_you_replay.py [--month 2026-03] [--readers 300] [--data-dir /tmp/paperboard-replay]
-        [--build-only]
+    .venv/bin/python bench/for_you_replay.py [--month 2026-03] [--readers 300] [--seed 18]
+        [--data-dir /tmp/paperboard-replay] [--build-only] [--first N]
+        [--systems baselines,shipped,shipped-no-vectors]
 
 A reader is an author with at least 5 papers first published before the split date (the first day of `--month`)
 and at least one in that month. Their earlier papers go into a collection of theirs; the candidates are every paper
@@ -20,6 +21,7 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import random
 import sqlite3
 import time
@@ -50,7 +52,9 @@ from paperboard.progress import LoggingProgress
 from paperboard.search.embedder import Embedder, bulk_processes
 from paperboard.search.embeddings import embed_pending, stored_vectors
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "papers.jsonl.gz"
+# The shared corpus beside the repository (../shared/data), or where PAPERBOARD_SHARED_DATA says, as for the tests.
+SHARED_DATA = Path(os.environ.get("PAPERBOARD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+CORPUS = SHARED_DATA / "papers.jsonl.gz"
 # Both months are drawn from and built into one database, so that tuning and reporting read the same papers.
 MONTHS = ("2026-02", "2026-03")
 MIN_EARLIER_PAPERS = 5
@@ -401,6 +405,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     systems = set(arguments.systems.split(","))
 
+    if not arguments.corpus.is_file():
+        parser.error(f"the shared corpus is not at {arguments.corpus} (give --corpus or set PAPERBOARD_SHARED_DATA)")
     corpus = load_corpus(arguments.corpus)
     readers = {month: draw_readers(corpus, month, arguments.readers, arguments.seed) for month in MONTHS}
     background = background_sample(corpus, arguments.seed)
