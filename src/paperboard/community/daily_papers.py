@@ -15,10 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paperboard.community.counts import activity_counts, comment_counts
-from paperboard.community.listings import RankedListing, listings_of, listings_page
+from paperboard.community.listings import (
+    ABSTRACT_START_LENGTH,
+    PaperCard,
+    RankedListing,
+    listings_of,
+    listings_page,
+    today,
+)
 from paperboard.community.periods import Period
 from paperboard.community.trending import trending, trending_listings
-from paperboard.db.models import Paper
+from paperboard.community.votes import voted_papers
+from paperboard.db.models import Paper, User
 
 DailyPapersSort = Literal["publishedAt", "trending", "upvotes"]
 
@@ -41,6 +49,32 @@ def listed_papers(session: Session, papers: Sequence[Paper]) -> list[ListedPaper
     return [
         ListedPaper(paper, listings.get(paper.id), activity[paper.id].upvotes, activity[paper.id].comments)
         for paper in papers
+    ]
+
+
+def listed_paper_cards(session: Session, listed: Sequence[ListedPaper], viewer: User | None) -> list[PaperCard]:
+    """Cards for these papers, listed or not, in their order. A paper on no list is dated by its first publication
+    and never marked new (which says "listed today")."""
+    voted = voted_papers(session, viewer, [item.paper.id for item in listed])
+    new_day = today()
+    return [
+        PaperCard(
+            paper_id=item.paper.id,
+            arxiv_id=item.paper.arxiv_id,
+            title=item.paper.title,
+            abstract_start=item.paper.abstract[:ABSTRACT_START_LENGTH],
+            authors=item.paper.authors,
+            code_url=item.paper.code_url,
+            project_url=item.paper.project_url,
+            day=item.paper.published_at.date() if item.listing is None else item.listing.day,
+            submitter=None if item.listing is None else item.listing.submitter,
+            github_stars=None if item.listing is None else item.listing.github_stars,
+            upvotes=item.upvotes,
+            comments=item.comments,
+            voted=item.paper.id in voted,
+            is_new=item.listing is not None and item.listing.day == new_day,
+        )
+        for item in listed
     ]
 
 

@@ -1,5 +1,6 @@
 """What each feed holds, as entries in the feed's order: a daily, weekly or monthly list ranked as its page ranks
-it, trending, the newest papers of the catalogue (of one category), and the matches of a search.
+it, trending, the newest papers of the catalogue (of one category), the matches of a search, and a reader's own
+"for you" feed.
 
 An entry's id is the address of the paper's page on this site: the same for the paper in every request and every
 feed, and a link readers can open. Papers on a list are dated when they were listed, the others when first
@@ -9,6 +10,7 @@ published; an entry's `updated` moves on when arXiv has a newer version.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ from paperboard.community.periods import Period
 from paperboard.community.trending import trending
 from paperboard.db.models import Paper
 from paperboard.feeds.documents import FeedEntry
+from paperboard.personal.feed import for_you_page
 from paperboard.search.engine import SearchMode
 from paperboard.search.service import Searcher, SearchRequest, SearchSort
 
@@ -76,3 +79,13 @@ def search_entries(
     request = SearchRequest(query=query, mode=SearchMode.KEYWORD, sort=SearchSort.DATE, limit=limit)
     results = searcher.search(session, request)
     return [_entry(hit.paper, hit.paper.published_at, paper_url) for hit in results.hits]
+
+
+def for_you_entries(session: Session, user_id: int, paper_url: PaperUrl, *, limit: int) -> list[FeedEntry]:
+    """The `limit` best papers of the reader's feed of the last week, as their page ranks them, each summary opening
+    with why the paper is there. `session` may write: ranking stores the reader's model when it retrains it."""
+    return [
+        replace(entry, summary=f"{item.reason}.\n\n{entry.summary}")
+        for item in for_you_page(session, user_id, None, page=0, limit=limit).items
+        for entry in [_entry(item.listed.paper, item.listed.paper.published_at, paper_url)]
+    ]

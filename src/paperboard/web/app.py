@@ -24,6 +24,7 @@ from paperboard.readiness import Readiness
 from paperboard.search.service import searcher_for
 from paperboard.web.api import comments as api_comments
 from paperboard.web.api import daily_papers, papers, submissions, upvotes
+from paperboard.web.api import for_you as api_for_you
 from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.body_limits import BodyLimits
 from paperboard.web.inputs import refuse_forbidden_characters
@@ -39,8 +40,10 @@ from paperboard.web.pages import (
     daily,
     exports,
     feeds,
+    for_you,
     health,
     paper,
+    private_feeds,
     recent,
     search,
     submit,
@@ -72,12 +75,14 @@ PAGE_ROUTERS = (
     comments,
     api_docs,
     feeds,
+    for_you,
+    private_feeds,
     admin,
     subscriptions,
     paper,
 )
 # The JSON API's routers, one per resource; within /api/papers/ too, the more specific paths come first.
-API_ROUTERS: tuple[ModuleType, ...] = (submissions, upvotes, api_comments, daily_papers, papers)
+API_ROUTERS: tuple[ModuleType, ...] = (submissions, upvotes, api_comments, daily_papers, api_for_you, papers)
 # The introduction of the OpenAPI schema, which /docs shows above the operations (Markdown).
 API_DESCRIPTION = (
     "The JSON API of this Paperboard site. Its paths, parameters and field names are Hugging Face's "
