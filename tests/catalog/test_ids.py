@@ -52,6 +52,9 @@ def test_every_pasted_form_normalises_to_the_canonical_id(text, expected):
         ("hep-th/9913001", "month 13"),
         ("x" * 400, "too long"),
         ("2506.03781; DROP TABLE papers", "not an arXiv id"),
+        # Text that looks like a host in brackets, as pasted lists and BibTeX notes hold (`[cs.LG]`).
+        ("[cs.LG]", "not an arXiv id"),
+        ("https://[::1", "not an arXiv id"),
     ],
 )
 def test_malformed_ids_are_refused_with_a_reason(text, reason):

@@ -1,7 +1,7 @@
 """The per-reader ranking behind "for you": each signal moves the ranking the way a reader expects, with reasons.
 
-Follows, collection items, claims and not-interested marks are written with the ORM (their services are built on
-other branches), each followed by `signals_changed` as those services call it; upvotes go through community.votes.
+Collections and upvotes go through their services; follows, claims and not-interested marks are written with the ORM
+(their services are built on other branches), each followed by `signals_changed` as those services call it.
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from paperboard.community.votes import set_vote
 from paperboard.db import Database
 from paperboard.db.models import (
     AuthorClaim,
-    CollectionItem,
     Follow,
     Listing,
     NotInterested,
     Paper,
-    PaperCollection,
     ReaderModel,
     User,
 )
 from paperboard.personal.activity import signals_changed
+from paperboard.personal.collections import add_paper, create_collection, saved_collection
 from paperboard.personal.ranking import (
     NO_SIGNAL_REASON,
     Recommendation,
@@ -112,34 +111,13 @@ def _user(database: Database, name: str = "reader") -> int:
 
 
 def _save(database: Database, user_id: int, paper_ids: list[int], collection: str = "Saved") -> None:
-    now = utcnow()
     with database.session() as session:
-        owned = session.scalar(
-            select(PaperCollection).where(PaperCollection.owner_id == user_id, PaperCollection.title == collection)
-        )
-        if owned is None:
-            owned = PaperCollection(
-                object_id=f"{user_id:04d}{len(collection):04d}".ljust(24, "0"),
-                owner_id=user_id,
-                title=collection,
-                private=True,
-                is_saved=collection == "Saved",
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(owned)
-            session.flush()
-        for position, paper_id in enumerate(paper_ids):
-            session.add(
-                CollectionItem(
-                    object_id=f"{owned.id:06d}{paper_id:06d}".ljust(24, "1"),
-                    collection_id=owned.id,
-                    paper_id=paper_id,
-                    position=position,
-                    added_at=now,
-                )
-            )
-        signals_changed(session, user_id)
+        if collection == "Saved":
+            target = saved_collection(session, user_id)
+        else:
+            target = create_collection(session, user_id, collection, private=True)
+        for paper_id in paper_ids:
+            add_paper(session, target, session.get_one(Paper, paper_id))
 
 
 def _follow(database: Database, user_id: int, kind: str, target_key: str, label: str, **fields: object) -> None:

@@ -121,6 +121,8 @@ def test_other_forms_of_an_id_redirect_to_the_canonical_address(sqlite_database,
         ("/papers/not-an-id", "is not an arXiv id (expected e.g. 2506.03781 or hep-th/9901001)"),
         ("/papers/2513.00001", "month 13 does not exist"),
         ("/papers/2506.00001/nonsense", "is not an arXiv id"),
+        # Brackets read as an IPv6 host by urllib, which refused them with its own error (a 500).
+        ("/papers/[cs.LG]", "is not an arXiv id"),
     ],
 )
 def test_malformed_ids_are_a_friendly_404(sqlite_database, client_for, path, message):

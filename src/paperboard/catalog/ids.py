@@ -54,8 +54,13 @@ def _strip_url(text: str) -> str:
     candidate = text if "://" in text else f"https://{text}" if text.split("/", 1)[0].count(".") >= 1 else None
     if candidate is None:
         return text
-    parts = urlsplit(candidate)
-    if not _PAPER_HOSTS.match(parts.hostname or ""):
+    try:
+        parts = urlsplit(candidate)
+        hostname = parts.hostname or ""
+    except ValueError:
+        # A bracketed "host" that is no IPv6 address (`[cs.LG]`): no known host, so not an address of a paper.
+        return text
+    if not _PAPER_HOSTS.match(hostname):
         return text
     path = unquote(parts.path)
     prefix = _PATH_PREFIXES.match(path)

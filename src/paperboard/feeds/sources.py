@@ -20,8 +20,9 @@ from paperboard.catalog.queries import newest_papers, papers_by_ids
 from paperboard.community.listings import RankedListing, ranked_listings
 from paperboard.community.periods import Period
 from paperboard.community.trending import trending
-from paperboard.db.models import Paper
+from paperboard.db.models import Paper, PaperCollection
 from paperboard.feeds.documents import FeedEntry
+from paperboard.personal.collections import recently_added
 from paperboard.personal.feed import for_you_page
 from paperboard.search.engine import SearchMode
 from paperboard.search.service import Searcher, SearchRequest, SearchSort
@@ -43,6 +44,19 @@ def _entry(paper: Paper, since: datetime, paper_url: PaperUrl) -> FeedEntry:
         published=since,
         updated=max(since, paper.updated_at or paper.published_at),
     )
+
+
+def collection_entries(
+    session: Session, collection: PaperCollection, paper_url: PaperUrl, *, limit: int
+) -> list[FeedEntry]:
+    """The `limit` papers last added to a collection, dated when they were added, each with its note first."""
+    entries = []
+    for added in recently_added(session, collection, limit):
+        entry = _entry(added.paper, added.item.added_at, paper_url)
+        if added.item.note:
+            entry = replace(entry, summary=f"{added.item.note}\n\n{entry.summary}")
+        entries.append(entry)
+    return entries
 
 
 def _listed_entries(session: Session, listings: Sequence[RankedListing], paper_url: PaperUrl) -> list[FeedEntry]:

@@ -41,7 +41,7 @@ CATEGORY_WEIGHT = 0.5
 VECTOR_WEIGHT = 1.0
 # A title says more about a paper than any one sentence of its abstract.
 TITLE_REPEAT = 2
-BACKGROUND_PAPERS = 1500
+BACKGROUND_PAPERS = 1000
 # The background is drawn again when the catalogue has grown (or shrunk) by this share since it was drawn.
 BACKGROUND_REDRAW_SHARE = 0.1
 CANDIDATE_SETS_KEPT = 4
@@ -192,7 +192,7 @@ def _read_vectors(session: Session, marker: Marker, paper_ids: Sequence[int]) ->
 class _Rows:
     """Computed rows by paper id, for assembling matrices."""
 
-    sparse: dict[int, dict[int, float]]
+    sparse: dict[int, tuple[np.ndarray, np.ndarray]]  # (int32 feature indices, float32 values)
     vectors: dict[int, np.ndarray]
     facts: dict[int, PaperFacts]
 
@@ -209,23 +209,21 @@ def _compute_rows(session: Session, marker: Marker, vocabulary: Vocabulary, pape
             terms=frozenset(title_terms + abstract_terms + [term for name in authors for term in terms(name)]),
         )
         rows.facts[paper_id] = facts
-        rows.sparse[paper_id] = _sparse_row(facts, title_terms, abstract_terms, vocabulary)
+        row = _sparse_row(facts, title_terms, abstract_terms, vocabulary)
+        rows.sparse[paper_id] = (
+            np.fromiter(row.keys(), dtype=np.int32, count=len(row)),
+            np.fromiter(row.values(), dtype=np.float32, count=len(row)),
+        )
     return rows
 
 
 def _assemble(paper_ids: Sequence[int], rows: _Rows, dimensions: int) -> FeatureMatrix:
     """The matrix of the papers of `paper_ids` that exist, in that order."""
     present = [paper_id for paper_id in paper_ids if paper_id in rows.facts]
-    lengths = np.fromiter((len(rows.sparse[paper_id]) for paper_id in present), dtype=np.int64, count=len(present))
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    indices = np.fromiter(
-        (index for paper_id in present for index in rows.sparse[paper_id]), dtype=np.int32, count=int(indptr[-1])
-    )
-    values = np.fromiter(
-        (value for paper_id in present for value in rows.sparse[paper_id].values()),
-        dtype=np.float32,
-        count=int(indptr[-1]),
-    )
+    parts = [rows.sparse[paper_id] for paper_id in present]
+    indptr = np.concatenate([[0], np.cumsum([len(indices) for indices, _ in parts], dtype=np.int64)])
+    indices = np.concatenate([indices for indices, _ in parts]) if parts else np.zeros(0, np.int32)
+    values = np.concatenate([values for _, values in parts]) if parts else np.zeros(0, np.float32)
     matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(present), HASH_DIMENSIONS))
     embedded = np.array([paper_id in rows.vectors for paper_id in present], dtype=bool)
     vectors = None

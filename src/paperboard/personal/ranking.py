@@ -57,6 +57,10 @@ STORED_SPARSE_WEIGHTS = 4096
 # Reasons name the most similar of at most this many positives (the strongest sources first).
 REASON_POSITIVES = 200
 REASON_TITLE_LENGTH = 80
+# Only the best-placed candidates get the costlier reason naming a paper (a feed page or a digest shows far fewer);
+# the rest say where they stand.
+NAMED_REASONS = 1000
+FAR_REASON = "Less like the papers you read"
 MODELS_KEPT = 1024
 NO_SIGNAL_REASON = "New in this period"
 
@@ -121,7 +125,8 @@ def train(positives: FeatureMatrix, negatives: FeatureMatrix, negative_weights: 
         rows = sparse.hstack([rows, sparse.csr_matrix(np.vstack([positives.vectors, negatives.vectors]))]).tocsr()
     labels = np.concatenate([np.ones(positives.sparse.shape[0]), np.zeros(negatives.sparse.shape[0])])
     weights = np.concatenate([np.ones(positives.sparse.shape[0]), negative_weights])
-    regression = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", solver="liblinear")
+    # The dual problem: a reader has far fewer papers than features, and liblinear solves it tens of times faster.
+    regression = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", solver="liblinear", dual=True)
     regression.fit(rows, labels, sample_weight=weights)
     coefficients = regression.coef_[0]
     sparse_part = coefficients[: len(used)]
@@ -257,6 +262,8 @@ def _follow_boosts(
     """What each candidate's follows add to its score, and the reason they give (None: no follow matches)."""
     boosts = np.zeros(len(candidates.ids))
     reasons: list[str | None] = [None] * len(candidates.ids)
+    if not signals.follows_anything:
+        return boosts, reasons
     submitters: dict[int, str] = {}
     if signals.followed_users:
         submitted = session.execute(
@@ -328,14 +335,15 @@ def _rank(
     if limit is not None:
         order = order[:limit]
     needing_likeness = np.array(
-        [position for position in order.tolist() if follow_reasons[position] is None], dtype=np.int64
+        [position for position in order[:NAMED_REASONS].tolist() if follow_reasons[position] is None], dtype=np.int64
     )
+    far_reason = FAR_REASON if signals.positives else NO_SIGNAL_REASON
     likeness_reasons = _nearest_positives(signals, candidates, loaded.reason_rows, needing_likeness)
     return [
         Recommendation(
             paper_id=int(candidates.ids[position]),
             score=float(scores[position]),
-            reason=follow_reasons[position] or likeness_reasons.get(position, NO_SIGNAL_REASON),
+            reason=follow_reasons[position] or likeness_reasons.get(position, far_reason),
         )
         for position in order.tolist()
     ]

@@ -22,6 +22,7 @@ from paperboard.db.models import (
     User,
     Vote,
 )
+from paperboard.personal.collections import collection_paper_ids
 
 # A followed author's papers teach the model what the reader reads; the newest are enough, and a prolific name
 # should not drown the reader's own choices.
@@ -93,14 +94,8 @@ def read_signals(session: Session, user_id: int) -> ReaderSignals:
     for (paper_id,) in claimed:
         add(paper_id, Source.CLAIMED)
     # The Saved collection first, then the others in the order they were made.
-    items = session.execute(
-        select(CollectionItem.paper_id, PaperCollection.title)
-        .join(PaperCollection, PaperCollection.id == CollectionItem.collection_id)
-        .where(PaperCollection.owner_id == user_id, _live(CollectionItem.paper_id))
-        .order_by(PaperCollection.is_saved.desc(), PaperCollection.id, CollectionItem.position)
-    )
-    for paper_id, title in items:
-        add(paper_id, Source.COLLECTION, title)
+    for paper_id, holders in collection_paper_ids(session, user_id).items():
+        add(paper_id, Source.COLLECTION, holders[0][0])
     for (paper_id,) in session.execute(select(Vote.paper_id).where(Vote.user_id == user_id, _live(Vote.paper_id))):
         add(paper_id, Source.UPVOTED)
 
@@ -118,7 +113,7 @@ def read_signals(session: Session, user_id: int) -> ReaderSignals:
             add(paper_id, Source.FOLLOWED_AUTHOR, label)
     followed_user_ids = [follow.followed_user_id for follow in follows if follow.kind == "user"]
     usernames = dict(
-        session.execute(select(User.id, User.username).where(User.id.in_(followed_user_ids))).tuples().all()
+        session.execute(select(User.id, User.username).where(User.id.in_(followed_user_ids))).all()
         if followed_user_ids
         else []
     )

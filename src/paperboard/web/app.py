@@ -22,8 +22,9 @@ from paperboard.config import Settings, load_settings
 from paperboard.db import Database
 from paperboard.readiness import Readiness
 from paperboard.search.service import searcher_for
+from paperboard.web.api import collections as api_collections
 from paperboard.web.api import comments as api_comments
-from paperboard.web.api import daily_papers, papers, submissions, upvotes
+from paperboard.web.api import daily_papers, papers, submissions, upvotes, whoami
 from paperboard.web.api import for_you as api_for_you
 from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.body_limits import BodyLimits
@@ -36,6 +37,7 @@ from paperboard.web.pages import (
     api_tokens,
     authors,
     categories,
+    collections,
     comments,
     daily,
     exports,
@@ -69,6 +71,7 @@ PAGE_ROUTERS = (
     account,
     api_tokens,
     votes,
+    collections,
     users,
     authors,
     categories,
@@ -82,7 +85,16 @@ PAGE_ROUTERS = (
     paper,
 )
 # The JSON API's routers, one per resource; within /api/papers/ too, the more specific paths come first.
-API_ROUTERS: tuple[ModuleType, ...] = (submissions, upvotes, api_comments, daily_papers, api_for_you, papers)
+API_ROUTERS: tuple[ModuleType, ...] = (
+    submissions,
+    upvotes,
+    api_comments,
+    daily_papers,
+    api_for_you,
+    papers,
+    api_collections,
+    whoami,
+)
 # The introduction of the OpenAPI schema, which /docs shows above the operations (Markdown).
 API_DESCRIPTION = (
     "The JSON API of this Paperboard site. Its paths, parameters and field names are Hugging Face's "

@@ -16,6 +16,7 @@ import paperboard
 from paperboard.catalog.latex import to_html, to_plain
 from paperboard.catalog.taxonomy import CATEGORY_NAMES
 from paperboard.db.models import User
+from paperboard.personal.collections import saved_arxiv_ids
 from paperboard.web.security import csrf_token
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -76,6 +77,20 @@ def signed_in_user(context: dict[str, Any]) -> User | None:
 
 
 @jinja2.pass_context
+def saved_papers(context: dict[str, Any]) -> set[str]:
+    """The arXiv ids in the signed-in reader's Saved collection, read once per page for all its save buttons."""
+    request = context["request"]
+    user: User | None = getattr(request.state, "user", None)
+    if user is None:
+        return set()
+    if not hasattr(request.state, "saved_papers"):
+        with request.app.state.database.read_session() as session:
+            request.state.saved_papers = saved_arxiv_ids(session, user.id)
+    saved: set[str] = request.state.saved_papers
+    return saved
+
+
+@jinja2.pass_context
 def path_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
     """The root-relative path of a route, so that links keep working behind a proxy that terminates TLS."""
     return context["request"].url_for(name, **path_params).path
@@ -119,6 +134,7 @@ def _environment() -> jinja2.Environment:
     environment.globals["author_path"] = author_path
     environment.globals["csrf_token"] = csrf_token_global
     environment.globals["signed_in_user"] = signed_in_user
+    environment.globals["saved_papers"] = saved_papers
     environment.globals["version"] = paperboard.__version__
     return environment
 

@@ -64,3 +64,14 @@ def token_or_session_user(database: DatabaseDep, credentials: Credentials, signe
 
 
 TokenOrSessionUser = Annotated[User, Depends(token_or_session_user)]
+
+
+def optional_token_user(database: DatabaseDep, credentials: Credentials) -> User | None:
+    """The token's owner when a token is sent (with `token_user`'s errors for a bad one), None without one: for
+    reads that anyone may make but that show a token's owner more (their private collections)."""
+    if credentials is None:
+        return None
+    return token_user(database, credentials)
+
+
+OptionalTokenUser = Annotated[User | None, Depends(optional_token_user)]

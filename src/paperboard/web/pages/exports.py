@@ -1,9 +1,11 @@
 """Papers to take elsewhere: BibTeX of one paper (`/papers/{id}.bib`), of a day's, week's or month's list
 (`/papers/date/2025-06-04.bib`, `/papers/week/2025-W23.bib`, `/papers/month/2025-06.bib`) and of a search
-(`/search.bib?q=`), and one paper as Markdown (`/papers/{id}.md`).
+(`/search.bib?q=`) and of a collection (`/collections/{owner}/{slug}.bib`), and one paper as Markdown
+(`/papers/{id}.md`).
 
 Its router comes before the daily lists' and the paper page's: their `/papers/date/{day}` and
-`/papers/{arxiv_id:path}` would take these addresses for a malformed day or an unknown paper. The paper routes come
+`/papers/{arxiv_id:path}` would take these addresses for a malformed day or an unknown paper (and the collection pages'
+`/collections/{owner}/{slug}` a collection's BibTeX). The paper routes come
 after the list routes here for the same reason: `date/2025-06-04` could be read as an (old-style) id.
 """
 
@@ -20,10 +22,13 @@ from paperboard.community.listings import ranked_listings
 from paperboard.community.periods import PeriodKind
 from paperboard.db.models import Paper
 from paperboard.exports.bibtex import bibtex_file
+from paperboard.personal.collections import collection_at, collection_view, title_slug
 from paperboard.search.service import QueryTooLong, SearchRequest
 from paperboard.web.deps import ReadSessionDep, SearcherDep
+from paperboard.web.pages.collections import http_errors
 from paperboard.web.pages.daily import period_or_404
 from paperboard.web.pages.paper import canonical_id, markdown_response, paper_or_404
+from paperboard.web.security import OptionalUser
 
 BIBTEX_MEDIA_TYPE = "application/x-bibtex; charset=utf-8"
 # As many results as a reference manager is likely to want from one search; the best matches come first.
@@ -60,6 +65,15 @@ def week_bibtex(week: str, session: ReadSessionDep) -> Response:
 @router.get("/papers/month/{month}.bib", name="month_bibtex")
 def month_bibtex(month: str, session: ReadSessionDep) -> Response:
     return _list_bibtex(session, "month", month)
+
+
+@router.get("/collections/{owner}/{slug}.bib", name="collection_bibtex")
+def collection_bibtex(owner: str, slug: str, session: ReadSessionDep, reader: OptionalUser) -> Response:
+    """A collection's papers in its order: anyone's for a public collection, only its owner's for a private one."""
+    with http_errors():
+        collection = collection_at(session, owner, slug, None if reader is None else reader.id)
+    view = collection_view(session, collection)
+    return _bibtex_response([entry.paper for entry in view.items], f"{title_slug(collection.title)}.bib")
 
 
 @router.get("/search.bib", name="search_bibtex")

@@ -28,12 +28,14 @@ from paperboard.community.periods import InvalidPeriod, Period, PeriodKind, peri
 from paperboard.feeds.documents import FEED_FORMATS, MEDIA_TYPES, Feed, FeedEntry, FeedFormat, render_feed
 from paperboard.feeds.sources import (
     PaperUrl,
+    collection_entries,
     for_you_entries,
     list_entries,
     newest_entries,
     search_entries,
     trending_entries,
 )
+from paperboard.personal.collections import CollectionNotFound, collection_at, collection_slug, collection_view
 from paperboard.personal.feed import DEFAULT_DAYS
 from paperboard.personal.private_feeds import private_feed_owner
 from paperboard.search.service import RESULTS_DEPTH, QueryTooLong
@@ -101,6 +103,10 @@ def category_feeds(request: Request, category: str) -> list[FeedLinks]:
 
 def search_feeds(request: Request, query: str) -> list[FeedLinks]:
     return [_feed_links(request, f"Papers matching “{query}”", "search_feed", {"q": query})]
+
+
+def collection_feeds(request: Request, title: str, owner: str, slug: str) -> list[FeedLinks]:
+    return [_feed_links(request, f"Papers added to “{title}”", "collection_feed", owner=owner, slug=slug)]
 
 
 def _feed_format(text: str) -> FeedFormat:
@@ -281,4 +287,25 @@ def for_you_feed(request: Request, secret: str, feed_format: str, database: Data
         page_url=absolute_url(request, "for_you"),
         entries=entries,
         private=True,
+    )
+
+
+@router.get("/feeds/collections/{owner}/{slug}.{feed_format}", name="collection_feed")
+def collection_feed(request: Request, owner: str, slug: str, feed_format: str, session: ReadSessionDep) -> Response:
+    """The papers last added to a public collection. A feed reader signs in as nobody: a private collection has no
+    feed (404), as it has no page for anyone but its owner."""
+    chosen_format = _feed_format(feed_format)
+    try:
+        collection = collection_at(session, owner, slug, None)
+    except CollectionNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+    view = collection_view(session, collection)
+    owner_name, _, page_slug = collection_slug(view.owner, collection).partition("/")
+    return _respond(
+        request,
+        chosen_format,
+        title=collection.title,
+        description=collection.description or f"A collection of papers by {view.owner.display_name}.",
+        page_url=absolute_url(request, "collection", owner=owner_name, slug=page_slug),
+        entries=collection_entries(session, collection, _paper_url(request), limit=FEED_ENTRIES),
     )

@@ -20,6 +20,7 @@ from paperboard.community.moderation import (
 from paperboard.db import Database
 from paperboard.db.models import User
 from paperboard.web.deps import DatabaseDep, ReadSessionDep
+from paperboard.web.pages.collections import public_collections
 from paperboard.web.pagination import PageNumber, Pagination
 from paperboard.web.security import CsrfChecked, ModeratorUser, OptionalUser
 from paperboard.web.templating import templates
@@ -52,6 +53,7 @@ def profile(
             "comments": comments_by(session, user, limit=COMMENTS_PER_PAGE, offset=pagination.offset),
             "pagination": pagination,
             "can_moderate": can_moderate(reader, user),
+            **public_collections(request, session, user),
         },
     )
 
