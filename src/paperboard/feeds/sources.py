@@ -97,7 +97,7 @@ def search_entries(
 
 def for_you_entries(session: Session, user_id: int, paper_url: PaperUrl, *, limit: int) -> list[FeedEntry]:
     """The `limit` best papers of the reader's feed of the last week, as their page ranks them, each summary opening
-    with why the paper is there. `session` may write: ranking stores the reader's model when it retrains it."""
+    with why the paper is there (see `personal.feed.for_you_page` for the session)."""
     return [
         replace(entry, summary=f"{item.reason}.\n\n{entry.summary}")
         for item in for_you_page(session, user_id, None, page=0, limit=limit).items

@@ -18,6 +18,7 @@ from paperboard.catalog.queries import papers_by_ids
 from paperboard.clock import utcnow
 from paperboard.community.daily_papers import ListedPaper, listed_papers
 from paperboard.community.periods import Period
+from paperboard.db import Database
 from paperboard.db.models import Listing, Paper
 from paperboard.personal.ranking import rank_for_reader, reader_has_signals
 
@@ -66,8 +67,20 @@ def candidate_ids(session: Session, start: datetime, end: datetime | None) -> li
     return list(session.scalars(query))
 
 
+def refresh_reader_model(database: Database, user_id: int) -> None:
+    """Retrain and store the reader's model if they acted since it was trained, in a short transaction of its own.
+
+    Ranking no candidates does just that (`rank_for_reader` retrains first). Done apart, the ranking of the period's
+    candidates that follows only reads, in a reading session: holding a writing one for it would hold SQLite's one
+    write lock for the whole site while a worker builds a month's features (half a minute when it first meets them),
+    and other writers would time out."""
+    with database.session() as session:
+        rank_for_reader(session, user_id, [])
+
+
 def for_you_page(session: Session, user_id: int, period: Period | None, *, page: int, limit: int) -> FeedPage:
-    """Page `page` (from 0) of `limit` papers of the reader's feed for `period` (None: the last week)."""
+    """Page `page` (from 0) of `limit` papers of the reader's feed for `period` (None: the last week). In a reading
+    session after `refresh_reader_model`; otherwise in one that may write."""
     ranked = rank_for_reader(session, user_id, candidate_ids(session, *publication_window(period)))
     chosen = ranked[page * limit : (page + 1) * limit]
     papers = papers_by_ids(session, [recommendation.paper_id for recommendation in chosen])

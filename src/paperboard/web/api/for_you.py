@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from pydantic import Field
 
-from paperboard.personal.feed import for_you_page
+from paperboard.personal.feed import for_you_page, refresh_reader_model
 from paperboard.web.api.auth import TokenOrSessionUser
 from paperboard.web.api.daily_papers import (
     DayParameter,
@@ -49,8 +49,8 @@ def list_for_you(
     or not, ranked for the caller from what they follow, save, upvote, claim and mark not interested; best first, a
     page at a time. Papers the caller marked not interested are left out."""
     period = period_or_400(date, week, month)
-    # A writing session: ranking retrains and stores the reader's model when they acted since it was trained.
-    with database.session() as session:
+    refresh_reader_model(database, reader.id)
+    with database.read_session() as session:
         feed = for_you_page(session, reader.id, period, page=p, limit=limit)
         base = site_url(request)
         return [ForYouPaper(**daily_paper(item.listed, base).model_dump(), reason=item.reason) for item in feed.items]

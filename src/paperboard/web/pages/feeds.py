@@ -36,7 +36,7 @@ from paperboard.feeds.sources import (
     trending_entries,
 )
 from paperboard.personal.collections import CollectionNotFound, collection_at, collection_slug, collection_view
-from paperboard.personal.feed import DEFAULT_DAYS
+from paperboard.personal.feed import DEFAULT_DAYS, refresh_reader_model
 from paperboard.personal.private_feeds import private_feed_owner
 from paperboard.search.service import RESULTS_DEPTH, QueryTooLong
 from paperboard.web.conditional import conditional_response
@@ -268,15 +268,16 @@ def search_feed(
 @router.get("/feeds/for-you/{secret}.{feed_format}", name="for_you_feed")
 def for_you_feed(request: Request, secret: str, feed_format: str, database: DatabaseDep) -> Response:
     chosen_format = _feed_format(feed_format)
-    # A writing session: ranking retrains and stores the reader's model when they acted since it was trained.
-    with database.session() as session:
+    with database.read_session() as session:
         owner = private_feed_owner(session, secret)
-        if owner is None:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND,
-                "This private feed address is not valid: it was replaced or revoked, or never existed. Its owner "
-                "makes a new one on their account page.",
-            )
+    if owner is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            "This private feed address is not valid: it was replaced or revoked, or never existed. Its owner makes "
+            "a new one on their account page.",
+        )
+    refresh_reader_model(database, owner)
+    with database.read_session() as session:
         entries = for_you_entries(session, owner, _paper_url(request), limit=FEED_ENTRIES)
     return _respond(
         request,

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from paperboard.community.daily_papers import listed_paper_cards
 from paperboard.community.listings import today
 from paperboard.community.periods import InvalidPeriod, Period, period_of, requested_period
-from paperboard.personal.feed import DEFAULT_DAYS, for_you_page
+from paperboard.personal.feed import DEFAULT_DAYS, for_you_page, refresh_reader_model
 from paperboard.web.deps import DatabaseDep
 from paperboard.web.pagination import PageNumber, Pagination
 from paperboard.web.security import OptionalUser
@@ -59,8 +59,8 @@ def for_you(
     }
     if viewer is None:
         return templates.TemplateResponse(request, "for_you/page.html", context | {"cards": [], "feed": None})
-    # A writing session: ranking retrains and stores the reader's model when they acted since it was trained.
-    with database.session() as session:
+    refresh_reader_model(database, viewer.id)
+    with database.read_session() as session:
         feed = for_you_page(session, viewer.id, period, page=page - 1, limit=PAPERS_PER_PAGE)
         pagination = Pagination.of(page, per_page=PAPERS_PER_PAGE, total=feed.total)
         cards = listed_paper_cards(session, [item.listed for item in feed.items], viewer)
