@@ -5,9 +5,10 @@
 Builds a temporary SQLite database: the papers first published in the four weeks before `--date` and the Hugging
 Face listings of those days from the shared corpus (../shared/data; synthetic papers and listings where it is
 absent), 15,000 accounts with 5 to 30 upvotes each, a synthetic vector per paper (near its primary category's
-centroid, so that "papers like the ones I upvoted" finds some), and `--subscribers` confirmed subscribers: about a
-quarter with no preferences, the others with categories or archives, keywords, or both, and one in ten account
-holders asking for papers like their upvotes. Then it composes the daily digest of `--date` for all of them (every
+centroid), and `--subscribers` confirmed subscribers: about a quarter with no preferences, the others with
+categories or archives, keywords, or both, and one in ten account holders, whose upvotes are signals, so that their
+"for you" section is their feed's learned ranking (`rank_for_readers`; no model is trained before the first run).
+Then it composes the daily digest of `--date` for all of them (every
 subscriber daily), runs it again (nothing to add), makes them all weekly and composes the weekly digest, and
 finally makes mails of 3,000 digests as the sender does (`Renderer` then aiosmtplib's `flatten_message`).
 
@@ -317,7 +318,7 @@ def fill(database: Database, sent_on: date, subscribers: int, rng: random.Random
         f"{sum(1 for row in subscriber_rows if not row['categories'] and not row['keywords']):,} without preferences, "
         f"{sum(1 for row in subscriber_rows if row['categories']):,} with categories, "
         f"{sum(1 for row in subscriber_rows if row['keywords']):,} with keywords, "
-        f"{sum(1 for row in subscriber_rows if row['similar_to_upvoted']):,} with papers like their upvotes"
+        f"{sum(1 for row in subscriber_rows if row['similar_to_upvoted']):,} with an account"
     )
 
 
