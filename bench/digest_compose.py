@@ -5,13 +5,13 @@
 Builds a temporary SQLite database: the papers first published in the four weeks before `--date` and the Hugging
 Face listings of those days from the shared corpus (../shared/data; synthetic papers and listings where it is
 absent), 15,000 accounts with 5 to 30 upvotes each, a synthetic vector per paper (near its primary category's
-centroid, so that "papers like the ones I upvoted" finds some), and `--subscribers` confirmed subscribers: about a
-quarter with no preferences, the others with categories or archives, keywords, or both, and one in ten account
-holders asking for papers like their upvotes (their categories and keywords as follows of their accounts, which is
-where an account holder's digest reads them, and 5 papers marked "not interested" each). Then it composes the daily
-digest of `--date` for all of them (every subscriber daily), runs it again (nothing to add), makes them all weekly
-and composes the weekly digest, and finally makes mails of 3,000 digests as the sender does (`Renderer` then
-aiosmtplib's `flatten_message`).
+centroid), and `--subscribers` confirmed subscribers: about a quarter with no preferences, the others with
+categories or archives, keywords, or both, and one in ten account holders (their categories and keywords as follows
+of their accounts, which is where an account holder's digest reads them, 5 papers marked "not interested" each, and
+their upvotes: signals, so that their "for you" section is their feed's learned ranking, `rank_for_readers`; no model
+is trained before the first run). Then it composes the daily digest of `--date` for all of them (every subscriber
+daily), runs it again (nothing to add), makes them all weekly and composes the weekly digest, and finally makes mails
+of 3,000 digests as the sender does (`Renderer` then aiosmtplib's `flatten_message`).
 
 Prints, for each run, the wall and CPU time, the rows added, the sections' sizes and the peak resident memory of the
 run; for the mails, the CPU time per mail. Target (issue 6): composing 100,000 digests in at most 60 s on the 2-core
@@ -359,7 +359,7 @@ def fill(database: Database, sent_on: date, subscribers: int, rng: random.Random
         f"{sum(1 for row in subscriber_rows if not row['categories'] and not row['keywords']):,} without preferences, "
         f"{sum(1 for row in subscriber_rows if row['categories']):,} with categories, "
         f"{sum(1 for row in subscriber_rows if row['keywords']):,} with keywords, "
-        f"{sum(1 for row in subscriber_rows if row['similar_to_upvoted']):,} with papers like their upvotes; "
+        f"{sum(1 for row in subscriber_rows if row['similar_to_upvoted']):,} with an account; "
         f"account holders' follows {len(follow_rows):,}, not-interested marks {len(marks):,}"
     )
 

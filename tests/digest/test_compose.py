@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import select, update
 
 from paperboard.config import Settings
 from paperboard.db import Database
-from paperboard.db.models import OutboxMessage, Paper, PaperEmbedding
+from paperboard.db.models import OutboxMessage, Paper
 from paperboard.digest.compose import ComposeSummary, compose_digests
 from paperboard.digest.periods import digest_period
 from tests.community.factories import add_listing, add_paper, add_user, add_votes, paper_id
 from tests.digest.factories import add_subscriber
+from tests.personal.readers import follow_author, mark_not_interested
 
 # Tuesday's daily digest covers Monday 23 November.
 DAILY = digest_period("daily", date(2026, 11, 24))
@@ -164,60 +164,6 @@ def test_for_you_holds_the_periods_papers_matching_keywords_and_categories(
     assert composed[nothing]["top"] == ids(database, "2611.00001")
 
 
-def store_vector(database: Database, arxiv_id: str, vector: list[float]) -> None:
-    values = np.array(vector, dtype=np.float16).tobytes()
-    with database.session() as session:
-        session.add(
-            PaperEmbedding(
-                paper_id=paper_id(database, arxiv_id),
-                model="test-model",
-                text_digest="",
-                paper_changed_at=NOW,
-                embedded_at=NOW,
-                title_vector=values,
-                abstract_vector=values,
-            )
-        )
-
-
-def test_for_you_finds_papers_like_the_ones_the_subscriber_upvoted(
-    sqlite_database: Database, settings: Settings
-) -> None:
-    database = sqlite_database
-    add_paper(database, "2611.00001", title="What Alice upvoted", published_at=datetime(2026, 11, 1))
-    add_listing(database, "2611.00001", date(2026, 11, 2), upvotes=1)
-    add_new_paper(database, "2611.00002", "Close to it", ["cs.CL"])
-    add_new_paper(database, "2611.00003", "Far from it", ["cs.CL"])
-    add_new_paper(database, "2611.00004", "Also upvoted by Alice", ["cs.CL"])
-    add_new_paper(database, "2611.00005", "Close, without a vector", ["cs.CL"])
-    for arxiv_id, vector in [
-        ("2611.00001", [1, 0, 0, 0]),
-        ("2611.00004", [0.8, 0.6, 0, 0]),
-        ("2611.00002", [0.9, 0.3, 0.1, 0]),
-        ("2611.00003", [0, 0, 1, 0]),
-    ]:
-        store_vector(database, arxiv_id, vector)
-    alice, bob = add_user(database, "alice"), add_user(database, "bob")
-    add_votes(database, "2611.00001", alice, bob, cast_at=datetime(2026, 11, 5))
-    add_votes(database, "2611.00004", alice, cast_at=datetime(2026, 11, 5))
-    similar = add_subscriber(database, "alice@example.org", user=alice, similar_to_upvoted=True)
-    not_asked = add_subscriber(database, "bob@example.org", user=bob)
-
-    summary = compose_digests(database, settings, DAILY, now=NOW)
-
-    # Nothing was listed or upvoted in the period: Bob, who did not ask for papers like his upvotes, gets nothing.
-    assert summary == ComposeSummary(subscribers=2, composed=1, empty=1, already_composed=0)
-    composed = digests(database)
-    assert not_asked not in composed
-    assert composed[similar] == {
-        "start": "2026-11-23",
-        "end": "2026-11-24",
-        "top": [],
-        "trending": [],
-        "for_you": ids(database, "2611.00002"),
-    }
-
-
 def test_a_weekly_digest_covers_the_seven_days_before_it_is_sent(sqlite_database: Database, settings: Settings) -> None:
     weekly = digest_period("weekly", date(2026, 11, 30))
     for arxiv_id, day, upvotes in [
@@ -241,3 +187,31 @@ def test_a_weekly_digest_covers_the_seven_days_before_it_is_sent(sqlite_database
     assert row.contents["top"] == ids(sqlite_database, "2611.00003", "2611.00002")
     assert row.contents["trending"] == []
     assert (row.contents["start"], row.contents["end"]) == ("2026-11-23", "2026-11-30")
+
+
+def test_account_holders_with_signals_get_their_feed_s_ranking_the_others_today_s_rules(
+    database: Database, settings: Settings
+) -> None:
+    for arxiv_id, title, author, hour in [
+        ("2611.00001", "Quantum Error Correction with Surface Codes", "Grace Hopper", 10),
+        ("2611.00002", "Notes on the Analytical Engine", "Ada Lovelace", 11),
+        ("2611.00003", "More quantum error correction", "Grace Hopper", 12),
+    ]:
+        add_paper(database, arxiv_id, title=title, authors=[author], published_at=datetime(2026, 11, 23, hour))
+    reader, newcomer = add_user(database, "reader"), add_user(database, "newcomer")
+    follow_author(database, reader, "Ada Lovelace")
+    mark_not_interested(database, reader, "2611.00003")
+    learned = add_subscriber(database, "reader@example.org", user=reader, keywords=["quantum error correction"])
+    without_signals = add_subscriber(database, "new@example.org", user=newcomer, keywords=["quantum error correction"])
+    without_account = add_subscriber(database, "anon@example.org", keywords=["quantum error correction"])
+
+    compose_digests(database, settings, DAILY, now=NOW)
+
+    composed = digests(database)
+    # The reader's feed puts the followed author first and leaves out the paper they dismissed.
+    assert composed[learned]["for_you"][0] == paper_id(database, "2611.00002")
+    assert paper_id(database, "2611.00003") not in composed[learned]["for_you"]
+    # Subscribers the feed cannot learn from keep their keywords.
+    expected = ids(database, "2611.00003", "2611.00001")
+    assert composed[without_signals]["for_you"] == expected
+    assert composed[without_account]["for_you"] == expected

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from paperboard.community.api_tokens import create_token
 from paperboard.db import Database
 from paperboard.db.models import ReaderModel, User
-from tests.web.conftest import add_papers, client_for, create_user, make_paper, sign_in  # noqa: F401 - fixtures shared with the web tests  # noqa: F401
+from tests.web.conftest import add_papers, client_for, create_user, make_paper, sign_in  # noqa: F401 - fixtures shared with the web tests
 
 
 def user_named(database: Database, username: str) -> User:

@@ -15,11 +15,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paperboard.community.counts import Activity, activity_counts, comment_counts
-from paperboard.community.listings import RankedListing, listings_of, listings_page
+from paperboard.community.listings import (
+    ABSTRACT_START_LENGTH,
+    PaperCard,
+    RankedListing,
+    listings_of,
+    listings_page,
+    today,
+)
 from paperboard.community.organizations import OrganizationRef, organizations_of
 from paperboard.community.periods import Period
 from paperboard.community.trending import trending, trending_listings
-from paperboard.db.models import Paper
+from paperboard.community.votes import voted_papers
+from paperboard.db.models import Paper, User
 from paperboard.github.repositories import refreshed_stars
 from paperboard.search.paper_keywords import keywords_of
 from paperboard.thumbnails.queries import thumbnail_sizes
@@ -72,6 +80,36 @@ def listed_papers(session: Session, papers: Sequence[Paper]) -> list[ListedPaper
     """Details of these papers, in their order."""
     ids = [paper.id for paper in papers]
     return _with_details(session, papers, listings_of(session, ids), activity_counts(session, ids))
+
+
+def listed_paper_cards(session: Session, listed: Sequence[ListedPaper], viewer: User | None) -> list[PaperCard]:
+    """Cards for these papers, listed or not, in their order. A paper on no list is dated by its first publication
+    and never marked new (which says "listed today")."""
+    paper_ids = [item.paper.id for item in listed]
+    voted = voted_papers(session, viewer, paper_ids)
+    thumbnails = thumbnail_sizes(session, paper_ids)
+    new_day = today()
+    return [
+        PaperCard(
+            paper_id=item.paper.id,
+            arxiv_id=item.paper.arxiv_id,
+            title=item.paper.title,
+            abstract_start=item.paper.abstract[:ABSTRACT_START_LENGTH],
+            authors=item.paper.authors,
+            code_url=item.paper.code_url,
+            project_url=item.paper.project_url,
+            day=item.paper.published_at.date() if item.listing is None else item.listing.day,
+            submitter=None if item.listing is None else item.listing.submitter,
+            github_stars=item.github_stars,
+            upvotes=item.upvotes,
+            comments=item.comments,
+            voted=item.paper.id in voted,
+            is_new=item.listing is not None and item.listing.day == new_day,
+            thumbnail=thumbnails.get(item.paper.id),
+            organization=item.organization,
+        )
+        for item in listed
+    ]
 
 
 def daily_papers(

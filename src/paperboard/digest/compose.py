@@ -6,7 +6,8 @@ Every digest of a period shares two sections, then has its own:
 - `trending`: the trending ranking as it stood at the period's end (`community.trending`), without the papers of
   `top` and keeping only papers upvoted, commented on or listed during the period, so that an idle week does not
   send last month's papers again; at most `TRENDING_SIZE`;
-- `for_you`: the subscriber's own section (`digest.personal`).
+- `for_you`: the subscriber's own section (`digest.personal`): ranked by their feed's learned model for account holders
+  it can learn from, by their keywords, categories and upvotes for the others.
 Subscribers who chose categories or keywords still get the shared sections: the digest is "trending papers in your
 inbox", and their own section comes on top of it. A subscriber whose three sections are all empty gets no mail.
 
@@ -35,10 +36,9 @@ from paperboard.db.batches import in_batches
 from paperboard.db.models import Comment, Listing, OutboxMessage, Subscriber, Vote
 from paperboard.digest.outbox import NewMail, enqueue
 from paperboard.digest.periods import DigestPeriod
-from paperboard.digest.personal import ForYou
+from paperboard.digest.personal import ForYou, learned_sections
 from paperboard.digest.statuses import SubscriberStatus
 from paperboard.personal.follows import digest_preferences
-from paperboard.personal.not_interested import not_interested_by_user
 from paperboard.progress import Progress, SilentProgress
 
 TOP_SIZE = 10
@@ -64,11 +64,9 @@ class DigestSubscriber:
     id: int
     categories: list[str]
     keywords: list[str]
-    # Set only for account holders who asked for papers like the ones they upvoted.
-    similar_user_id: int | None
-    # The subscriber's account, whose follows are its categories and keywords and whose "not interested" marks its
-    # section leaves out.
-    user_id: int | None = None
+    # The subscriber's account, if any: its follows are the subscriber's categories and keywords, and the reader's
+    # model (personal.ranking) makes the section when they gave it anything to learn from.
+    account_id: int | None
 
 
 def top_papers(session: Session, period: DigestPeriod) -> list[int]:
@@ -113,18 +111,16 @@ def digest_subscribers(session: Session, period: DigestPeriod) -> list[DigestSub
     """The subscribers who get this period's digest, if it has anything for them. An account holder's categories
     and keywords are the account's follows (`personal.follows.digest_preferences`), not the subscription's own."""
     rows = session.execute(
-        select(
-            Subscriber.id, Subscriber.categories, Subscriber.keywords, Subscriber.similar_to_upvoted, Subscriber.user_id
-        )
+        select(Subscriber.id, Subscriber.categories, Subscriber.keywords, Subscriber.user_id)
         .where(*_receiving(period))
         .order_by(Subscriber.id)
     )
     followed = digest_preferences(session, _account_holders(period))
     return [
-        DigestSubscriber(subscriber_id, categories or [], keywords or [], user_id if similar else None)
+        DigestSubscriber(subscriber_id, categories or [], keywords or [], None)
         if user_id is None
-        else DigestSubscriber(subscriber_id, *followed.get(user_id, ([], [])), user_id if similar else None, user_id)
-        for subscriber_id, categories, keywords, similar, user_id in rows
+        else DigestSubscriber(subscriber_id, *followed.get(user_id, ([], [])), user_id)
+        for subscriber_id, categories, keywords, user_id in rows
     ]
 
 
@@ -164,14 +160,11 @@ def compose_digests(
             )
         )
         waiting = [subscriber for subscriber in subscribers if subscriber.id not in composed_before]
-        for_you = ForYou.load(
-            session,
-            period,
-            excluded={*top, *trending},
-            similar_users={user for subscriber in waiting if (user := subscriber.similar_user_id) is not None},
+        for_you = ForYou.load(session, period, excluded={*top, *trending})
+    with database.session() as session:
+        learned = learned_sections(
+            session, for_you.candidate_ids, {user for subscriber in waiting if (user := subscriber.account_id)}
         )
-        # Only marks on this period's candidates can change a section.
-        hidden = not_interested_by_user(session, _account_holders(period), for_you.candidate_ids)
     shared = {"start": period.start.isoformat(), "end": period.end.isoformat(), "top": top, "trending": trending}
     composed = empty = 0
     already_composed = len(subscribers) - len(waiting)
@@ -179,12 +172,10 @@ def compose_digests(
     for offset in range(0, len(waiting), BATCH_SIZE):
         mails = []
         for subscriber in waiting[offset : offset + BATCH_SIZE]:
-            papers = for_you.papers(
-                subscriber.categories,
-                subscriber.keywords,
-                subscriber.similar_user_id,
-                hidden.get(subscriber.user_id, frozenset()) if subscriber.user_id is not None else frozenset(),
-            )
+            if subscriber.account_id in learned:
+                papers = learned[subscriber.account_id]
+            else:
+                papers = for_you.papers(subscriber.categories, subscriber.keywords)
             if not (top or trending or papers):
                 empty += 1
                 continue

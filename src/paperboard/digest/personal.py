@@ -1,5 +1,6 @@
-"""The "for you" section of a digest: the period's papers that match a subscriber's keywords and categories, or that
-resemble the papers they upvoted.
+"""The "for you" section of a digest: for a subscriber with an account their feed can learn from, the period's papers
+as their feed ranks them (`learned_sections`, `personal.ranking`); for the others, the papers that match their
+keywords and categories (`ForYou`, below).
 
 The candidates are the papers of the period: listed in it (and not hidden by a moderator), or first published in it;
 none withdrawn, and none already in the digest's shared sections. A candidate's score for a subscriber is
@@ -7,60 +8,43 @@ none withdrawn, and none already in the digest's shared sections. A candidate's 
     2 × the number of their keywords it matches  (a keyword matches when each of its search terms, stemmed as
                                                   keyword search stems them, is in the title or the abstract)
   + 1 when it is in one of their categories      (`cs.CL` exactly, or any category of the archive `cs`)
-  + 4 × its cosine to the mean of the vectors of the papers they upvoted last, when that cosine is at least 0.55
-        (for account holders who asked for papers like the ones they upvoted; the papers they upvoted are left out)
 
 and the section holds the best `FOR_YOU_SIZE` candidates scoring above 0, equal scores going to the paper with more
-upvotes, then to the newer one, leaving out the papers an account holder marked "not interested". An account
-holder's keywords and categories are their follows (saved searches and categories, `personal.follows`).
+upvotes, then to the newer one. An account holder's keywords and categories are their follows (saved searches and
+categories, `personal.follows`).
+
+A subscriber's account counts as one the feed can learn from when `personal.ranking.reader_has_signals` says so
+(they follow, saved, upvoted, claimed or dismissed something); the learned sections are ranked in one batch for all
+of them (`personal.ranking.rank_for_readers`), over the same candidates, leaving out what each reader marked not
+interested. (Their model learns from their upvotes among the rest, which is why the subscription's older option,
+"papers like the ones I upvoted", a cosine to the mean of their upvotes' vectors, has no rule of its own any more.)
 
 Composing serves up to a hundred thousand subscribers: each keyword and category is matched once for all who follow
-it, subscribers with the same keywords and categories (and no upvote history or marks) share their result, and
-similarities are computed in bulk with numpy.
+it, and subscribers with the same keywords and categories share their result.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from datetime import datetime, time
 
 import numpy as np
-import scipy.sparse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paperboard.community.counts import upvote_counts
-from paperboard.db.batches import IN_LIST_SIZE, in_batches
-from paperboard.db.models import Listing, Paper, PaperCategory, PaperEmbedding, Vote
+from paperboard.db.batches import in_batches
+from paperboard.db.models import Listing, Paper, PaperCategory
 from paperboard.digest.periods import DigestPeriod
+from paperboard.personal.ranking import rank_for_readers, reader_has_signals
 from paperboard.search import analysis
-from paperboard.search.embeddings import STORED_DTYPE, stored_vectors
 
 FOR_YOU_SIZE = 10
 KEYWORD_WEIGHT = 2.0
 CATEGORY_WEIGHT = 1.0
-SIMILARITY_WEIGHT = 4.0
-# With the packaged model, papers of one primary category had a median cosine of 0.5 to 0.6 to the mean of a few
-# others of it, papers of other categories 0.1 to 0.35 (a sample of 6,000 abstracts): the threshold keeps the near.
-SIMILARITY_THRESHOLD = 0.55
-# A user's latest upvotes that make their taste: older ones may be of interests they left.
-UPVOTES_USED = 100
-# Below every backend's limit on bound parameters.
-# Users whose similarities are computed together: a block of (users × candidates) float32 stays small.
-_USER_BLOCK = 1024
-
 Preferences = tuple[tuple[str, ...], tuple[str, ...]]
 _NONE = np.empty(0, dtype=np.int64)
-
-
-@dataclass(frozen=True, slots=True)
-class Similar:
-    """The candidates (by position) that resemble a user's upvotes, with their cosines."""
-
-    positions: np.ndarray
-    cosines: np.ndarray
 
 
 def _candidate_ids(session: Session, period: DigestPeriod, excluded: set[int]) -> list[int]:
@@ -90,24 +74,21 @@ class ForYou:
         texts: list[str],
         categories: list[list[str]],
         order_key: np.ndarray,
-        similar: dict[int, Similar],
     ) -> None:
         self._ids = paper_ids
         self._texts = texts
         self._categories = categories
         # Grows with upvotes then with recency, always below the smallest difference of two scores.
         self._tiebreak = order_key
-        self._similar = similar
         self._terms: dict[str, np.ndarray] | None = None
         self._categories_index: dict[str, np.ndarray] | None = None
         self._keyword_matches: dict[str, np.ndarray] = {}
         self._category_matches: dict[tuple[str, ...], np.ndarray] = {}
         self._shared: dict[Preferences, list[int]] = {}
-        self._position_of: dict[int, int] | None = None
 
     @classmethod
-    def load(cls, session: Session, period: DigestPeriod, *, excluded: set[int], similar_users: set[int]) -> ForYou:
-        """The period's candidates (without `excluded` papers), and the similarities for `similar_users`."""
+    def load(cls, session: Session, period: DigestPeriod, *, excluded: set[int]) -> ForYou:
+        """The period's candidates, without `excluded` papers."""
         ids = _candidate_ids(session, period, excluded)
         texts: dict[int, str] = {}
         published: dict[int, datetime] = {}
@@ -129,60 +110,37 @@ class ForYou:
         ranked = sorted(range(len(ids)), key=lambda i: (upvotes[ids[i]], published[ids[i]], ids[i]))
         order_key = np.empty(len(ids), dtype=np.float64)
         order_key[ranked] = np.arange(1, len(ids) + 1) / (len(ids) + 1) * 1e-3
-        paper_ids = np.array(ids, dtype=np.int64)
         return cls(
-            paper_ids,
+            np.array(ids, dtype=np.int64),
             [texts[paper_id] for paper_id in ids],
             [categories[paper_id] for paper_id in ids],
             order_key,
-            _similarities(session, paper_ids, similar_users),
         )
 
     @property
     def candidate_ids(self) -> list[int]:
-        """The ids of the period's candidates."""
+        """The period's candidates, which the learned sections are ranked from too."""
         ids: list[int] = self._ids.tolist()
         return ids
 
-    def papers(
-        self,
-        categories: Sequence[str],
-        keywords: Sequence[str],
-        user_id: int | None,
-        hidden: frozenset[int] = frozenset(),
-    ) -> list[int]:
-        """The ids of the subscriber's section, best first, without the `hidden` papers (the reader marked them "not
-        interested"); empty when nothing of the period is for them."""
-        similar = self._similar.get(user_id) if user_id is not None else None
+    def papers(self, categories: Sequence[str], keywords: Sequence[str]) -> list[int]:
+        """The ids of the subscriber's section, best first; empty when nothing of the period is for them."""
         preferences = (tuple(sorted(set(categories))), tuple(sorted(set(keywords))))
-        # Sections are shared by everyone with the same preferences, as long as nothing is personal to them.
-        shared = similar is None and not hidden
-        if shared and preferences in self._shared:
+        if preferences in self._shared:
             return self._shared[preferences]
         scores = np.zeros(len(self._ids))
         for keyword in preferences[1]:
             scores[self._keyword(keyword)] += KEYWORD_WEIGHT
         if preferences[0]:
             scores[self._in_categories(preferences[0])] += CATEGORY_WEIGHT
-        if similar is not None:
-            scores[similar.positions] += SIMILARITY_WEIGHT * similar.cosines
-        if hidden:
-            scores[self._positions_of(hidden)] = 0
         chosen = np.flatnonzero(scores > 0)
         ranking = scores[chosen] + self._tiebreak[chosen]
         if len(chosen) > FOR_YOU_SIZE:
             best = np.argpartition(-ranking, FOR_YOU_SIZE)[:FOR_YOU_SIZE]
             chosen, ranking = chosen[best], ranking[best]
         result: list[int] = self._ids[chosen[np.argsort(-ranking)]].tolist()
-        if shared:
-            self._shared[preferences] = result
+        self._shared[preferences] = result
         return result
-
-    def _positions_of(self, paper_ids: frozenset[int]) -> list[int]:
-        """The positions of those of these papers that are candidates."""
-        if self._position_of is None:
-            self._position_of = {paper_id: position for position, paper_id in enumerate(self._ids.tolist())}
-        return [position for paper_id in paper_ids if (position := self._position_of.get(paper_id)) is not None]
 
     def _keyword(self, keyword: str) -> np.ndarray:
         """Positions of the candidates holding every term of the keyword."""
@@ -231,83 +189,11 @@ class ForYou:
         return self._categories_index
 
 
-def _vector_space(session: Session, paper_ids: np.ndarray) -> tuple[str, int] | None:
-    """The model most of the candidates have vectors of, and its dimensions; None when none has one."""
-    row = session.execute(
-        select(PaperEmbedding.model, func.max(func.length(PaperEmbedding.abstract_vector)))
-        .where(PaperEmbedding.paper_id.in_(paper_ids[:IN_LIST_SIZE].tolist()))
-        .group_by(PaperEmbedding.model)
-        .order_by(func.count().desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return row[0], row[1] // np.dtype(STORED_DTYPE).itemsize
-
-
-def _vectors(session: Session, model: str, dimensions: int, paper_ids: Sequence[int]) -> dict[int, np.ndarray]:
-    vectors: dict[int, np.ndarray] = {}
-    for chunk in in_batches(sorted(paper_ids)):
-        for ids, matrix in stored_vectors(session, model, dimensions, paper_ids=chunk):
-            vectors.update(zip(ids.tolist(), matrix, strict=True))
-    return vectors
-
-
-def _latest_upvotes(session: Session, user_ids: set[int]) -> dict[int, list[int]]:
-    upvoted: dict[int, list[int]] = defaultdict(list)
-    for chunk in in_batches(sorted(user_ids)):
-        for user_id, paper_id in session.execute(
-            select(Vote.user_id, Vote.paper_id)
-            .where(Vote.user_id.in_(chunk))
-            .order_by(Vote.user_id, Vote.created_at.desc(), Vote.paper_id)
-        ):
-            if len(upvoted[user_id]) < UPVOTES_USED:
-                upvoted[user_id].append(paper_id)
-    return upvoted
-
-
-def _similarities(session: Session, candidate_ids: np.ndarray, user_ids: set[int]) -> dict[int, Similar]:
-    """For each user, the candidates whose cosine to the mean of their latest upvotes' vectors reaches the threshold,
-    leaving out the papers they upvoted."""
-    if not user_ids or not len(candidate_ids):
-        return {}
-    space = _vector_space(session, candidate_ids)
-    if space is None:
-        return {}
-    model, dimensions = space
-    upvoted = _latest_upvotes(session, user_ids)
-    voted_vectors = _vectors(session, model, dimensions, {paper_id for ids in upvoted.values() for paper_id in ids})
-    candidate_vectors = _vectors(session, model, dimensions, candidate_ids.tolist())
-    # Candidates without a vector get none: a zero row has a cosine of 0 to everything.
-    candidates = np.zeros((len(candidate_ids), dimensions), dtype=np.float32)
-    position_of = {paper_id: position for position, paper_id in enumerate(candidate_ids.tolist())}
-    for paper_id, vector in candidate_vectors.items():
-        candidates[position_of[paper_id]] = vector
-    users = [user_id for user_id, ids in upvoted.items() if any(paper_id in voted_vectors for paper_id in ids)]
-    if not users:
-        return {}
-    voted_ids = list(voted_vectors)
-    voted_column = {paper_id: column for column, paper_id in enumerate(voted_ids)}
-    rows, columns = [], []
-    for row, user_id in enumerate(users):
-        for paper_id in upvoted[user_id]:
-            if paper_id in voted_column:
-                rows.append(row)
-                columns.append(voted_column[paper_id])
-    membership = scipy.sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(len(users), len(voted_ids))
-    )
-    means = np.asarray(membership @ np.stack([voted_vectors[paper_id] for paper_id in voted_ids]))
-    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-    similar: dict[int, Similar] = {}
-    for start in range(0, len(users), _USER_BLOCK):
-        block = users[start : start + _USER_BLOCK]
-        cosines = means[start : start + len(block)] @ candidates.T
-        for offset, user_id in enumerate(block):
-            for paper_id in upvoted[user_id]:
-                if paper_id in position_of:
-                    cosines[offset, position_of[paper_id]] = 0.0
-            positions = np.flatnonzero(cosines[offset] >= SIMILARITY_THRESHOLD)
-            if len(positions):
-                similar[user_id] = Similar(positions, cosines[offset, positions].astype(np.float64))
-    return similar
+def learned_sections(session: Session, candidate_ids: Sequence[int], user_ids: Collection[int]) -> dict[int, list[int]]:
+    """The sections of the readers among `user_ids` whom the feed can learn from, by reader: their best
+    `FOR_YOU_SIZE` candidates as their feed ranks them. `session` may write: ranking stores the models it retrains."""
+    readers = [user_id for user_id in sorted(user_ids) if reader_has_signals(session, user_id)]
+    if not readers or not candidate_ids:
+        return {reader: [] for reader in readers}
+    ranked = rank_for_readers(session, readers, candidate_ids, FOR_YOU_SIZE)
+    return {reader: [item.paper_id for item in ranked.get(reader, [])] for reader in readers}

@@ -1,5 +1,6 @@
 """What each feed holds, as entries in the feed's order: a daily, weekly or monthly list ranked as its page ranks
-it, trending, the newest papers of the catalogue (of one category), and the matches of a search.
+it, trending, the newest papers of the catalogue (of one category), the matches of a search, and a reader's own
+"for you" feed.
 
 An entry's id is the address of the paper's page on this site: the same for the paper in every request and every
 feed, and a link readers can open. Papers on a list are dated when they were listed, the others when first
@@ -22,6 +23,7 @@ from paperboard.community.trending import trending
 from paperboard.db.models import Paper, PaperCollection
 from paperboard.feeds.documents import FeedEntry
 from paperboard.personal.collections import recently_added
+from paperboard.personal.feed import for_you_page
 from paperboard.search.engine import SearchMode
 from paperboard.search.service import Searcher, SearchRequest, SearchSort
 
@@ -91,3 +93,13 @@ def search_entries(
     request = SearchRequest(query=query, mode=SearchMode.KEYWORD, sort=SearchSort.DATE, limit=limit)
     results = searcher.search(session, request)
     return [_entry(hit.paper, hit.paper.published_at, paper_url) for hit in results.hits]
+
+
+def for_you_entries(session: Session, user_id: int, paper_url: PaperUrl, *, limit: int) -> list[FeedEntry]:
+    """The `limit` best papers of the reader's feed of the last week, as their page ranks them, each summary opening
+    with why the paper is there (see `personal.feed.for_you_page` for the session)."""
+    return [
+        replace(entry, summary=f"{item.reason}.\n\n{entry.summary}")
+        for item in for_you_page(session, user_id, None, page=0, limit=limit).items
+        for entry in [_entry(item.listed.paper, item.listed.paper.published_at, paper_url)]
+    ]

@@ -7,10 +7,7 @@ Marking is idempotent and bounded (`MAX_MARKS` per account), and every change te
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,21 +87,3 @@ def marked_papers(session: Session, user_id: int, *, limit: int, offset: int = 0
             .offset(offset)
         )
     )
-
-
-def not_interested_by_user(
-    session: Session, user_ids: Select[tuple[int]], paper_ids: Iterable[int]
-) -> dict[int, frozenset[int]]:
-    """For each of these readers (a query of their ids) who marked any of these papers, those they marked (the
-    digest's "for you" section, among its candidates)."""
-    wanted = set(paper_ids)
-    marks: dict[int, set[int]] = defaultdict(set)
-    # Every mark of these readers, filtered here: with `paper_id IN (…)` in the query as well, SQLite took 0.34–0.47 s
-    # of CPU for 10,000 readers with 5 marks each and 300 candidates; this takes 0.08–0.10 s (bench/digest_compose.py's
-    # database).
-    for user_id, paper_id in session.execute(
-        select(NotInterested.user_id, NotInterested.paper_id).where(NotInterested.user_id.in_(user_ids))
-    ):
-        if paper_id in wanted:
-            marks[user_id].add(paper_id)
-    return {user_id: frozenset(marked) for user_id, marked in marks.items()}

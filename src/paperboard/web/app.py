@@ -26,6 +26,7 @@ from paperboard.web.api import collections as api_collections
 from paperboard.web.api import comments as api_comments
 from paperboard.web.api import daily_papers, papers, submissions, upvotes, whoami
 from paperboard.web.api import follows as api_follows
+from paperboard.web.api import for_you as api_for_you
 from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.body_limits import BodyLimits
 from paperboard.web.inputs import refuse_forbidden_characters
@@ -44,9 +45,11 @@ from paperboard.web.pages import (
     exports,
     feeds,
     follows,
+    for_you,
     health,
     organizations,
     paper,
+    private_feeds,
     recent,
     search,
     submit,
@@ -83,6 +86,8 @@ PAGE_ROUTERS = (
     comments,
     api_docs,
     feeds,
+    for_you,
+    private_feeds,
     admin,
     subscriptions,
     thumbnails,
@@ -95,6 +100,7 @@ API_ROUTERS: tuple[ModuleType, ...] = (
     api_comments,
     api_follows,
     daily_papers,
+    api_for_you,
     papers,
     api_collections,
     whoami,

@@ -1,8 +1,9 @@
 """Who is calling the API: the owner of the personal token sent as `Authorization: Bearer <token>`.
 
-The API never reads the session cookie. A browser sends that cookie along with any request a hostile page makes it
-send, which is why the site's forms need CSRF tokens; a bearer token is only ever sent on purpose, so the API needs
-none.
+The API reads the session cookie only for `token_or_session_user`, on reads of the caller's own data (their feed):
+a browser sends that cookie along with any request a hostile page makes it send, which is why the site's forms need
+CSRF tokens, but a read changes nothing, and the same-origin policy keeps its answer from the hostile page (the API
+sends no CORS headers). Everything that changes something needs a bearer token, which is only ever sent on purpose.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from paperboard.community.api_tokens import AccountSuspended, user_for_api_token
 from paperboard.db.models import User
 from paperboard.web.deps import DatabaseDep
+from paperboard.web.security import OptionalUser
 
 # Declares the scheme in the OpenAPI schema, so that /docs offers to authorise its requests; the route dependency
 # below gives the errors, in the API's shape.
@@ -52,6 +54,16 @@ def token_user(database: DatabaseDep, credentials: Credentials) -> User:
 
 
 TokenUser = Annotated[User, Depends(token_user)]
+
+
+def token_or_session_user(database: DatabaseDep, credentials: Credentials, signed_in: OptionalUser) -> User:
+    """The token's owner, or without a token the signed-in user of the browser asking; 401 with neither."""
+    if credentials is None and signed_in is not None:
+        return signed_in
+    return token_user(database, credentials)
+
+
+TokenOrSessionUser = Annotated[User, Depends(token_or_session_user)]
 
 
 def optional_token_user(database: DatabaseDep, credentials: Credentials) -> User | None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from paperboard.community.daily_papers import DailyPapersSort, daily_papers
-from paperboard.community.periods import InvalidPeriod, requested_period
+from paperboard.community.periods import InvalidPeriod, Period, requested_period
 from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import DailyPaper, daily_paper
 from paperboard.web.deps import ReadSessionDep
@@ -18,17 +18,31 @@ router = APIRouter(tags=["daily papers"], responses=error_responses(status.HTTP_
 # Deeper pages than this are refused rather than computed: no list runs so long, and an offset in the billions
 # would only make the database count through every row to answer with nothing.
 MAX_PAGE = 10_000
+# The paging and period parameters, which /api/for_you takes alike.
+PageParameter = Annotated[int, Query(ge=0, le=MAX_PAGE, description="The page, from 0.")]
+LimitParameter = Annotated[int, Query(ge=1, le=100, description="Papers per page.")]
+DayParameter = Annotated[str | None, Query(description="A day: YYYY-MM-DD.", max_length=40)]
+WeekParameter = Annotated[str | None, Query(description="An ISO week: YYYY-Www.", max_length=40)]
+MonthParameter = Annotated[str | None, Query(description="A month: YYYY-MM.", max_length=40)]
+
+
+def period_or_400(date: str | None, week: str | None, month: str | None) -> Period | None:
+    """The period the query names (None for none); 400, saying what is wrong, for one it cannot name."""
+    try:
+        return requested_period(date, week, month)
+    except InvalidPeriod as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
 
 
 @router.get("/api/daily_papers", response_model=list[DailyPaper])
 def list_daily_papers(
     request: Request,
     session: ReadSessionDep,
-    p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="The page, from 0.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=100, description="Papers per page.")] = 50,
-    date: Annotated[str | None, Query(description="A day's list: YYYY-MM-DD.", max_length=40)] = None,
-    week: Annotated[str | None, Query(description="An ISO week's lists: YYYY-Www.", max_length=40)] = None,
-    month: Annotated[str | None, Query(description="A month's lists: YYYY-MM.", max_length=40)] = None,
+    p: PageParameter = 0,
+    limit: LimitParameter = 50,
+    date: DayParameter = None,
+    week: WeekParameter = None,
+    month: MonthParameter = None,
     submitter: Annotated[str | None, Query(description="Only papers this user submitted.", max_length=100)] = None,
     sort: Annotated[
         DailyPapersSort,
@@ -39,9 +53,6 @@ def list_daily_papers(
     ] = "publishedAt",
 ) -> list[DailyPaper]:
     """Listed papers of a day, week or month (all of them when none is given), a page at a time."""
-    try:
-        period = requested_period(date, week, month)
-    except InvalidPeriod as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
+    period = period_or_400(date, week, month)
     listed = daily_papers(session, sort=sort, page=p, limit=limit, period=period, submitter=submitter)
     return [daily_paper(item, site_url(request)) for item in listed]

@@ -1,6 +1,7 @@
 """Accounts on the web: sign up, sign in, sign out, and the account page where the password is changed, the digest
 subscription connected to the account is managed (subscribing is `pages.subscriptions`), and API tokens are
-managed (`pages.api_tokens`), and the user's claims of authorship are listed (`pages.claims`)."""
+managed (`pages.api_tokens`), the user's claims of authorship are listed (`pages.claims`), and the address of the
+private "for you" feed (`pages.private_feeds`)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from paperboard.db import Database
 from paperboard.db.models import User
 from paperboard.digest.subscriptions import InvalidPreferences, subscription_for_user, unsubscribe, update_preferences
 from paperboard.personal.claims import claims_of
+from paperboard.personal.private_feeds import private_feed_made_at
 from paperboard.web.deps import DatabaseDep, SettingsDep, app_settings
 from paperboard.web.pages.subscriptions import PreferenceForm, PreferenceFormDep, as_sentence, preference_context
 from paperboard.web.security import (
@@ -240,6 +242,7 @@ def account_settings(
         tokens = list_tokens(session, user)
         subscription = subscription_for_user(session, user)
         claims = claims_of(session, user)
+        private_feed = private_feed_made_at(session, user.id)
     page: dict[str, object] = {
         "error": None,
         "changed": False,
@@ -251,6 +254,8 @@ def account_settings(
         "subscription_error": None,
         "subscription_saved": False,
         "unsubscribed": False,
+        "new_private_feed_url": None,
+        "private_feed_revoked": False,
     }
     return _form_page(
         request,
@@ -259,6 +264,7 @@ def account_settings(
         tokens=tokens,
         subscription=subscription,
         claims=claims,
+        private_feed_made_at=private_feed,
         **preference_context(app_settings(request)),
         **(page | context),
     )
@@ -273,6 +279,7 @@ def account_page(
     revoked: bool = False,
     subscription_saved: bool = False,
     unsubscribed: bool = False,
+    feed_revoked: bool = False,
 ) -> Response:
     return account_settings(
         request,
@@ -282,6 +289,7 @@ def account_page(
         revoked=revoked,
         subscription_saved=subscription_saved,
         unsubscribed=unsubscribed,
+        private_feed_revoked=feed_revoked,
     )
 
 

@@ -1,7 +1,8 @@
 """RSS 2.0 and Atom feeds, each at `.rss` and `.atom`: the daily list (`/feeds/daily`, the latest listed day like the
 front page, or `?date=`, `?week=`, `?month=`), trending (`/feeds/trending`), the newest papers of the catalogue
-(`/feeds/recent`) or of one arXiv category (`/feeds/category/cs.CL`), and any search (`/feeds/search?q=`, a
-keyword alert); and the links with which list pages advertise their feeds.
+(`/feeds/recent`) or of one arXiv category (`/feeds/category/cs.CL`), any search (`/feeds/search?q=`, a
+keyword alert), and a reader's own "for you" feed at its secret address (`/feeds/for-you/{secret}`, made on the
+account page: `personal.private_feeds`); and the links with which list pages advertise their feeds.
 
 Feeds answer conditional requests themselves (ETag, Last-Modified, 304) and let clients keep them five minutes.
 They stay out of the page cache (`CACHED_PATH_PREFIXES` in web/app.py), which would answer a feed reader whose copy
@@ -28,15 +29,18 @@ from paperboard.feeds.documents import FEED_FORMATS, MEDIA_TYPES, Feed, FeedEntr
 from paperboard.feeds.sources import (
     PaperUrl,
     collection_entries,
+    for_you_entries,
     list_entries,
     newest_entries,
     search_entries,
     trending_entries,
 )
 from paperboard.personal.collections import CollectionNotFound, collection_at, collection_slug, collection_view
+from paperboard.personal.feed import DEFAULT_DAYS, refresh_reader_model
+from paperboard.personal.private_feeds import private_feed_owner
 from paperboard.search.service import RESULTS_DEPTH, QueryTooLong
 from paperboard.web.conditional import conditional_response
-from paperboard.web.deps import ReadSessionDep, SearcherDep
+from paperboard.web.deps import DatabaseDep, ReadSessionDep, SearcherDep
 from paperboard.web.templating import author_path_params, format_date
 from paperboard.web.urls import absolute_url
 
@@ -125,7 +129,9 @@ def _respond(
     page_url: str,
     entries: list[FeedEntry],
     query: dict[str, str] | None = None,
+    private: bool = False,
 ) -> Response:
+    """The feed document; one `private` to its reader may be kept by their feed reader, never by a shared cache."""
     route: APIRoute = request.scope["route"]
     address = absolute_url(request, route.name, **request.path_params)
     feed = Feed(
@@ -138,9 +144,12 @@ def _respond(
         author_url=lambda name: absolute_url(request, "author", **author_path_params(name)),
     )
     body = render_feed(feed, feed_format)
-    return conditional_response(
+    response = conditional_response(
         request.headers, body, MEDIA_TYPES[feed_format], feed.last_modified, max_age=FEED_MAX_AGE_SECONDS
     )
+    if private:
+        response.headers["Cache-Control"] = f"private, max-age={FEED_MAX_AGE_SECONDS}"
+    return response
 
 
 def _latest_day(session: Session) -> Period | None:
@@ -253,6 +262,32 @@ def search_feed(
         page_url=str(URL(absolute_url(request, "search")).include_query_params(q=q)),
         entries=entries,
         query={"q": q},
+    )
+
+
+@router.get("/feeds/for-you/{secret}.{feed_format}", name="for_you_feed")
+def for_you_feed(request: Request, secret: str, feed_format: str, database: DatabaseDep) -> Response:
+    chosen_format = _feed_format(feed_format)
+    with database.read_session() as session:
+        owner = private_feed_owner(session, secret)
+    if owner is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            "This private feed address is not valid: it was replaced or revoked, or never existed. Its owner makes "
+            "a new one on their account page.",
+        )
+    refresh_reader_model(database, owner)
+    with database.read_session() as session:
+        entries = for_you_entries(session, owner, _paper_url(request), limit=FEED_ENTRIES)
+    return _respond(
+        request,
+        chosen_format,
+        title="For you",
+        description=f"The papers first published in the last {DEFAULT_DAYS} days that suit you best, as your "
+        "“For you” page ranks them.",
+        page_url=absolute_url(request, "for_you"),
+        entries=entries,
+        private=True,
     )
 
 

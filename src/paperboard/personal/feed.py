@@ -1,0 +1,92 @@
+"""A reader's "for you" feed: the catalogue's papers first published in a period, ranked for them.
+
+The candidates of a period are every paper of the catalogue FIRST PUBLISHED in it (listed on a daily list or not),
+except those withdrawn and those a moderator took off the lists; without a period, those of the last
+`DEFAULT_DAYS` days. `personal.ranking` orders them for the reader (leaving out what they marked not interested) and
+says why each is there; this module pages through that order and gathers what a card or an API item shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from paperboard.catalog.queries import papers_by_ids
+from paperboard.clock import utcnow
+from paperboard.community.daily_papers import ListedPaper, listed_papers
+from paperboard.community.periods import Period
+from paperboard.db import Database
+from paperboard.db.models import Listing, Paper
+from paperboard.personal.ranking import rank_for_reader, reader_has_signals
+
+# The feed without a period: what arXiv published in the last week, so that a reader coming back after a few days
+# finds what they missed.
+DEFAULT_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """A paper of the feed, with everything its card or API item shows, and why it is in the reader's feed."""
+
+    listed: ListedPaper
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One page of a reader's feed. `total` counts the ranked candidates of the whole period; `has_signals` is
+    False while the reader has given the feed nothing to learn from (their page then invites them to)."""
+
+    items: list[FeedItem]
+    total: int
+    has_signals: bool
+
+
+def publication_window(period: Period | None, now: datetime | None = None) -> tuple[datetime, datetime | None]:
+    """The times between which the candidates were first published: the period's days, or the last `DEFAULT_DAYS`
+    days up to now (open-ended, so that a paper published while the reader reads is not lost)."""
+    if period is None:
+        return (now or utcnow()) - timedelta(days=DEFAULT_DAYS), None
+    return datetime.combine(period.start, time()), datetime.combine(period.end, time())
+
+
+def candidate_ids(session: Session, start: datetime, end: datetime | None) -> list[int]:
+    """The papers first published from `start` up to `end`, neither withdrawn nor hidden from the lists by a
+    moderator, in id order: the same period gives the same candidate set, which the ranking keeps features of."""
+    query = (
+        select(Paper.id)
+        .outerjoin(Listing, Listing.paper_id == Paper.id)
+        .where(Paper.published_at >= start, Paper.deleted_at.is_(None), Listing.hidden_at.is_(None))
+        .order_by(Paper.id)
+    )
+    if end is not None:
+        query = query.where(Paper.published_at < end)
+    return list(session.scalars(query))
+
+
+def refresh_reader_model(database: Database, user_id: int) -> None:
+    """Retrain and store the reader's model if they acted since it was trained, in a short transaction of its own.
+
+    Ranking no candidates does just that (`rank_for_reader` retrains first). Done apart, the ranking of the period's
+    candidates that follows only reads, in a reading session: holding a writing one for it would hold SQLite's one
+    write lock for the whole site while a worker builds a month's features (half a minute when it first meets them),
+    and other writers would time out."""
+    with database.session() as session:
+        rank_for_reader(session, user_id, [])
+
+
+def for_you_page(session: Session, user_id: int, period: Period | None, *, page: int, limit: int) -> FeedPage:
+    """Page `page` (from 0) of `limit` papers of the reader's feed for `period` (None: the last week). In a reading
+    session after `refresh_reader_model`; otherwise in one that may write."""
+    ranked = rank_for_reader(session, user_id, candidate_ids(session, *publication_window(period)))
+    chosen = ranked[page * limit : (page + 1) * limit]
+    papers = papers_by_ids(session, [recommendation.paper_id for recommendation in chosen])
+    reasons = {recommendation.paper_id: recommendation.reason for recommendation in chosen}
+    return FeedPage(
+        items=[FeedItem(listed, reasons[listed.paper.id]) for listed in listed_papers(session, papers)],
+        total=len(ranked),
+        has_signals=reader_has_signals(session, user_id),
+    )
