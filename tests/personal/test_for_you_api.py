@@ -26,8 +26,10 @@ DAILY_ITEM_KEYS = {
     "githubStars",
     "projectPage",
     "thumbnail",
+    "ai_keywords",
     "numComments",
     "submittedBy",
+    "organization",
     "isAuthorParticipating",
 }
 
