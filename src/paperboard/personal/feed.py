@@ -20,6 +20,7 @@ from paperboard.community.daily_papers import ListedPaper, listed_papers
 from paperboard.community.periods import Period
 from paperboard.db import Database
 from paperboard.db.models import Listing, Paper
+from paperboard.personal.not_interested import not_interested_ids
 from paperboard.personal.ranking import rank_for_reader, reader_has_signals
 
 # The feed without a period: what arXiv published in the last week, so that a reader coming back after a few days
@@ -64,7 +65,8 @@ def candidate_ids(session: Session, start: datetime, end: datetime | None) -> li
     )
     if end is not None:
         query = query.where(Paper.published_at < end)
-    return list(session.scalars(query))
+    # Through the connection: plain ids need none of the ORM's row handling, a third of this query's time.
+    return list(session.connection().execute(query).scalars())
 
 
 def refresh_reader_model(database: Database, user_id: int) -> None:
@@ -81,12 +83,15 @@ def refresh_reader_model(database: Database, user_id: int) -> None:
 def for_you_page(session: Session, user_id: int, period: Period | None, *, page: int, limit: int) -> FeedPage:
     """Page `page` (from 0) of `limit` papers of the reader's feed for `period` (None: the last week). In a reading
     session after `refresh_reader_model`; otherwise in one that may write."""
-    ranked = rank_for_reader(session, user_id, candidate_ids(session, *publication_window(period)))
+    candidates = candidate_ids(session, *publication_window(period))
+    # Only the pages up to this one are made into recommendations: a month holds some 9,000 candidates.
+    ranked = rank_for_reader(session, user_id, candidates, limit=(page + 1) * limit)
     chosen = ranked[page * limit : (page + 1) * limit]
     papers = papers_by_ids(session, [recommendation.paper_id for recommendation in chosen])
     reasons = {recommendation.paper_id: recommendation.reason for recommendation in chosen}
+    dismissed = not_interested_ids(session, user_id)
     return FeedPage(
         items=[FeedItem(listed, reasons[listed.paper.id]) for listed in listed_papers(session, papers)],
-        total=len(ranked),
+        total=sum(1 for paper_id in candidates if paper_id not in dismissed),
         has_signals=reader_has_signals(session, user_id),
     )

@@ -374,13 +374,16 @@ def _rank(
     ]
 
 
-def rank_for_reader(session: Session, user_id: int, candidate_ids: Sequence[int]) -> list[Recommendation]:
-    """Every candidate except the reader's not-interested ones, best first, each with a reason. Retrains the
-    reader's model first when their signals changed since it was trained (ReaderModel.signals_changed_at >
-    trained_at), and stores it: the session must be one that may write (`Database.session()`)."""
+def rank_for_reader(
+    session: Session, user_id: int, candidate_ids: Sequence[int], *, limit: int | None = None
+) -> list[Recommendation]:
+    """Every candidate except the reader's not-interested ones (the best `limit` only, when given), best first, each
+    with a reason. Retrains the reader's model first when their signals changed since it was trained
+    (ReaderModel.signals_changed_at > trained_at), and stores it: the session must be one that may write
+    (`Database.session()`), unless the model is known to be current (`personal.feed.refresh_reader_model`)."""
     marker = catalogue_marker(session)
     candidates = feature_cache(session).features(session, candidate_ids, marker=marker)
-    return _rank(session, user_id, read_signals(session, user_id), candidates, marker, None)
+    return _rank(session, user_id, read_signals(session, user_id), candidates, marker, limit)
 
 
 def rank_for_readers(
