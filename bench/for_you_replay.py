@@ -51,6 +51,7 @@ from paperboard.personal.ranking import rank_for_reader
 from paperboard.progress import LoggingProgress
 from paperboard.search.embedder import Embedder, bulk_processes
 from paperboard.search.embeddings import embed_pending, stored_vectors
+from search_quality import sanity_vectorizer
 
 # The shared corpus beside the repository (../shared/data), or where PAPERBOARD_SHARED_DATA says, as for the tests.
 SHARED_DATA = Path(os.environ.get("PAPERBOARD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -138,28 +139,6 @@ SVM_C = 0.01  # arxiv-sanity-lite's serve.py default
 CUTOFFS = (20, 50)
 NOT_INTERESTED_READERS = 30
 TIMED_READERS = 30
-
-
-def sanity_vectorizer() -> TfidfVectorizer:
-    """arxiv-sanity-lite's features (compute.py at its newest commit): title, abstract and author names."""
-    return TfidfVectorizer(
-        input="content",
-        encoding="utf-8",
-        decode_error="replace",
-        strip_accents="unicode",
-        lowercase=True,
-        analyzer="word",
-        stop_words="english",
-        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
-        ngram_range=(1, 2),
-        max_features=20000,
-        norm="l2",
-        use_idf=True,
-        smooth_idf=True,
-        sublinear_tf=True,
-        max_df=0.1,
-        min_df=5,
-    )
 
 
 def sanity_text(record: PaperRecord) -> str:

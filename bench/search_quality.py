@@ -184,28 +184,34 @@ def engine_documents(papers: Sequence[CorpusPaper], rows: np.ndarray, abstracts_
             yield Document(title=paper.title, abstract=paper.abstract, authors=paper.authors)
 
 
+def sanity_vectorizer() -> TfidfVectorizer:
+    """arxiv-sanity-lite's tf-idf features (compute.py at its newest commit), for the baselines of the search and the
+    "for you" benchmarks alike."""
+    return TfidfVectorizer(
+        input="content",
+        encoding="utf-8",
+        decode_error="replace",
+        strip_accents="unicode",
+        lowercase=True,
+        analyzer="word",
+        stop_words="english",
+        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+        ngram_range=(1, 2),
+        max_features=20000,
+        norm="l2",
+        use_idf=True,
+        smooth_idf=True,
+        sublinear_tf=True,
+        max_df=0.1,
+        min_df=5,
+    )
+
+
 class TfidfSearch:
     """The arxiv-sanity-lite baseline: its tf-idf features of the documents searched, ranked by cosine."""
 
     def __init__(self, texts: Iterable[str], rows: np.ndarray) -> None:
-        self.vectorizer = TfidfVectorizer(
-            input="content",
-            encoding="utf-8",
-            decode_error="replace",
-            strip_accents="unicode",
-            lowercase=True,
-            analyzer="word",
-            stop_words="english",
-            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
-            ngram_range=(1, 2),
-            max_features=20000,
-            norm="l2",
-            use_idf=True,
-            smooth_idf=True,
-            sublinear_tf=True,
-            max_df=0.1,
-            min_df=5,
-        )
+        self.vectorizer = sanity_vectorizer()
         # Stored by feature, so that a query only reads the columns of its own few features.
         self.features = self.vectorizer.fit_transform(texts).astype(np.float32).tocsc()
         self.rows = rows
