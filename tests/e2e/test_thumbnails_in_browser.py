@@ -63,9 +63,12 @@ def test_the_day_shows_thumbnails_and_placeholders_without_moving_when_the_image
     assert len(held) == len(WITH_THUMBNAILS)
     for route in held:
         route.continue_()
-    page.wait_for_function(
-        "[...document.querySelectorAll('.thumbnail img')].every(image => image.complete && image.naturalWidth > 0)"
-    )
+    # expect() polls from Playwright's own world: wait_for_function evaluates a string in the page, which the
+    # site's Content-Security-Policy refuses once it has to poll (a slow machine).
+    images = page.locator(".thumbnail img")
+    expect(images).to_have_count(len(WITH_THUMBNAILS))
+    for index in range(len(WITH_THUMBNAILS)):
+        expect(images.nth(index)).to_have_js_property("naturalWidth", 400)
 
     assert page.evaluate(LAYOUT) == before
     assert page.evaluate("[...document.querySelectorAll('.thumbnail img')].map(image => image.naturalWidth)") == [
