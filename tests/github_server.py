@@ -5,6 +5,7 @@ What it speaks of GitHub's documented behaviour: a repository's JSON with `full_
 token, as GitHub's are); `X-RateLimit-Limit/Remaining/Used/Reset` on every answer and 403 "API rate limit exceeded"
 once none remain; a secondary limit (403 with `Retry-After`, or without it) when a test asks for one; 301 to
 `/repositories/{id}` for a renamed repository; 404 for one that does not exist. Names are matched in any case.
+Served by tests/local_server.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
+
+from tests.local_server import LocalServer, Reply
 
 
 @dataclass
@@ -31,7 +34,7 @@ class SeenRequest:
 
 
 @dataclass
-class GithubServer:
+class GithubServer(LocalServer):
     # The primary limit of the current window, and its reset as seconds since the epoch.
     limit: int = 60
     reset_at: int = 2_000_000_000
@@ -47,14 +50,7 @@ class GithubServer:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__()
 
     @property
     def remaining(self) -> int:
@@ -79,14 +75,6 @@ class GithubServer:
 
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]
-
-    def __enter__(self) -> GithubServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     def _find(self, path: str) -> tuple[int, FakeRepository | None]:
         """The status a path answers with, and its repository."""
@@ -143,25 +131,11 @@ class GithubServer:
             "X-RateLimit-Reset": str(self.reset_at),
         }
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                request = SeenRequest(self.path, self.headers.get("If-None-Match"), self.headers.get("Authorization"))
-                status, headers, body = server._answer(request)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        return Handler
+    def reply_to(self, target: str, headers: Message) -> Reply:
+        status, answer_headers, body = self._answer(
+            SeenRequest(target, headers.get("If-None-Match"), headers.get("Authorization"))
+        )
+        return Reply(status, body, answer_headers, content_type="application/json; charset=utf-8")
 
 
 def _message(text: str) -> bytes:

@@ -189,7 +189,7 @@ def test_a_weekly_digest_covers_the_seven_days_before_it_is_sent(sqlite_database
     assert (row.contents["start"], row.contents["end"]) == ("2026-11-23", "2026-11-30")
 
 
-def test_account_holders_with_signals_get_their_feed_s_ranking_the_others_today_s_rules(
+def test_account_holders_who_tick_their_picks_get_their_feed_s_ranking_the_others_today_s_rules(
     database: Database, settings: Settings
 ) -> None:
     for arxiv_id, title, author, hour in [
@@ -201,7 +201,9 @@ def test_account_holders_with_signals_get_their_feed_s_ranking_the_others_today_
     reader, newcomer = add_user(database, "reader"), add_user(database, "newcomer")
     follow_author(database, reader, "Ada Lovelace")
     mark_not_interested(database, reader, "2611.00003")
-    learned = add_subscriber(database, "reader@example.org", user=reader, keywords=["quantum error correction"])
+    learned = add_subscriber(
+        database, "reader@example.org", user=reader, keywords=["quantum error correction"], similar_to_upvoted=True
+    )
     without_signals = add_subscriber(database, "new@example.org", user=newcomer, keywords=["quantum error correction"])
     without_account = add_subscriber(database, "anon@example.org", keywords=["quantum error correction"])
 

@@ -5,20 +5,22 @@ the same for subscriptions connected before it. Subscribers without an account k
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import insert, select
 
+from paperboard.clock import utcnow
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.models import Follow, Subscriber, User
 from paperboard.db.schema import _alembic_config
 from paperboard.digest.compose import compose_digests
 from paperboard.digest.periods import digest_period
-from paperboard.personal.follows import category_target, follow, search_target
+from paperboard.personal.follows import author_target, category_target, follow, search_target
 from paperboard.personal.not_interested import mark
 from tests.community.factories import add_paper, add_user, paper_id
 from tests.digest.factories import add_subscriber
@@ -73,11 +75,9 @@ def test_an_account_holder_s_digest_reads_their_follows_and_leaves_out_their_mar
     compose_digests(database, settings, DAILY, now=NOW)
 
     composed = digests(database)
-    # Their follows make them a reader the feed learns from: its ranking puts what they follow first (the saved
-    # search's paper and the category's) and leaves out the paper they marked.
-    section = composed[holder]["for_you"]
-    assert set(section[:2]) == set(ids(database, "2611.00001", "2611.00003"))
-    assert paper_id(database, "2611.00002") not in section
+    # They did not ask for their For-you picks: the section is their follows' papers (the saved search's, then the
+    # category's), without the paper they marked.
+    assert composed[holder]["for_you"] == ids(database, "2611.00001", "2611.00003")
     assert composed[anonymous]["for_you"] == ids(database, "2611.00002", "2611.00001", "2611.00003")
 
 
@@ -115,6 +115,62 @@ def test_connecting_a_subscription_makes_its_choices_follows_and_its_pages_point
         True,
     )
     assert follows_of(database, "gus") == [("category", "cs.CL"), ("category", "hep-th"), ("search", "retrieval")]
+
+
+def test_for_you_picks_are_the_section_only_for_those_who_tick_them(
+    database: Database, settings: Settings, sign_in
+) -> None:
+    # Today's papers, in the daily digest that goes out tomorrow (the subscriptions are confirmed now, before it).
+    today = utcnow().date()
+    period = digest_period("daily", today + timedelta(days=1))
+    for arxiv_id, title, author, category in [
+        ("2612.00001", "Notes on the analytical engine", "Ada Lovelace", "cs.CL"),
+        ("2612.00002", "Quantum error correction", "Alan Turing", "quant-ph"),
+    ]:
+        add_paper(
+            database,
+            arxiv_id,
+            title=title,
+            authors=[author],
+            categories=[category],
+            published_at=datetime.combine(today, time()),
+        )
+    subscribers = {}
+    for username, ticked in (("ann", True), ("bob", False)):
+        client = sign_in(database, username)
+        with database.session() as session:
+            reader = session.scalars(select(User).where(User.username == username)).one()
+            follow(session, reader, author_target(session, "Ada Lovelace"))
+            follow(session, reader, category_target("quant-ph"))
+        choice = {"similar_to_upvoted": "true"} if ticked else {}
+        email = f"{username}@example.org"
+        assert subscribe(client, email, frequency="daily", categories="", keywords="", **choice).status_code == 200
+        pending = subscriber(database, email)
+        confirm_link = link(client, "confirm", pending.id, "/subscriptions/confirm")
+        client.post(confirm_link, data={"csrf_token": csrf_from(client.get(confirm_link).text)})
+        stored = subscriber(database, email)
+        assert (stored.status, stored.user_id is not None, stored.similar_to_upvoted) == ("active", True, ticked)
+        box = re.search(
+            r'<input type="checkbox" name="similar_to_upvoted"[^>]*> Include my For-you picks',
+            client.get("/account").text,
+        )
+        assert box is not None and (" checked" in box.group(0)) == ticked
+        subscribers[username] = (stored.id, client)
+
+    compose_digests(database, settings, period, now=utcnow())
+
+    composed = digests(database)
+    # Ann's section is her feed's ranking: the followed author's paper first, then the rest of the day.
+    assert composed[subscribers["ann"][0]]["for_you"] == ids(database, "2612.00001", "2612.00002")
+    # Bob's is the day's papers of his categories and saved searches: an author followed is not one.
+    assert composed[subscribers["bob"][0]]["for_you"] == ids(database, "2612.00002")
+    # Unticked on the account page, the choice is kept off.
+    ann = subscribers["ann"][1]
+    saved = ann.post(
+        "/account/subscription", data={"csrf_token": csrf_from(ann.get("/account").text), "frequency": "daily"}
+    )
+    assert saved.status_code == 200
+    assert subscriber(database, "ann@example.org").similar_to_upvoted is False
 
 
 def test_a_subscriber_without_an_account_keeps_the_form(sqlite_database: Database, client_for) -> None:

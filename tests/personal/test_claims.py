@@ -266,6 +266,57 @@ def test_only_moderators_decide_and_never_their_own_claim(catalogue, client_for)
     assert decide(moderator, 2**40, "approve").status_code == 404
 
 
+def approved_claim_id(admin_page: str, username: str) -> int:
+    match = re.search(
+        rf'aria-label="Approved claim of {username} to [^"]+">.*?/admin/claims/(\d+)/revoke', admin_page, re.S
+    )
+    assert match, f"no approved claim of {username} on /admin"
+    return int(match.group(1))
+
+
+def test_a_moderator_revokes_an_approved_claim_and_its_papers_leave_the_profile(catalogue, client_for):
+    ada = signed_in(client_for, catalogue, "ada")
+    assert claim(ada).status_code == 303
+    moderator = signed_in(client_for, catalogue, "mod", role="moderator")
+    assert decide(moderator, queued_claim_id(moderator.get("/admin").text, "ada"), "approve").status_code == 303
+    assert paper_links(main_of(client_for(catalogue).get("/users/ada").text)) == [
+        "2506.00004",
+        "2506.00003",
+        "2506.00001",
+    ]
+    claim_id = approved_claim_id(moderator.get("/admin").text, "ada")
+    before = signals_changed_at(catalogue, the_claim_user_id(catalogue, "ada"))
+    # Only with the form's token, and only by a moderator: a refused request changes nothing.
+    assert moderator.post(f"/admin/claims/{claim_id}/revoke", follow_redirects=False).status_code == 403
+    bob = signed_in(client_for, catalogue, "bob")
+    by_bob = bob.post(
+        f"/admin/claims/{claim_id}/revoke", data={"csrf_token": csrf_from(bob.get(ADA).text)}, follow_redirects=False
+    )
+    assert by_bob.status_code == 403
+    assert the_claim(catalogue, "ada").status == "approved"
+
+    revoked = decide(moderator, claim_id, "revoke")
+
+    assert revoked.status_code == 303
+    assert revoked.headers["location"] == "/admin#approved-claims"
+    stored = the_claim(catalogue, "ada")
+    # Kept, with who revoked it and when, as a hidden listing keeps who hid it.
+    assert (stored.status, stored.decided_by_id) == ("revoked", the_claim_user_id(catalogue, "mod"))
+    assert signals_changed_at(catalogue, stored.user_id) not in (None, before)
+    assert 'id="no-approved-claims"' in moderator.get("/admin").text
+    profile = main_of(client_for(catalogue).get("/users/ada").text)
+    assert 'id="claimed-names"' not in profile and paper_links(profile) == []
+    assert "claimed-by" not in client_for(catalogue).get(ADA).text
+    # The claimant is told, and may claim the name again; revoking twice is a conflict.
+    assert "A moderator revoked your claim to this name" in main_of(ada.get(ADA).text)
+    assert "revoked by a moderator on" in main_of(ada.get("/account").text)
+    again = decide(moderator, claim_id, "revoke")
+    assert again.status_code == 409
+    assert "The claim to Ada Lovelace is revoked, not approved: nothing to revoke." in again.text
+    assert claim(ada).status_code == 303
+    assert the_claim(catalogue, "ada").status == "pending"
+
+
 def test_a_claimant_withdraws_their_claim_and_no_one_else_can(catalogue, client_for):
     ada = signed_in(client_for, catalogue, "ada")
     assert claim(ada).status_code == 303

@@ -88,7 +88,7 @@ def test_the_footer_posts_the_address_to_the_full_form_and_changes_nothing(sqlit
     assert page.status_code == 200
     assert 'value="ada@example.com&#34;&gt;&lt;b&gt;"' in page.text
     assert 'name="csrf_token"' in page.text and 'name="frequency" value="weekly"' in page.text
-    assert "Sign in</a> to add papers like the ones you upvoted" in page.text
+    assert "Sign in</a> to include your For-you picks" in page.text
     assert counts(sqlite_database) == (0, 0)
 
 
@@ -300,7 +300,7 @@ def test_the_manage_link_edits_preferences_without_a_password(sqlite_database, c
     saved = client.post(manage_link, data=data)
     assert saved.status_code == 200 and "Your preferences were saved." in saved.text
     stored = subscriber(sqlite_database, "dan@example.com")
-    # Without an account, "papers like the ones I upvoted" has nothing to follow.
+    # Without an account, "include my For-you picks" has no feed to take them from.
     assert (stored.frequency, stored.categories, stored.keywords) == ("daily", ["math.PR", "cs"], [])
     assert stored.similar_to_upvoted is False
 
@@ -348,7 +348,7 @@ def test_an_account_subscribes_connects_by_the_link_and_manages_from_its_page(sq
     client = sign_in(sqlite_database, "gus")
     page = client.get("/account")
     assert '<h2 id="subscription">Digest by mail</h2>' in page.text
-    assert "Papers like the ones I upvoted" in page.text and 'action="/subscribe"' in page.text
+    assert "Include my For-you picks" in page.text and 'action="/subscribe"' in page.text
 
     response = subscribe(client, "gus@example.com", similar_to_upvoted="true")
     assert response.status_code == 200

@@ -356,7 +356,8 @@ class Subscriber(Base):
     frequency: Mapped[str] = mapped_column(String(8))
     categories: Mapped[list[str]] = mapped_column(JSONList, default=list)
     keywords: Mapped[list[str]] = mapped_column(JSONList, default=list)
-    # "Papers like the ones I upvoted": only for a subscriber with an account.
+    # "Include my For-you picks" (digest.compose), only for a subscriber with an account. The name is the option's
+    # first meaning, "papers like the ones I upvoted", which the feed's ranking (it learns from upvotes) replaced.
     similar_to_upvoted: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime]

@@ -6,8 +6,10 @@ Every digest of a period shares two sections, then has its own:
 - `trending`: the trending ranking as it stood at the period's end (`community.trending`), without the papers of
   `top` and keeping only papers upvoted, commented on or listed during the period, so that an idle week does not
   send last month's papers again; at most `TRENDING_SIZE`;
-- `for_you`: the subscriber's own section (`digest.personal`): ranked by their feed's learned model for account holders
-  it can learn from, by their keywords, categories and upvotes for the others.
+- `for_you`: the subscriber's own section (`digest.personal`): their For-you picks, ranked by their feed's learned
+  model, for account holders who asked for them ("Include my For-you picks", `Subscriber.similar_to_upvoted`) and
+  gave the feed something to learn from; the papers of their keywords and categories for the others, without those
+  an account holder marked not interested.
 Subscribers who chose categories or keywords still get the shared sections: the digest is "trending papers in your
 inbox", and their own section comes on top of it. A subscriber whose three sections are all empty gets no mail.
 
@@ -33,7 +35,7 @@ from paperboard.community.trending import trending_listings
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.db.batches import in_batches
-from paperboard.db.models import Comment, Listing, OutboxMessage, Subscriber, Vote
+from paperboard.db.models import Comment, Listing, NotInterested, OutboxMessage, Subscriber, Vote
 from paperboard.digest.outbox import NewMail, enqueue
 from paperboard.digest.periods import DigestPeriod
 from paperboard.digest.personal import ForYou, learned_sections
@@ -64,9 +66,10 @@ class DigestSubscriber:
     id: int
     categories: list[str]
     keywords: list[str]
-    # The subscriber's account, if any: its follows are the subscriber's categories and keywords, and the reader's
-    # model (personal.ranking) makes the section when they gave it anything to learn from.
+    # The subscriber's account, if any: its follows are the subscriber's categories and keywords.
     account_id: int | None
+    # Whether the section is the account's For-you picks (personal.ranking), when it gave the feed anything to learn.
+    for_you_picks: bool = False
 
 
 def top_papers(session: Session, period: DigestPeriod) -> list[int]:
@@ -111,7 +114,9 @@ def digest_subscribers(session: Session, period: DigestPeriod) -> list[DigestSub
     """The subscribers who get this period's digest, if it has anything for them. An account holder's categories
     and keywords are the account's follows (`personal.follows.digest_preferences`), not the subscription's own."""
     rows = session.execute(
-        select(Subscriber.id, Subscriber.categories, Subscriber.keywords, Subscriber.user_id)
+        select(
+            Subscriber.id, Subscriber.categories, Subscriber.keywords, Subscriber.user_id, Subscriber.similar_to_upvoted
+        )
         .where(*_receiving(period))
         .order_by(Subscriber.id)
     )
@@ -119,9 +124,22 @@ def digest_subscribers(session: Session, period: DigestPeriod) -> list[DigestSub
     return [
         DigestSubscriber(subscriber_id, categories or [], keywords or [], None)
         if user_id is None
-        else DigestSubscriber(subscriber_id, *followed.get(user_id, ([], [])), user_id)
-        for subscriber_id, categories, keywords, user_id in rows
+        else DigestSubscriber(subscriber_id, *followed.get(user_id, ([], [])), user_id, for_you_picks)
+        for subscriber_id, categories, keywords, user_id, for_you_picks in rows
     ]
+
+
+def _dismissed(session: Session, candidate_ids: Sequence[int], account_ids: Sequence[int]) -> dict[int, set[int]]:
+    """The candidates each of these accounts marked not interested, by account (only accounts with some)."""
+    marks: dict[int, set[int]] = {}
+    wanted = set(candidate_ids)
+    for chunk in in_batches(account_ids):
+        for user_id, paper_id in session.execute(
+            select(NotInterested.user_id, NotInterested.paper_id).where(NotInterested.user_id.in_(chunk))
+        ):
+            if paper_id in wanted:
+                marks.setdefault(user_id, set()).add(paper_id)
+    return marks
 
 
 def _receiving(period: DigestPeriod) -> tuple[ColumnElement[bool], ...]:
@@ -163,7 +181,12 @@ def compose_digests(
         for_you = ForYou.load(session, period, excluded={*top, *trending})
     with database.session() as session:
         learned = learned_sections(
-            session, for_you.candidate_ids, {user for subscriber in waiting if (user := subscriber.account_id)}
+            session,
+            for_you.candidate_ids,
+            {user for subscriber in waiting if subscriber.for_you_picks and (user := subscriber.account_id)},
+        )
+        dismissed = _dismissed(
+            session, for_you.candidate_ids, [user for subscriber in waiting if (user := subscriber.account_id)]
         )
     shared = {"start": period.start.isoformat(), "end": period.end.isoformat(), "top": top, "trending": trending}
     composed = empty = 0
@@ -176,6 +199,8 @@ def compose_digests(
                 papers = learned[subscriber.account_id]
             else:
                 papers = for_you.papers(subscriber.categories, subscriber.keywords)
+                if subscriber.account_id in dismissed:
+                    papers = [paper for paper in papers if paper not in dismissed[subscriber.account_id]]
             if not (top or trending or papers):
                 empty += 1
                 continue

@@ -13,11 +13,12 @@ and the section holds the best `FOR_YOU_SIZE` candidates scoring above 0, equal 
 upvotes, then to the newer one. An account holder's keywords and categories are their follows (saved searches and
 categories, `personal.follows`).
 
-A subscriber's account counts as one the feed can learn from when `personal.ranking.reader_has_signals` says so
-(they follow, saved, upvoted, claimed or dismissed something); the learned sections are ranked in one batch for all
-of them (`personal.ranking.rank_for_readers`), over the same candidates, leaving out what each reader marked not
-interested. (Their model learns from their upvotes among the rest, which is why the subscription's older option,
-"papers like the ones I upvoted", a cosine to the mean of their upvotes' vectors, has no rule of its own any more.)
+The learned sections are for the subscribers who ticked "Include my For-you picks" (digest.compose); a subscriber's
+account counts as one the feed can learn from when `personal.ranking.reader_has_signals` says so (they follow,
+saved, upvoted, claimed or dismissed something); the learned sections are ranked in one batch for all of them
+(`personal.ranking.rank_for_readers`), over the same candidates, leaving out what each reader marked not
+interested. (The option once read "papers like the ones I upvoted", a cosine to the mean of their upvotes'
+vectors; the model learns from their upvotes among the rest.)
 
 Composing serves up to a hundred thousand subscribers: each keyword and category is matched once for all who follow
 it, and subscribers with the same keywords and categories share their result.

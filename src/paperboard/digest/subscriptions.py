@@ -10,7 +10,7 @@ mails per `MAILBOX_WINDOW` however its address is spelled (`addresses.mailbox_ke
 above; and a client address may ask for link mails only so often (`subscription_requests_per_address_per_hour`),
 beyond which it is told to wait (`TooManyRequests`), whatever the addresses it typed.
 
-A subscription is connected to an account (for "papers like the ones I upvoted") only by someone who both holds a
+A subscription is connected to an account (for "include my For-you picks") only by someone who both holds a
 link mailed to the address and is signed in to that account: typing an address while signed in proves nothing.
 """
 
@@ -141,7 +141,7 @@ def subscribe(
 ) -> int | None:
     """Ask for digests at an address: a new, pending, paused or unsubscribed address (pending from now on) takes
     these preferences and is mailed a confirmation link; a confirmed one keeps its preferences and is mailed a link
-    to manage them. "Papers like the ones I upvoted" is kept only when asked by a signed-in `user`.
+    to manage them. "Include my For-you picks" is kept only when asked by a signed-in `user`.
 
     Returns the id of the link mail put in the outbox, or None when this address was mailed a link less than
     `LINK_MAIL_INTERVAL` ago or its mailbox reached its limit; a caller must not let its user tell these apart.
@@ -206,7 +206,7 @@ def update_preferences(
     session: Session, subscriber_id: int, preferences: Preferences, *, user: User | None = None
 ) -> Subscriber:
     """Save preferences from a manage link or the account page. A signed-in `user` gets the subscription connected
-    to the account; "papers like the ones I upvoted" is kept only for a subscription connected to one. The
+    to the account; "include my For-you picks" is kept only for a subscription connected to one. The
     categories and keywords of a subscription connected to an account are the account's follows
     (`personal.follows`), edited on its Following page: those in `preferences` are then ignored."""
     subscriber = find_subscriber(session, subscriber_id)

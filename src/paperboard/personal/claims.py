@@ -6,9 +6,12 @@
   again after a refusal puts the same claim back in the queue with the new evidence.
 - A pending or refused claim is seen only by its claimant and by moderators; an approved one is public (the author
   page names the claimant, whose profile lists the names and their papers).
-- The claimant may withdraw a claim in any state. Deciding a claim, and withdrawing an approved one, changes the
-  papers the reader's feed learns from (`activity.signals_changed`).
-- Moderators decide only pending claims, and never their own.
+- The claimant may withdraw a claim in any state. Deciding a claim, and withdrawing or revoking an approved one,
+  changes the papers the reader's feed learns from (`activity.signals_changed`).
+- Moderators decide only pending claims, and revoke only approved ones (a claim approved by mistake, or a name
+  taken by someone else): never their own. Like a refused claim, a revoked one is seen by its claimant, who may
+  claim the name again. The claim keeps when and by whom it was last decided (`decided_at`, `decided_by_id`), as
+  a hidden listing keeps who hid it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from paperboard.personal.activity import signals_changed
 PENDING = "pending"
 APPROVED = "approved"
 REFUSED = "refused"
+REVOKED = "revoked"
+# The approved claims the moderators' page lists, most recently approved first.
+APPROVED_LISTED = 50
 MAX_EVIDENCE_LENGTH = 2000
 # The largest id an INTEGER column holds on PostgreSQL, which fails on a bigger number instead of finding nothing.
 _MAX_ID = 2**31 - 1
@@ -84,7 +90,7 @@ def claim_author(session: Session, user: User, name: str, evidence: str = "") ->
         raise ClaimRefused(f"No paper of this catalogue lists the author {name!r}.")
     key = author_key(name)
     claim = _own_claim(session, user, key)
-    if claim is not None and claim.status != REFUSED:
+    if claim is not None and claim.status not in (REFUSED, REVOKED):
         state = "waits for a moderator" if claim.status == PENDING else "is approved"
         raise ClaimRefused(f"You have claimed {claim.name} already: the claim {state}.")
     if claim is None:
@@ -141,28 +147,55 @@ def withdraw_claim(session: Session, user: User, claim_id: int) -> AuthorClaim:
 
 def decide_claim(session: Session, moderator: User, claim_id: int, *, approve: bool) -> AuthorClaim:
     """Approve or refuse a pending claim, recording when and by whom; the claimant's feed learns from it."""
+    return _moderate(session, moderator, claim_id, PENDING, APPROVED if approve else REFUSED)
+
+
+def revoke_claim(session: Session, moderator: User, claim_id: int) -> AuthorClaim:
+    """Revoke an approved claim, recording when and by whom: the name's papers leave the claimant's profile and
+    stop teaching their feed."""
+    return _moderate(session, moderator, claim_id, APPROVED, REVOKED)
+
+
+def _moderate(session: Session, moderator: User, claim_id: int, current: str, new: str) -> AuthorClaim:
+    """Move a claim from the state `current` to `new` as `moderator`."""
     if not moderator.is_moderator:
-        raise ClaimForbidden("Only moderators may approve or refuse claims of authorship.")
+        raise ClaimForbidden("Only moderators may approve, refuse or revoke claims of authorship.")
     claim = session.get(AuthorClaim, claim_id) if 0 < claim_id <= _MAX_ID else None
     if claim is None:
         raise ClaimNotFound(f"There is no claim {claim_id}; its claimant may have withdrawn it.")
     if claim.user_id == moderator.id:
         raise ClaimForbidden("You cannot decide your own claim: another moderator must.")
-    # Guarded on the state, so that of two moderators deciding at once only the first decision is kept.
+    # Guarded on the state, so that of two moderators acting at once only the first decision is kept.
     decided = session.execute(
         update(AuthorClaim)
-        .where(AuthorClaim.id == claim.id, AuthorClaim.status == PENDING)
-        .values(status=APPROVED if approve else REFUSED, decided_at=utcnow(), decided_by_id=moderator.id)
+        .where(AuthorClaim.id == claim.id, AuthorClaim.status == current)
+        .values(status=new, decided_at=utcnow(), decided_by_id=moderator.id)
         .execution_options(synchronize_session=False)
     )
     if decided.rowcount != 1:  # type: ignore[attr-defined]
-        current = session.get(AuthorClaim, claim.id, populate_existing=True)
-        if current is None:
+        stored = session.get(AuthorClaim, claim.id, populate_existing=True)
+        if stored is None:
             raise ClaimNotFound(f"The claim to {claim.name} was withdrawn by its claimant.")
-        raise ClaimAlreadyDecided(f"The claim to {current.name} was {current.status} already.")
+        if current == PENDING:
+            raise ClaimAlreadyDecided(f"The claim to {stored.name} was {stored.status} already.")
+        raise ClaimAlreadyDecided(f"The claim to {stored.name} is {stored.status}, not approved: nothing to revoke.")
     session.refresh(claim)
     signals_changed(session, claim.user_id)
     return claim
+
+
+def approved_claims(session: Session) -> list[tuple[AuthorClaim, User]]:
+    """The `APPROVED_LISTED` most recently approved claims with their claimants, for the moderators to revoke."""
+    return [
+        (claim, claimant)
+        for claim, claimant in session.execute(
+            select(AuthorClaim, User)
+            .join(User, User.id == AuthorClaim.user_id)
+            .where(AuthorClaim.status == APPROVED)
+            .order_by(AuthorClaim.decided_at.desc(), AuthorClaim.id.desc())
+            .limit(APPROVED_LISTED)
+        )
+    ]
 
 
 def pending_claims(session: Session) -> list[QueuedClaim]:

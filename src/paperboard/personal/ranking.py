@@ -324,7 +324,8 @@ def _sparse_likeness(rows: sparse.csr_matrix, positives: sparse.csr_matrix) -> n
 def _nearest_positives(
     signals: ReaderSignals, candidates: FeatureMatrix, positives: FeatureMatrix | None, wanted: np.ndarray
 ) -> dict[int, str]:
-    """For the candidates at positions `wanted`, the reason naming the positive paper most like each."""
+    """For the candidates at positions `wanted`, the reason naming the positive paper most like each; none for a
+    candidate like none of them."""
     if positives is None or not positives.ids.size or not wanted.size:
         return {}
     rows = candidates.rows(wanted)
@@ -333,10 +334,12 @@ def _nearest_positives(
     else:
         likeness = _sparse_likeness(rows.sparse, positives.sparse)
     nearest = likeness.argmax(axis=1)
+    # A candidate sharing nothing with any positive is like none of them: argmax would name the first one.
+    alike = likeness[np.arange(len(nearest)), nearest] > 0
     reasons: dict[int, str] = {}
-    for position, column in zip(wanted.tolist(), nearest.tolist(), strict=True):
+    for position, column, shares in zip(wanted.tolist(), nearest.tolist(), alike.tolist(), strict=True):
         positive = signals.positives.get(int(positives.ids[column]))
-        if positive is not None:
+        if positive is not None and shares:
             reasons[position] = _likeness_reason(positive, positives.facts[column].title)
     return reasons
 

@@ -1,4 +1,5 @@
-"""The staff page, `/admin`: for moderators, the queue of claims of authorship to decide (pages/claims.py); for
+"""The staff page, `/admin`: for moderators, the queue of claims of authorship to decide and the approved ones to
+revoke (pages/claims.py); for
 administrators also how the site's background work stands, one section per concern: the search index (how many
 papers have vectors, and what the index the site searches holds) and the email digests (subscribers, mail sent and
 failed, the outbox backlog and the worker's scheduled runs)."""
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from paperboard.clock import utcnow
 from paperboard.digest.status import digest_status
-from paperboard.personal.claims import pending_claims
+from paperboard.personal.claims import APPROVED_LISTED, approved_claims, pending_claims
 from paperboard.search.service import IndexStatus
 from paperboard.web.deps import ReadSessionDep, SearcherDep, SettingsDep
 from paperboard.web.security import ModeratorUser
@@ -43,7 +44,11 @@ class SearchIndexSection:
 def admin_page(
     request: Request, staff: ModeratorUser, session: ReadSessionDep, searcher: SearcherDep, settings: SettingsDep
 ) -> HTMLResponse:
-    context: dict[str, object] = {"claims": pending_claims(session)}
+    context: dict[str, object] = {
+        "claims": pending_claims(session),
+        "approved_claims": approved_claims(session),
+        "approved_listed": APPROVED_LISTED,
+    }
     if staff.is_admin:
         context |= {
             "search_index": SearchIndexSection(searcher.status(session)),

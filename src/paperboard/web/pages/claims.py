@@ -1,16 +1,18 @@
 """Claims of authorship on the web: claiming an author name from its page, withdrawing a claim, and moderators
-approving or refusing one from the queue on /admin (the service is personal/claims.py)."""
+approving or refusing one from the queue on /admin, or revoking an approved one (the service is
+personal/claims.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from paperboard.catalog.record import MAX_AUTHOR_LENGTH
 from paperboard.db import Database
-from paperboard.db.models import User
 from paperboard.personal.claims import (
     MAX_EVIDENCE_LENGTH,
     ClaimAlreadyDecided,
@@ -19,6 +21,7 @@ from paperboard.personal.claims import (
     ClaimRefused,
     claim_author,
     decide_claim,
+    revoke_claim,
     withdraw_claim,
 )
 from paperboard.web.deps import DatabaseDep
@@ -71,24 +74,34 @@ def withdraw(request: Request, claim_id: int, database: DatabaseDep, user: Requi
     return RedirectResponse(back, status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _decide(request: Request, database: Database, moderator: User, claim_id: int, *, approve: bool) -> Response:
+def _moderate(
+    request: Request, database: Database, action: Callable[[Session], object], *, section: str = "claims"
+) -> Response:
+    """Run a moderator's `action` on a claim, then back to its `section` of /admin; its refusals as HTTP errors."""
     try:
         with database.session() as session:
-            decide_claim(session, moderator, claim_id, approve=approve)
+            action(session)
     except ClaimNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
     except ClaimForbidden as error:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from None
     except ClaimAlreadyDecided as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    return RedirectResponse(request.url_for("admin").path + "#claims", status_code=status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(request.url_for("admin").path + f"#{section}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/admin/claims/{claim_id:int}/approve", name="approve_claim", dependencies=[CsrfChecked])
 def approve(request: Request, claim_id: int, database: DatabaseDep, moderator: ModeratorUser) -> Response:
-    return _decide(request, database, moderator, claim_id, approve=True)
+    return _moderate(request, database, lambda session: decide_claim(session, moderator, claim_id, approve=True))
 
 
 @router.post("/admin/claims/{claim_id:int}/refuse", name="refuse_claim", dependencies=[CsrfChecked])
 def refuse(request: Request, claim_id: int, database: DatabaseDep, moderator: ModeratorUser) -> Response:
-    return _decide(request, database, moderator, claim_id, approve=False)
+    return _moderate(request, database, lambda session: decide_claim(session, moderator, claim_id, approve=False))
+
+
+@router.post("/admin/claims/{claim_id:int}/revoke", name="revoke_claim", dependencies=[CsrfChecked])
+def revoke(request: Request, claim_id: int, database: DatabaseDep, moderator: ModeratorUser) -> Response:
+    return _moderate(
+        request, database, lambda session: revoke_claim(session, moderator, claim_id), section="approved-claims"
+    )
