@@ -64,6 +64,21 @@ Ranking = list[tuple[int, float]]
 """(paper id, score) pairs, best first."""
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """Where one result's place comes from: its BM25 score and rank in the keyword ranking, its cosine and rank in
+    the semantic ranking (None where it is not in that ranking, which is read `Fusion.depth` deep and, for
+    meaning, stops at `SEMANTIC_FLOOR`), and, in hybrid mode, its fused score; `rank` is its place in the whole
+    ranking, 1 first."""
+
+    rank: int
+    keyword_score: float | None
+    keyword_rank: int | None
+    cosine: float | None
+    semantic_rank: int | None
+    fused_score: float | None
+
+
 def keyword_ranking(index: KeywordIndex, query: ParsedQuery, limit: int, allowed: np.ndarray | None = None) -> Ranking:
     if query.is_empty:
         return []
@@ -97,6 +112,50 @@ def rank(
 
     A paper must be allowed in at most one keyword part and one vector part; the search service makes sure of that
     by masking, in the main index, the papers it reads afresh from the database."""
+    keyword, semantic = _rankings(keyword_parts, vector_parts, query, mode, embedder, limit, fusion)
+    return _combined(keyword, semantic, mode, fusion)[:limit]
+
+
+def rank_explained(
+    keyword_parts: Sequence[KeywordPart],
+    vector_parts: Sequence[VectorPart],
+    query: str,
+    mode: SearchMode,
+    *,
+    embedder: Embedder | None,
+    limit: int,
+    fusion: Fusion = DEFAULT_FUSION,
+) -> tuple[Ranking, dict[int, Explanation]]:
+    """`rank`'s ranking, and each of its papers' explanation by id."""
+    keyword, semantic = _rankings(keyword_parts, vector_parts, query, mode, embedder, limit, fusion)
+    ranking = _combined(keyword, semantic, mode, fusion)[:limit]
+    in_keyword = {paper_id: (position, score) for position, (paper_id, score) in enumerate(keyword, start=1)}
+    in_semantic = {paper_id: (position, score) for position, (paper_id, score) in enumerate(semantic, start=1)}
+    explanations = {}
+    for position, (paper_id, score) in enumerate(ranking, start=1):
+        keyword_rank, keyword_score = in_keyword.get(paper_id, (None, None))
+        semantic_rank, cosine = in_semantic.get(paper_id, (None, None))
+        explanations[paper_id] = Explanation(
+            rank=position,
+            keyword_score=keyword_score,
+            keyword_rank=keyword_rank,
+            cosine=cosine,
+            semantic_rank=semantic_rank,
+            fused_score=score if mode is SearchMode.HYBRID else None,
+        )
+    return ranking, explanations
+
+
+def _rankings(
+    keyword_parts: Sequence[KeywordPart],
+    vector_parts: Sequence[VectorPart],
+    query: str,
+    mode: SearchMode,
+    embedder: Embedder | None,
+    limit: int,
+    fusion: Fusion,
+) -> tuple[Ranking, Ranking]:
+    """The keyword and the semantic rankings a mode reads (empty for the one it does not)."""
     depth = max(limit, fusion.depth) if mode is SearchMode.HYBRID else limit
     keyword: Ranking = []
     semantic: Ranking = []
@@ -112,11 +171,15 @@ def rank(
             semantic = _merged(
                 [semantic_ranking(index, query_vector, depth, allowed) for index, allowed in searched], depth
             )
+    return keyword, semantic
+
+
+def _combined(keyword: Ranking, semantic: Ranking, mode: SearchMode, fusion: Fusion) -> Ranking:
     if mode is SearchMode.KEYWORD:
-        return keyword[:limit]
+        return keyword
     if mode is SearchMode.SEMANTIC:
-        return semantic[:limit]
-    return fuse(keyword, semantic, fusion)[:limit]
+        return semantic
+    return fuse(keyword, semantic, fusion)
 
 
 def rows_of(paper_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
