@@ -1,19 +1,32 @@
-"""Search quality: keyword, semantic and hybrid search beside an arxiv-sanity-lite tf-idf baseline, as MRR@10 and
-Recall@10 on the shared corpus.
+"""Search quality: keyword, semantic and hybrid search beside an arxiv-sanity-lite tf-idf baseline, as MRR@10,
+Recall@10 and nDCG@10 on the shared corpus, and graded nDCG@10 and P@10 for requests for a kind of paper.
 
-    .venv/bin/python bench/search_quality.py [--corpus PATH] [--database PATH] [--sets a,b]
+    .venv/bin/python bench/search_quality.py [--corpus PATH] [--database PATH] [--sets a,b,n,k]
         [--systems tfidf,keyword,semantic,hybrid] [--sample 1000] [--seed 5] [--limit-corpus N] [--allow-partial]
-        [--per-query] [--tune]
+        [--per-query] [--tune] [--pool PATH [--pool-skip PATH ...]]
 
-Two sets of queries, each with one target paper per query:
+Four sets of queries; the first three have one target paper per query:
 (a) title → abstract: `--sample` titles drawn with `--seed`; each title must find its own paper from the abstracts
     alone (keyword documents without title or authors, and the abstracts' own vectors);
 (b) descriptive queries: `bench/data/search_queries.jsonl`, written in other words than the title, as a researcher
     half-remembers a paper; documents are whole papers (title, abstract and authors, blended vectors). A line's
-    optional `written` field says how its query was written; the figures are also given for each way.
-MRR@10 averages the reciprocal rank of the target when it is in the top 10 (0 otherwise); Recall@10 is the share of
-queries whose target is in the top 10. Every query searches the whole corpus (or, with --limit-corpus N, its first N
-papers plus the targets, for quick runs only: fewer papers make every system look better).
+    optional `written` field says how its query was written; the figures are also given for each way;
+(n) queries written from memory notes by someone who never saw the paper: `bench/data/search_queries_notes.jsonl`
+    (whole papers, as (b));
+(k) requests for a kind of paper (`bench/data/search_kind_queries.jsonl`), judged as TREC pools are: every paper any
+    system ranked in a request's top 10 was graded by a reader of its title and abstract alone (never the ranks)
+    in `bench/data/search_kind_judgements.jsonl`: 0 not the kind asked for, 1 partly (on topic but missing a stated
+    requirement), 2 fully.
+For one target, MRR@10 averages the reciprocal rank of the target when it is in the top 10 (0 otherwise),
+Recall@10 is the share of queries whose target is in the top 10 and nDCG@10 counts the target as the only paper of
+grade 1. For a kind request, nDCG@10 uses the grades (linear gains; the ideal ranking is the request's best judged
+papers), P@10 is the share of the top 10 graded 1 or 2 (P@10 (2): graded 2), and `unjudged` is the share of a
+system's top 10 nobody judged, which the other figures count as grade 0: a system whose results were not pooled
+looks worse than it is until they are judged. `--pool PATH` writes the pairs to judge: every system's top 10 of each
+kind request, less the pairs in the judgements and in each `--pool-skip` file (a pool already given out), with
+each paper's title, abstract and the ranks the systems gave it. Every query searches the whole corpus (or, with
+--limit-corpus N, its first N papers plus the targets, for quick runs only: fewer papers make every system look
+better).
 
 Systems:
 - tfidf: the baseline, as arxiv-sanity-lite computes its features (compute.py): scikit-learn's TfidfVectorizer with
@@ -24,10 +37,12 @@ Systems:
   asked, with the threads a web worker uses. Semantic and hybrid figures are only reported when every paper
   searched has a vector (--allow-partial reports them anyway, and says so): a partial index would flatter or hurt
   them.
-Timings: building each index, and the mean and p99 time per query of each system. Then hybrid against each other
-system query by query: how many targets it ranks better and worse, and a 95% bootstrap interval of the difference in
-MRR@10, so that a margin can be told from chance. --per-query lists, for the descriptive queries, each target's
-rank under each system.
+Timings: building each index, and the mean and p99 time per query of each system. Then hybrid (keyword when hybrid
+is not run) against each other system query by query: how many queries it does better and worse on, and a 95%
+bootstrap interval of the difference in MRR@10 and nDCG@10 (nDCG@10 and P@10 for kind requests), so that a margin
+can be told from chance. --per-query lists, for the sets of whole papers, each target's rank under each system with,
+when hybrid runs, the target's explanation as `GET /api/papers/search?explain=1` gives it (its keyword and semantic
+ranks and scores and its fused score), and each kind request's nDCG@10 under each system.
 
 --tune runs the hybrid ranking over a grid of fusions (by scores with several keyword weights, by reciprocal ranks
 with several constants and weights, each ranking read 50, 100 or 200 deep) on data kept apart from the test
@@ -60,7 +75,17 @@ from paperboard.db.models import Paper
 from paperboard.search.analysis import Document
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import model_key, stored_vectors
-from paperboard.search.engine import DEFAULT_FUSION, Fusion, FusionMethod, Ranking, SearchEngine, SearchMode, fuse, rank
+from paperboard.search.engine import (
+    DEFAULT_FUSION,
+    Fusion,
+    FusionMethod,
+    Ranking,
+    SearchEngine,
+    SearchMode,
+    fuse,
+    rank,
+    rank_explained,
+)
 from paperboard.search.keyword_index import KeywordIndex, top_rows
 from paperboard.search.service import QUERY_EMBEDDING_THREADS
 from paperboard.search.vector_index import VectorIndex
@@ -537,13 +562,66 @@ def print_paired(
                 )
 
 
-def print_per_query(results: dict[tuple[str, str], Score], query_set: QuerySet, systems: Sequence[str]) -> None:
+def print_per_query(
+    results: dict[tuple[str, str], Score], query_set: QuerySet, systems: Sequence[str], engine: SearchEngine | None
+) -> None:
+    """Each query's rank of its target under each system and, when hybrid was run, where the target's hybrid place
+    comes from: its rank and score in the keyword and the semantic rankings and its fused score, as `?explain=1`
+    gives them."""
     reported = [system for system in systems if (query_set.name, system) in results]
+    explained = engine is not None and (query_set.name, "hybrid") in results
     print(f"\n{query_set.name}: the target's rank for each query ('-': not in the top {CUTOFF})")
+    if explained:
+        print(
+            "  then, in hybrid mode, the target's [fused rank, fused score | keyword rank, BM25 | semantic rank, "
+            f"cosine] ('-': not among that ranking's {DEFAULT_FUSION.depth} best)"
+        )
     print("".join(f"{system:>9}" for system in reported) + "  query")
     for number, query in enumerate(query_set.queries):
         positions = [results[query_set.name, system].ranks[number] for system in reported]
-        print("".join(f"{'-' if position is None else position:>9}" for position in positions) + f"  {query.text}")
+        line = "".join(f"{'-' if position is None else position:>9}" for position in positions) + f"  {query.text}"
+        if explained:
+            assert engine is not None and query.target is not None
+            line += f"  [{target_explanation(engine, query.text, query.target)}]"
+        print(line)
+
+
+def print_per_request(
+    results: dict[tuple[str, str], Score], query_set: QuerySet, systems: Sequence[str], judgements: Judgements
+) -> None:
+    reported = [system for system in systems if (query_set.name, system) in results]
+    figures = {system: per_query(results[query_set.name, system], query_set, judgements) for system in reported}
+    print(f"\n{query_set.name}: each request's nDCG@10 (and how many of the top {CUTOFF} nobody judged)")
+    print("".join(f"{system:>14}" for system in reported) + "  request")
+    for number, query in enumerate(query_set.queries):
+        cells = "".join(
+            f"{figures[system]['nDCG@10'][number]:>9.3f} ({round(figures[system]['unjudged'][number] * CUTOFF):>2})"
+            for system in reported
+        )
+        print(f"{cells}  {query.kind_id} {query.text}")
+
+
+def target_explanation(engine: SearchEngine, query: str, target: int) -> str:
+    assert engine.vectors is not None
+    _, explanations = rank_explained(
+        [(engine.keyword, None)],
+        [(engine.vectors, None)],
+        query,
+        SearchMode.HYBRID,
+        embedder=engine.embedder,
+        limit=DEFAULT_FUSION.depth,
+    )
+    explanation = explanations.get(target)
+    if explanation is None:
+        return "-"
+
+    def cell(rank: int | None, score: float | None, digits: int) -> str:
+        return "-" if rank is None or score is None else f"{rank} {score:.{digits}f}"
+
+    assert explanation.fused_score is not None
+    keyword = cell(explanation.keyword_rank, explanation.keyword_score, 2)
+    semantic = cell(explanation.semantic_rank, explanation.cosine, 3)
+    return f"{explanation.rank} {explanation.fused_score:.3f} | {keyword} | {semantic}"
 
 
 def scored(engine: SearchEngine, query: str, mode: SearchMode, limit: int) -> Ranking:
@@ -825,8 +903,10 @@ def main() -> None:
     print_paired(results | group_results, [*query_sets, *groups], systems, judgements)
     if arguments.per_query:
         for query_set in query_sets:
-            if not query_set.abstracts_only and not is_kind_set(query_set):
-                print_per_query(results, query_set, systems)
+            if is_kind_set(query_set):
+                print_per_request(results, query_set, systems, judgements)
+            elif not query_set.abstracts_only:
+                print_per_query(results, query_set, systems, indexes[query_set.abstracts_only].engine)
     print(f"\nload average at end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
 
 
