@@ -84,7 +84,7 @@ from paperboard.search.engine import (
     SearchMode,
     fuse,
     rank,
-    rank_explained,
+    ranked_lists,
 )
 from paperboard.search.keyword_index import KeywordIndex, top_rows
 from paperboard.search.service import QUERY_EMBEDDING_THREADS
@@ -603,7 +603,7 @@ def print_per_request(
 
 def target_explanation(engine: SearchEngine, query: str, target: int) -> str:
     assert engine.vectors is not None
-    _, explanations = rank_explained(
+    lists = ranked_lists(
         [(engine.keyword, None)],
         [(engine.vectors, None)],
         query,
@@ -611,7 +611,7 @@ def target_explanation(engine: SearchEngine, query: str, target: int) -> str:
         embedder=engine.embedder,
         limit=DEFAULT_FUSION.depth,
     )
-    explanation = explanations.get(target)
+    explanation = lists.explanations().get(target)
     if explanation is None:
         return "-"
 

@@ -112,11 +112,39 @@ def rank(
 
     A paper must be allowed in at most one keyword part and one vector part; the search service makes sure of that
     by masking, in the main index, the papers it reads afresh from the database."""
-    keyword, semantic = _rankings(keyword_parts, vector_parts, query, mode, embedder, limit, fusion)
-    return _combined(keyword, semantic, mode, fusion)[:limit]
+    return ranked_lists(keyword_parts, vector_parts, query, mode, embedder=embedder, limit=limit, fusion=fusion).ranking
 
 
-def rank_explained(
+@dataclass(frozen=True)
+class RankedLists:
+    """`rank`'s ranking with the keyword and semantic rankings it was made from (empty for the one its mode does not
+    read), which explain it."""
+
+    ranking: Ranking
+    keyword: Ranking
+    semantic: Ranking
+    mode: SearchMode
+
+    def explanations(self) -> dict[int, Explanation]:
+        """Each paper of the ranking's explanation, by id."""
+        in_keyword = {paper_id: (position, score) for position, (paper_id, score) in enumerate(self.keyword, start=1)}
+        in_semantic = {paper_id: (position, score) for position, (paper_id, score) in enumerate(self.semantic, start=1)}
+        explanations = {}
+        for position, (paper_id, score) in enumerate(self.ranking, start=1):
+            keyword_rank, keyword_score = in_keyword.get(paper_id, (None, None))
+            semantic_rank, cosine = in_semantic.get(paper_id, (None, None))
+            explanations[paper_id] = Explanation(
+                rank=position,
+                keyword_score=keyword_score,
+                keyword_rank=keyword_rank,
+                cosine=cosine,
+                semantic_rank=semantic_rank,
+                fused_score=score if self.mode is SearchMode.HYBRID else None,
+            )
+        return explanations
+
+
+def ranked_lists(
     keyword_parts: Sequence[KeywordPart],
     vector_parts: Sequence[VectorPart],
     query: str,
@@ -125,37 +153,8 @@ def rank_explained(
     embedder: Embedder | None,
     limit: int,
     fusion: Fusion = DEFAULT_FUSION,
-) -> tuple[Ranking, dict[int, Explanation]]:
-    """`rank`'s ranking, and each of its papers' explanation by id."""
-    keyword, semantic = _rankings(keyword_parts, vector_parts, query, mode, embedder, limit, fusion)
-    ranking = _combined(keyword, semantic, mode, fusion)[:limit]
-    in_keyword = {paper_id: (position, score) for position, (paper_id, score) in enumerate(keyword, start=1)}
-    in_semantic = {paper_id: (position, score) for position, (paper_id, score) in enumerate(semantic, start=1)}
-    explanations = {}
-    for position, (paper_id, score) in enumerate(ranking, start=1):
-        keyword_rank, keyword_score = in_keyword.get(paper_id, (None, None))
-        semantic_rank, cosine = in_semantic.get(paper_id, (None, None))
-        explanations[paper_id] = Explanation(
-            rank=position,
-            keyword_score=keyword_score,
-            keyword_rank=keyword_rank,
-            cosine=cosine,
-            semantic_rank=semantic_rank,
-            fused_score=score if mode is SearchMode.HYBRID else None,
-        )
-    return ranking, explanations
-
-
-def _rankings(
-    keyword_parts: Sequence[KeywordPart],
-    vector_parts: Sequence[VectorPart],
-    query: str,
-    mode: SearchMode,
-    embedder: Embedder | None,
-    limit: int,
-    fusion: Fusion,
-) -> tuple[Ranking, Ranking]:
-    """The keyword and the semantic rankings a mode reads (empty for the one it does not)."""
+) -> RankedLists:
+    """As `rank`, keeping the rankings fused, so that the result can be explained at no cost when it is not."""
     depth = max(limit, fusion.depth) if mode is SearchMode.HYBRID else limit
     keyword: Ranking = []
     semantic: Ranking = []
@@ -171,15 +170,13 @@ def _rankings(
             semantic = _merged(
                 [semantic_ranking(index, query_vector, depth, allowed) for index, allowed in searched], depth
             )
-    return keyword, semantic
-
-
-def _combined(keyword: Ranking, semantic: Ranking, mode: SearchMode, fusion: Fusion) -> Ranking:
     if mode is SearchMode.KEYWORD:
-        return keyword
-    if mode is SearchMode.SEMANTIC:
-        return semantic
-    return fuse(keyword, semantic, fusion)
+        ranking = keyword
+    elif mode is SearchMode.SEMANTIC:
+        ranking = semantic
+    else:
+        ranking = fuse(keyword, semantic, fusion)
+    return RankedLists(ranking[:limit], keyword, semantic, mode)
 
 
 def rows_of(paper_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ from paperboard.search.engine import (
     Ranking,
     SearchMode,
     rank,
-    rank_explained,
+    ranked_lists,
     rows_of,
     semantic_ranking,
 )
@@ -269,31 +269,19 @@ class Searcher:
         view = self._current_view(session)
         listed = _listed_ids(session) if request.filters.listed else None
         keyword_parts, vector_parts = view.masks(request.filters, listed)
-        embedder = self.embedder if request.mode is not SearchMode.KEYWORD else None
-        explanations: dict[int, Explanation] = {}
-        if request.explain:
-            ranking, explanations = rank_explained(
-                keyword_parts,
-                vector_parts,
-                request.query,
-                request.mode,
-                embedder=embedder,
-                limit=RESULTS_DEPTH,
-                fusion=self._fusion,
-            )
-        else:
-            ranking = rank(
-                keyword_parts,
-                vector_parts,
-                request.query,
-                request.mode,
-                embedder=embedder,
-                limit=RESULTS_DEPTH,
-                fusion=self._fusion,
-            )
+        lists = ranked_lists(
+            keyword_parts,
+            vector_parts,
+            request.query,
+            request.mode,
+            embedder=self.embedder if request.mode is not SearchMode.KEYWORD else None,
+            limit=RESULTS_DEPTH,
+            fusion=self._fusion,
+        )
+        ranking = lists.ranking
         if parsed.phrases:
             ranking = _with_phrases(session, ranking, parsed.phrases)
-        return _sorted(session, ranking, request.sort), explanations
+        return _sorted(session, ranking, request.sort), lists.explanations() if request.explain else {}
 
     def similar(self, session: Session, paper: Paper, limit: int) -> list[Paper]:
         """The papers nearest in meaning to `paper` (by its title when it has no vector yet), nearest first."""
