@@ -1,19 +1,32 @@
-"""Search quality: keyword, semantic and hybrid search beside an arxiv-sanity-lite tf-idf baseline, as MRR@10 and
-Recall@10 on the shared corpus.
+"""Search quality: keyword, semantic and hybrid search beside an arxiv-sanity-lite tf-idf baseline, as MRR@10,
+Recall@10 and nDCG@10 on the shared corpus, and graded nDCG@10 and P@10 for requests for a kind of paper.
 
-    .venv/bin/python bench/search_quality.py [--corpus PATH] [--database PATH] [--sets a,b]
+    .venv/bin/python bench/search_quality.py [--corpus PATH] [--database PATH] [--sets a,b,n,k]
         [--systems tfidf,keyword,semantic,hybrid] [--sample 1000] [--seed 5] [--limit-corpus N] [--allow-partial]
-        [--per-query] [--tune]
+        [--per-query] [--tune] [--pool PATH [--pool-skip PATH ...]]
 
-Two sets of queries, each with one target paper per query:
+Four sets of queries; the first three have one target paper per query:
 (a) title → abstract: `--sample` titles drawn with `--seed`; each title must find its own paper from the abstracts
     alone (keyword documents without title or authors, and the abstracts' own vectors);
 (b) descriptive queries: `bench/data/search_queries.jsonl`, written in other words than the title, as a researcher
     half-remembers a paper; documents are whole papers (title, abstract and authors, blended vectors). A line's
-    optional `written` field says how its query was written; the figures are also given for each way.
-MRR@10 averages the reciprocal rank of the target when it is in the top 10 (0 otherwise); Recall@10 is the share of
-queries whose target is in the top 10. Every query searches the whole corpus (or, with --limit-corpus N, its first N
-papers plus the targets, for quick runs only: fewer papers make every system look better).
+    optional `written` field says how its query was written; the figures are also given for each way;
+(n) queries written from memory notes by someone who never saw the paper: `bench/data/search_queries_notes.jsonl`
+    (whole papers, as (b));
+(k) requests for a kind of paper (`bench/data/search_kind_queries.jsonl`), judged as TREC pools are: every paper any
+    system ranked in a request's top 10 was graded by a reader of its title and abstract alone (never the ranks)
+    in `bench/data/search_kind_judgements.jsonl`: 0 not the kind asked for, 1 partly (on topic but missing a stated
+    requirement), 2 fully.
+For one target, MRR@10 averages the reciprocal rank of the target when it is in the top 10 (0 otherwise),
+Recall@10 is the share of queries whose target is in the top 10 and nDCG@10 counts the target as the only paper of
+grade 1. For a kind request, nDCG@10 uses the grades (linear gains; the ideal ranking is the request's best judged
+papers), P@10 is the share of the top 10 graded 1 or 2 (P@10 (2): graded 2), and `unjudged` is the share of a
+system's top 10 nobody judged, which the other figures count as grade 0: a system whose results were not pooled
+looks worse than it is until they are judged. `--pool PATH` writes the pairs to judge: every system's top 10 of each
+kind request, less the pairs in the judgements and in each `--pool-skip` file (a pool already given out), with
+each paper's title, abstract and the ranks the systems gave it. Every query searches the whole corpus (or, with
+--limit-corpus N, its first N papers plus the targets, for quick runs only: fewer papers make every system look
+better).
 
 Systems:
 - tfidf: the baseline, as arxiv-sanity-lite computes its features (compute.py): scikit-learn's TfidfVectorizer with
@@ -24,10 +37,12 @@ Systems:
   asked, with the threads a web worker uses. Semantic and hybrid figures are only reported when every paper
   searched has a vector (--allow-partial reports them anyway, and says so): a partial index would flatter or hurt
   them.
-Timings: building each index, and the mean and p99 time per query of each system. Then hybrid against each other
-system query by query: how many targets it ranks better and worse, and a 95% bootstrap interval of the difference in
-MRR@10, so that a margin can be told from chance. --per-query lists, for the descriptive queries, each target's
-rank under each system.
+Timings: building each index, and the mean and p99 time per query of each system. Then hybrid (keyword when hybrid
+is not run) against each other system query by query: how many queries it does better and worse on, and a 95%
+bootstrap interval of the difference in MRR@10 and nDCG@10 (nDCG@10 and P@10 for kind requests), so that a margin
+can be told from chance. --per-query lists, for the sets of whole papers, each target's rank under each system with,
+when hybrid runs, the target's explanation as `GET /api/papers/search?explain=1` gives it (its keyword and semantic
+ranks and scores and its fused score), and each kind request's nDCG@10 under each system.
 
 --tune runs the hybrid ranking over a grid of fusions (by scores with several keyword weights, by reciprocal ranks
 with several constants and weights, each ranking read 50, 100 or 200 deep) on data kept apart from the test
@@ -60,7 +75,17 @@ from paperboard.db.models import Paper
 from paperboard.search.analysis import Document
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import model_key, stored_vectors
-from paperboard.search.engine import DEFAULT_FUSION, Fusion, FusionMethod, Ranking, SearchEngine, SearchMode, fuse, rank
+from paperboard.search.engine import (
+    DEFAULT_FUSION,
+    Fusion,
+    FusionMethod,
+    Ranking,
+    SearchEngine,
+    SearchMode,
+    fuse,
+    rank,
+    ranked_lists,
+)
 from paperboard.search.keyword_index import KeywordIndex, top_rows
 from paperboard.search.service import QUERY_EMBEDDING_THREADS
 from paperboard.search.vector_index import VectorIndex
@@ -68,12 +93,15 @@ from paperboard.search.vector_index import VectorIndex
 BENCH = Path(__file__).resolve().parent
 SHARED_DATA = BENCH.parents[1] / "shared" / "data"
 TEST_QUERIES = BENCH / "data" / "search_queries.jsonl"
+NOTES_QUERIES = BENCH / "data" / "search_queries_notes.jsonl"
+KIND_QUERIES = BENCH / "data" / "search_kind_queries.jsonl"
+KIND_JUDGEMENTS = BENCH / "data" / "search_kind_judgements.jsonl"
 DEV_QUERIES = BENCH / "data" / "search_queries_dev.jsonl"
 DEFAULT_DATABASE = Path("/tmp/apibench/paperboard.sqlite3")
 CUTOFF = 10
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 7
-SETS = ("a", "b")
+SETS = ("a", "b", "n", "k")
 SYSTEMS = ("tfidf", "keyword", "semantic", "hybrid")
 ENGINE_MODES = {"keyword": SearchMode.KEYWORD, "semantic": SearchMode.SEMANTIC, "hybrid": SearchMode.HYBRID}
 NEEDS_VECTORS = ("semantic", "hybrid")
@@ -98,10 +126,13 @@ class CorpusPaper:
 @dataclass(frozen=True)
 class Query:
     text: str
-    target: int
-    """The target's row in the corpus, which is also its id in every index built here."""
+    target: int | None
+    """The target's row in the corpus, which is also its id in every index built here; None for a request for a kind
+    of paper, which has no single target."""
     written: str = ""
     """How the query was written (the optional `written` field of its line), for figures by kind."""
+    kind_id: str = ""
+    """A kind request's id, which its judgements name."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +144,10 @@ class QuerySet:
 
 @dataclass(frozen=True)
 class Score:
+    found: tuple[tuple[int, ...], ...]
+    """Each query's best `CUTOFF` papers, as corpus rows, best first."""
     ranks: tuple[int | None, ...]
-    """Each query's rank of its target, None beyond the top `CUTOFF`."""
+    """Each query's rank of its target, None beyond the top `CUTOFF` (always None for a kind request)."""
     latencies_ms: tuple[float, ...]
     """Each query's time to rank."""
 
@@ -134,6 +167,9 @@ class Score:
     def p99_ms(self) -> float:
         return float(np.percentile(self.latencies_ms, 99))
 
+
+Judgements = dict[str, dict[int, int]]
+"""Each kind request's judged papers: kind id → corpus row → grade (0 not, 1 partly, 2 fully the kind asked for)."""
 
 Ranker = Callable[[str], list[int]]
 """A query's best `CUTOFF` papers, as corpus rows, best first."""
@@ -155,6 +191,11 @@ def load_queries(path: Path, row_of: dict[str, int]) -> list[Query]:
     return [Query(record["query"], row_of[record["arxiv_id"]], record.get("written", "")) for record in records]
 
 
+def load_kind_queries(path: Path) -> list[Query]:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Query(record["query"], None, kind_id=record["kind_id"]) for record in records]
+
+
 def sample_titles(papers: Sequence[CorpusPaper], count: int, seed: int, excluded: Iterable[int] = ()) -> list[Query]:
     skipped = set(excluded)
     candidates = [row for row in range(len(papers)) if row not in skipped]
@@ -166,7 +207,7 @@ def searched_rows(corpus_size: int, limit: int | None, query_sets: Iterable[Quer
     """The corpus rows searched, ascending: all of them, or the first `limit` plus every target."""
     if limit is None:
         return np.arange(corpus_size, dtype=np.int64)
-    targets = [query.target for query_set in query_sets for query in query_set.queries]
+    targets = [query.target for query_set in query_sets for query in query_set.queries if query.target is not None]
     return np.union1d(np.arange(min(limit, corpus_size)), np.asarray(targets, dtype=np.int64)).astype(np.int64)
 
 
@@ -277,14 +318,16 @@ def reciprocal_ranks(ranks: Sequence[int | None]) -> np.ndarray:
 
 
 def evaluate(rank: Ranker, queries: Sequence[Query]) -> Score:
+    found: list[tuple[int, ...]] = []
     ranks: list[int | None] = []
     latencies_ms = np.zeros(len(queries))
     for number, query in enumerate(queries):
         started = time.perf_counter()
-        found = rank(query.text)[:CUTOFF]
+        best = rank(query.text)[:CUTOFF]
         latencies_ms[number] = (time.perf_counter() - started) * 1000
-        ranks.append(found.index(query.target) + 1 if query.target in found else None)
-    return Score(tuple(ranks), tuple(latencies_ms.tolist()))
+        found.append(tuple(best))
+        ranks.append(best.index(query.target) + 1 if query.target in best else None)
+    return Score(tuple(found), tuple(ranks), tuple(latencies_ms.tolist()))
 
 
 def by_writing(
@@ -310,6 +353,7 @@ def by_writing(
             for (name, system), score in results.items():
                 if name == query_set.name:
                     scores[group.name, system] = Score(
+                        tuple(score.found[number] for number in positions),
                         tuple(score.ranks[number] for number in positions),
                         tuple(score.latencies_ms[number] for number in positions),
                     )
@@ -324,25 +368,26 @@ def timed(label: str, build: Callable[[], T]) -> T:
 
 
 class SetIndexes:
-    """What one set of queries is searched with: the tf-idf baseline and Paperboard's engine, over the same rows."""
+    """What the sets of one kind of document (abstracts alone, or whole papers) are searched with: the tf-idf baseline
+    and Paperboard's engine, over the same rows."""
 
     def __init__(
         self,
-        query_set: QuerySet,
+        abstracts_only: bool,
         papers: Sequence[CorpusPaper],
         rows: np.ndarray,
         systems: Sequence[str],
         vectors: tuple[np.ndarray, np.ndarray] | None,
         embedder: Embedder | RememberingEmbedder | None,
     ) -> None:
-        print(f"building the indexes of {query_set.name}, {len(rows):,} papers:", flush=True)
+        print(f"building the indexes of {documents_of(abstracts_only)}, {len(rows):,} papers:", flush=True)
         self.tfidf = None
         self.engine = None
         if "tfidf" in systems:
-            texts = (tfidf_text(papers[row], query_set.abstracts_only) for row in rows.tolist())
+            texts = (tfidf_text(papers[row], abstracts_only) for row in rows.tolist())
             self.tfidf = timed("tf-idf baseline (fit and transform)", lambda: TfidfSearch(texts, rows))
         if any(system in ENGINE_MODES for system in systems):
-            documents = engine_documents(papers, rows, query_set.abstracts_only)
+            documents = engine_documents(papers, rows, abstracts_only)
             keyword = timed("keyword index", lambda: KeywordIndex.build(rows, documents))
             vector_index = None
             if vectors is not None:
@@ -361,79 +406,222 @@ class SetIndexes:
         return lambda query: engine.rank(query, mode, limit=CUTOFF, **options)
 
 
+def documents_of(abstracts_only: bool) -> str:
+    return "abstracts alone" if abstracts_only else "whole papers"
+
+
 def vectors_for(
-    query_set: QuerySet,
+    abstracts_only: bool,
+    targets: set[int],
     rows: np.ndarray,
     arguments: argparse.Namespace,
     embedder: Embedder,
     row_of: dict[str, int],
 ) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
     """The vectors of the rows searched, or None when semantic figures must not be reported, and a line saying why."""
-    kind = "abstracts' vectors" if query_set.abstracts_only else "blended title and abstract vectors"
+    kind = "abstracts' vectors" if abstracts_only else "blended title and abstract vectors"
     started = time.perf_counter()
     vector_rows, matrix = read_vectors(
-        database_url(arguments.database), embedder, row_of, abstracts_only=query_set.abstracts_only
+        database_url(arguments.database), embedder, row_of, abstracts_only=abstracts_only
     )
     keep = np.isin(vector_rows, rows)
     vector_rows, matrix = vector_rows[keep], matrix[keep]
     missing = len(rows) - len(vector_rows)
     note = (
-        f"{query_set.name}: {len(vector_rows):,} of the {len(rows):,} papers searched have {kind} "
+        f"{documents_of(abstracts_only)}: {len(vector_rows):,} of the {len(rows):,} papers searched have {kind} "
         f"({time.perf_counter() - started:.1f} s to read)"
     )
     if missing == 0:
         return (vector_rows, matrix), note
-    targets_missing = len({query.target for query in query_set.queries} - set(vector_rows.tolist()))
+    targets_missing = len(targets - set(vector_rows.tolist()))
     note += f"; {missing:,} have none ({targets_missing} of them targets)"
     if arguments.allow_partial:
         return (vector_rows, matrix), note + ": --allow-partial, so semantic and hybrid figures are of a PARTIAL index"
     return None, note + ": semantic and hybrid not reported (embed them all, or pass --allow-partial)"
 
 
-def print_table(results: dict[tuple[str, str], Score], query_sets: Sequence[QuerySet], systems: Sequence[str]) -> None:
-    print(f"\n{'set':<44}{'system':<10}{'MRR@10':>8}{'Recall@10':>11}{'ms/query':>10}{'p99 ms':>8}")
+def load_judgements(path: Path, row_of: dict[str, int]) -> Judgements:
+    judgements: Judgements = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                judgements.setdefault(record["kind_id"], {})[row_of[record["arxiv_id"]]] = int(record["grade"])
+    return judgements
+
+
+def is_kind_set(query_set: QuerySet) -> bool:
+    return query_set.queries[0].target is None
+
+
+def discounted(gains: np.ndarray) -> np.ndarray:
+    """Each row's discounted cumulative gain over its first `CUTOFF` columns (linear gains, as trec_eval's ndcg)."""
+    discounts = 1 / np.log2(np.arange(2, gains.shape[1] + 2))
+    return gains @ discounts
+
+
+def per_query(score: Score, query_set: QuerySet, judgements: Judgements) -> dict[str, np.ndarray]:
+    """Each query's figures: for one target, MRR@10, Recall@10 and nDCG@10 with the target as the only paper of
+    grade 1; for a kind request, nDCG@10 with the judged grades (0, 1 partly, 2 fully; the ideal ranking is the
+    request's best judged papers), P@10 of papers graded 1 or 2 and of papers graded 2, and the share of the top 10
+    nobody judged, which every other figure counts as grade 0."""
+    if not is_kind_set(query_set):
+        reciprocal = reciprocal_ranks(score.ranks)
+        gains = np.zeros((len(score.ranks), CUTOFF))
+        for number, position in enumerate(score.ranks):
+            if position is not None:
+                gains[number, position - 1] = 1
+        return {"MRR@10": reciprocal, "Recall@10": (reciprocal > 0).astype(float), "nDCG@10": discounted(gains)}
+    gains = np.zeros((len(query_set.queries), CUTOFF))
+    ideal = np.zeros_like(gains)
+    unjudged = np.zeros(len(query_set.queries))
+    for number, (query, found) in enumerate(zip(query_set.queries, score.found, strict=True)):
+        grades = judgements.get(query.kind_id, {})
+        gains[number, : len(found)] = [grades.get(row, 0) for row in found]
+        best = sorted(grades.values(), reverse=True)[:CUTOFF]
+        ideal[number, : len(best)] = best
+        unjudged[number] = sum(row not in grades for row in found) / max(len(found), 1)
+    ideal_gain = discounted(ideal)
+    ndcg = np.divide(discounted(gains), ideal_gain, out=np.zeros(len(gains)), where=ideal_gain > 0)
+    return {
+        "nDCG@10": ndcg,
+        "P@10": (gains >= 1).sum(axis=1) / CUTOFF,
+        "P@10 (2)": (gains == 2).sum(axis=1) / CUTOFF,
+        "unjudged": unjudged,
+    }
+
+
+def print_table(
+    results: dict[tuple[str, str], Score],
+    query_sets: Sequence[QuerySet],
+    systems: Sequence[str],
+    judgements: Judgements,
+) -> None:
+    columns = ("MRR@10", "Recall@10", "nDCG@10", "P@10", "P@10 (2)", "unjudged")
+    print(
+        f"\n{'set':<44}{'system':<10}"
+        + "".join(f"{column:>10}" for column in columns)
+        + f"{'ms/query':>10}{'p99 ms':>8}"
+    )
     for query_set in query_sets:
         for system in systems:
             score = results.get((query_set.name, system))
             if score is None:
-                print(f"{query_set.name:<44}{system:<10}{'not reported':>29}")
+                print(f"{query_set.name:<44}{system:<10}{'not reported':>30}")
                 continue
-            print(
-                f"{query_set.name:<44}{system:<10}{score.mrr:>8.4f}{score.recall:>11.4f}"
-                f"{score.mean_ms:>10.1f}{score.p99_ms:>8.1f}"
+            figures = per_query(score, query_set, judgements)
+            cells = "".join(
+                f"{figures[column].mean():>10.4f}" if column in figures else f"{'':>10}" for column in columns
             )
+            print(f"{query_set.name:<44}{system:<10}{cells}{score.mean_ms:>10.1f}{score.p99_ms:>8.1f}")
+    if any(is_kind_set(query_set) for query_set in query_sets):
+        judged = sum(len(grades) for grades in judgements.values())
+        print(
+            f"kind requests: {judged:,} papers judged for {len(judgements)} requests; P@10 counts grades 1 and 2, "
+            "P@10 (2) grade 2 only; 'unjudged' is the share of a system's top 10 nobody judged, counted as grade 0"
+        )
 
 
-def print_paired(results: dict[tuple[str, str], Score], query_sets: Sequence[QuerySet], systems: Sequence[str]) -> None:
-    """Hybrid against each other system, query by query: how often it ranks the target better or worse, and a 95%
-    bootstrap interval of the difference in MRR@10 (the queries resampled), so that a margin can be told from
-    chance."""
+def print_paired(
+    results: dict[tuple[str, str], Score],
+    query_sets: Sequence[QuerySet],
+    systems: Sequence[str],
+    judgements: Judgements,
+) -> None:
+    """The best system run (hybrid, else keyword) against each other system, query by query: how often it does better
+    or worse, and a 95% bootstrap interval of the difference in the set's main figures (the queries resampled), so
+    that a margin can be told from chance."""
     generator = np.random.default_rng(BOOTSTRAP_SEED)
-    print(f"\nhybrid against each system, query by query ({BOOTSTRAP_RESAMPLES:,} bootstrap resamples of the queries):")
+    reference = next((system for system in ("hybrid", "keyword") if system in systems), None)
+    if reference is None:
+        return
+    print(
+        f"\n{reference} against each system, query by query ({BOOTSTRAP_RESAMPLES:,} bootstrap resamples of the "
+        "queries):"
+    )
     for query_set in query_sets:
-        hybrid = results.get((query_set.name, "hybrid"))
-        if hybrid is None:
+        ours = results.get((query_set.name, reference))
+        if ours is None:
             continue
+        metrics = ("nDCG@10", "P@10") if is_kind_set(query_set) else ("MRR@10", "nDCG@10")
         for system in systems:
             other = results.get((query_set.name, system))
-            if system == "hybrid" or other is None:
+            if system == reference or other is None:
                 continue
-            differences = reciprocal_ranks(hybrid.ranks) - reciprocal_ranks(other.ranks)
-            samples = generator.integers(0, len(differences), size=(BOOTSTRAP_RESAMPLES, len(differences)))
-            low, high = np.percentile(differences[samples].mean(axis=1), [2.5, 97.5])
-            print(
-                f"  {query_set.name:<44} vs {system:<9} {differences.mean():+.4f} MRR@10 (95%: {low:+.4f} to "
-                f"{high:+.4f}); better for {(differences > 0).sum()}, worse for {(differences < 0).sum()} queries"
+            ours_figures, other_figures = (
+                per_query(ours, query_set, judgements),
+                per_query(other, query_set, judgements),
             )
+            for metric in metrics:
+                differences = ours_figures[metric] - other_figures[metric]
+                samples = generator.integers(0, len(differences), size=(BOOTSTRAP_RESAMPLES, len(differences)))
+                low, high = np.percentile(differences[samples].mean(axis=1), [2.5, 97.5])
+                print(
+                    f"  {query_set.name:<44} vs {system:<9} {differences.mean():+.4f} {metric} (95%: {low:+.4f} to "
+                    f"{high:+.4f}); better for {(differences > 0).sum()}, worse for {(differences < 0).sum()} queries"
+                )
 
 
-def print_per_query(results: dict[tuple[str, str], Score], query_set: QuerySet, systems: Sequence[str]) -> None:
+def print_per_query(
+    results: dict[tuple[str, str], Score], query_set: QuerySet, systems: Sequence[str], engine: SearchEngine | None
+) -> None:
+    """Each query's rank of its target under each system and, when hybrid was run, where the target's hybrid place
+    comes from: its rank and score in the keyword and the semantic rankings and its fused score, as `?explain=1`
+    gives them."""
     reported = [system for system in systems if (query_set.name, system) in results]
+    explained = engine is not None and (query_set.name, "hybrid") in results
     print(f"\n{query_set.name}: the target's rank for each query ('-': not in the top {CUTOFF})")
+    if explained:
+        print(
+            "  then, in hybrid mode, the target's [fused rank, fused score | keyword rank, BM25 | semantic rank, "
+            f"cosine] ('-': not among that ranking's {DEFAULT_FUSION.depth} best)"
+        )
     print("".join(f"{system:>9}" for system in reported) + "  query")
     for number, query in enumerate(query_set.queries):
         positions = [results[query_set.name, system].ranks[number] for system in reported]
-        print("".join(f"{'-' if position is None else position:>9}" for position in positions) + f"  {query.text}")
+        line = "".join(f"{'-' if position is None else position:>9}" for position in positions) + f"  {query.text}"
+        if explained:
+            assert engine is not None and query.target is not None
+            line += f"  [{target_explanation(engine, query.text, query.target)}]"
+        print(line)
+
+
+def print_per_request(
+    results: dict[tuple[str, str], Score], query_set: QuerySet, systems: Sequence[str], judgements: Judgements
+) -> None:
+    reported = [system for system in systems if (query_set.name, system) in results]
+    figures = {system: per_query(results[query_set.name, system], query_set, judgements) for system in reported}
+    print(f"\n{query_set.name}: each request's nDCG@10 (and how many of the top {CUTOFF} nobody judged)")
+    print("".join(f"{system:>14}" for system in reported) + "  request")
+    for number, query in enumerate(query_set.queries):
+        cells = "".join(
+            f"{figures[system]['nDCG@10'][number]:>9.3f} ({round(figures[system]['unjudged'][number] * CUTOFF):>2})"
+            for system in reported
+        )
+        print(f"{cells}  {query.kind_id} {query.text}")
+
+
+def target_explanation(engine: SearchEngine, query: str, target: int) -> str:
+    assert engine.vectors is not None
+    lists = ranked_lists(
+        [(engine.keyword, None)],
+        [(engine.vectors, None)],
+        query,
+        SearchMode.HYBRID,
+        embedder=engine.embedder,
+        limit=DEFAULT_FUSION.depth,
+    )
+    explanation = lists.explanations().get(target)
+    if explanation is None:
+        return "-"
+
+    def cell(rank: int | None, score: float | None, digits: int) -> str:
+        return "-" if rank is None or score is None else f"{rank} {score:.{digits}f}"
+
+    assert explanation.fused_score is not None
+    keyword = cell(explanation.keyword_rank, explanation.keyword_score, 2)
+    semantic = cell(explanation.semantic_rank, explanation.cosine, 3)
+    return f"{explanation.rank} {explanation.fused_score:.3f} | {keyword} | {semantic}"
 
 
 def scored(engine: SearchEngine, query: str, mode: SearchMode, limit: int) -> Ranking:
@@ -441,6 +629,53 @@ def scored(engine: SearchEngine, query: str, mode: SearchMode, limit: int) -> Ra
     assert engine.vectors is not None
     parts = [(engine.keyword, None)], [(engine.vectors, None)]
     return rank(*parts, query, mode, embedder=engine.embedder, limit=limit)
+
+
+def known_pairs(paths: Iterable[Path]) -> set[tuple[str, str]]:
+    """The (kind id, arXiv id) pairs of JSON-lines files that exist: judged, or in a pool already given out."""
+    pairs: set[tuple[str, str]] = set()
+    for path in paths:
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    pairs.add((record["kind_id"], record["arxiv_id"]))
+    return pairs
+
+
+def write_pool(
+    path: Path,
+    query_set: QuerySet,
+    results: dict[tuple[str, str], Score],
+    papers: Sequence[CorpusPaper],
+    skipped: set[tuple[str, str]],
+) -> None:
+    """As a TREC pool: the union of every system's top `CUTOFF` for each request, one line per (request, paper) with
+    the paper's title and abstract to judge from and the rank each system gave it (for the record only: a judge
+    reads the request, the title and the abstract)."""
+    systems = [system for (name, system) in results if name == query_set.name]
+    lines = []
+    for number, query in enumerate(query_set.queries):
+        ranks: dict[int, dict[str, int]] = {}
+        for system in systems:
+            for position, row in enumerate(results[query_set.name, system].found[number], start=1):
+                ranks.setdefault(row, {})[system] = position
+        for row, by_system in ranks.items():
+            paper = papers[row]
+            if (query.kind_id, paper.arxiv_id) in skipped:
+                continue
+            record = {
+                "kind_id": query.kind_id,
+                "query": query.text,
+                "arxiv_id": paper.arxiv_id,
+                "title": paper.title,
+                "abstract": paper.abstract,
+                "ranks": by_system,
+            }
+            lines.append(json.dumps(record, ensure_ascii=False))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    print(f"\npool of {query_set.name} by {', '.join(systems)}: {len(lines):,} pairs to judge in {path}", flush=True)
 
 
 def tuning_grid() -> list[Fusion]:
@@ -464,7 +699,7 @@ def describe(fusion: Fusion) -> str:
     )
 
 
-def tune(indexes: dict[str, SetIndexes], query_sets: Sequence[QuerySet]) -> None:
+def tune(indexes: dict[bool, SetIndexes], query_sets: Sequence[QuerySet]) -> None:
     """Each query's keyword and semantic rankings are computed once, as deep as the grid reads, then fused with
     every setting of the grid, as `rank` fuses them."""
     grid = tuning_grid()
@@ -472,10 +707,10 @@ def tune(indexes: dict[str, SetIndexes], query_sets: Sequence[QuerySet]) -> None
     print(f"\nhybrid fusion grid ({len(grid)} settings), MRR@10 / Recall@10 on data kept apart from the test figures:")
     rankings: dict[str, list[tuple[Ranking, Ranking]]] = {}
     for query_set in query_sets:
-        engine = indexes[query_set.name].engine
+        engine = indexes[query_set.abstracts_only].engine
         assert engine is not None
         for system in ("keyword", "semantic"):
-            score = evaluate(indexes[query_set.name].ranker(system), query_set.queries)
+            score = evaluate(indexes[query_set.abstracts_only].ranker(system), query_set.queries)
             print(f"  {query_set.name}, {system} alone: {score.mrr:.4f} / {score.recall:.4f}")
         rankings[query_set.name] = [
             (
@@ -529,6 +764,19 @@ def build_query_sets(
         name = f"(b{mark}) descriptive, {len(descriptive)} queries"
         query_sets.append(QuerySet(name, descriptive, abstracts_only=False))
         print(f"{name}: {path}")
+    if arguments.tune:
+        # The sets below are test sets only: nothing of them is kept apart for tuning.
+        return query_sets
+    if "n" in set_keys:
+        notes = load_queries(arguments.notes_queries, row_of)
+        name = f"(n) from memory notes, {len(notes)} queries"
+        query_sets.append(QuerySet(name, notes, abstracts_only=False))
+        print(f"{name}: {arguments.notes_queries}")
+    if "k" in set_keys:
+        kinds = load_kind_queries(arguments.kind_queries)
+        name = f"(k) kind of paper, {len(kinds)} requests"
+        query_sets.append(QuerySet(name, kinds, abstracts_only=False))
+        print(f"{name}: {arguments.kind_queries}")
     return query_sets
 
 
@@ -546,7 +794,11 @@ def main() -> None:
     parser.add_argument(
         "--database", default=str(DEFAULT_DATABASE), help="a Paperboard database (path or URL) embedded by `index`"
     )
-    parser.add_argument("--sets", default="a,b", help="a: title → abstract; b: descriptive queries")
+    parser.add_argument(
+        "--sets",
+        default=",".join(SETS),
+        help="a: title → abstract; b: descriptive queries; n: queries from memory notes; k: kind-of-paper requests",
+    )
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--sample", type=int, default=1000, help="titles drawn for (a)")
     parser.add_argument("--seed", type=int, default=5)
@@ -554,6 +806,23 @@ def main() -> None:
     parser.add_argument("--allow-partial", action="store_true", help="report semantic figures of a partial index")
     parser.add_argument("--queries", type=Path, default=TEST_QUERIES, help="the descriptive queries of (b)")
     parser.add_argument("--dev-queries", type=Path, default=DEV_QUERIES, help="the descriptive queries for --tune")
+    parser.add_argument("--notes-queries", type=Path, default=NOTES_QUERIES, help="the memory-note queries of (n)")
+    parser.add_argument("--kind-queries", type=Path, default=KIND_QUERIES, help="the kind-of-paper requests of (k)")
+    parser.add_argument("--judgements", type=Path, default=KIND_JUDGEMENTS, help="graded judgements of (k)'s papers")
+    parser.add_argument(
+        "--pool",
+        type=Path,
+        metavar="PATH",
+        help="write (k)'s pool for judging to PATH: every system's top 10 of each request, less the pairs judged",
+    )
+    parser.add_argument(
+        "--pool-skip",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a pool or judgement file (JSON lines with kind_id and arxiv_id) whose pairs --pool leaves out",
+    )
     parser.add_argument(
         "--per-query", action="store_true", help="print each descriptive query's rank of its target under each system"
     )
@@ -582,7 +851,8 @@ def main() -> None:
         )
 
     embedder = None
-    vectors: dict[str, tuple[np.ndarray, np.ndarray] | None] = {query_set.name: None for query_set in query_sets}
+    document_kinds = sorted({query_set.abstracts_only for query_set in query_sets}, reverse=True)
+    vectors: dict[bool, tuple[np.ndarray, np.ndarray] | None] = dict.fromkeys(document_kinds)
     if any(system in NEEDS_VECTORS for system in systems):
         # Queries are embedded as a web worker embeds them, with as many threads.
         embedder = Embedder(threads=QUERY_EMBEDDING_THREADS)
@@ -591,17 +861,25 @@ def main() -> None:
         if "://" not in arguments.database and not Path(arguments.database).is_file():
             print(f"no database at {arguments.database}: semantic and hybrid not reported")
         else:
-            for query_set in query_sets:
-                vectors[query_set.name], note = vectors_for(query_set, rows, arguments, embedder, row_of)
+            for abstracts_only in document_kinds:
+                targets = {
+                    query.target
+                    for query_set in query_sets
+                    if query_set.abstracts_only == abstracts_only
+                    for query in query_set.queries
+                    if query.target is not None
+                }
+                vectors[abstracts_only], note = vectors_for(abstracts_only, targets, rows, arguments, embedder, row_of)
                 print(note)
 
     query_embedder = RememberingEmbedder(embedder) if arguments.tune and embedder is not None else embedder
+    # The sets of whole papers share one set of indexes.
     indexes = {
-        query_set.name: SetIndexes(query_set, papers, rows, systems, vectors[query_set.name], query_embedder)
-        for query_set in query_sets
+        abstracts_only: SetIndexes(abstracts_only, papers, rows, systems, vectors[abstracts_only], query_embedder)
+        for abstracts_only in document_kinds
     }
     if arguments.tune:
-        if any(vectors[query_set.name] is None for query_set in query_sets):
+        if any(vector is None for vector in vectors.values()):
             sys.exit("--tune needs the vectors of every paper searched (or --allow-partial)")
         tune(indexes, query_sets)
         return
@@ -609,16 +887,26 @@ def main() -> None:
     results: dict[tuple[str, str], Score] = {}
     for query_set in query_sets:
         for system in systems:
-            if system in NEEDS_VECTORS and vectors[query_set.name] is None:
+            if system in NEEDS_VECTORS and vectors[query_set.abstracts_only] is None:
                 continue
-            results[query_set.name, system] = evaluate(indexes[query_set.name].ranker(system), query_set.queries)
+            ranker = indexes[query_set.abstracts_only].ranker(system)
+            results[query_set.name, system] = evaluate(ranker, query_set.queries)
+    kind_sets = [query_set for query_set in query_sets if query_set.queries[0].target is None]
+    if arguments.pool is not None:
+        if not kind_sets:
+            sys.exit("--pool needs the kind set: --sets k")
+        skipped = [arguments.judgements, *arguments.pool_skip]
+        write_pool(arguments.pool, kind_sets[0], results, papers, known_pairs(path for path in skipped))
     groups, group_results = by_writing(results, query_sets)
-    print_table(results | group_results, [*query_sets, *groups], systems)
-    print_paired(results | group_results, [*query_sets, *groups], systems)
+    judgements = load_judgements(arguments.judgements, row_of)
+    print_table(results | group_results, [*query_sets, *groups], systems, judgements)
+    print_paired(results | group_results, [*query_sets, *groups], systems, judgements)
     if arguments.per_query:
         for query_set in query_sets:
-            if not query_set.abstracts_only:
-                print_per_query(results, query_set, systems)
+            if is_kind_set(query_set):
+                print_per_request(results, query_set, systems, judgements)
+            elif not query_set.abstracts_only:
+                print_per_query(results, query_set, systems, indexes[query_set.abstracts_only].engine)
     print(f"\nload average at end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}")
 
 

@@ -64,6 +64,21 @@ Ranking = list[tuple[int, float]]
 """(paper id, score) pairs, best first."""
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """Where one result's place comes from: its BM25 score and rank in the keyword ranking, its cosine and rank in
+    the semantic ranking (None where it is not in that ranking, which is read `Fusion.depth` deep and, for
+    meaning, stops at `SEMANTIC_FLOOR`), and, in hybrid mode, its fused score; `rank` is its place in the whole
+    ranking, 1 first."""
+
+    rank: int
+    keyword_score: float | None
+    keyword_rank: int | None
+    cosine: float | None
+    semantic_rank: int | None
+    fused_score: float | None
+
+
 def keyword_ranking(index: KeywordIndex, query: ParsedQuery, limit: int, allowed: np.ndarray | None = None) -> Ranking:
     if query.is_empty:
         return []
@@ -97,6 +112,49 @@ def rank(
 
     A paper must be allowed in at most one keyword part and one vector part; the search service makes sure of that
     by masking, in the main index, the papers it reads afresh from the database."""
+    return ranked_lists(keyword_parts, vector_parts, query, mode, embedder=embedder, limit=limit, fusion=fusion).ranking
+
+
+@dataclass(frozen=True)
+class RankedLists:
+    """`rank`'s ranking with the keyword and semantic rankings it was made from (empty for the one its mode does not
+    read), which explain it."""
+
+    ranking: Ranking
+    keyword: Ranking
+    semantic: Ranking
+    mode: SearchMode
+
+    def explanations(self) -> dict[int, Explanation]:
+        """Each paper of the ranking's explanation, by id."""
+        in_keyword = {paper_id: (position, score) for position, (paper_id, score) in enumerate(self.keyword, start=1)}
+        in_semantic = {paper_id: (position, score) for position, (paper_id, score) in enumerate(self.semantic, start=1)}
+        explanations = {}
+        for position, (paper_id, score) in enumerate(self.ranking, start=1):
+            keyword_rank, keyword_score = in_keyword.get(paper_id, (None, None))
+            semantic_rank, cosine = in_semantic.get(paper_id, (None, None))
+            explanations[paper_id] = Explanation(
+                rank=position,
+                keyword_score=keyword_score,
+                keyword_rank=keyword_rank,
+                cosine=cosine,
+                semantic_rank=semantic_rank,
+                fused_score=score if self.mode is SearchMode.HYBRID else None,
+            )
+        return explanations
+
+
+def ranked_lists(
+    keyword_parts: Sequence[KeywordPart],
+    vector_parts: Sequence[VectorPart],
+    query: str,
+    mode: SearchMode,
+    *,
+    embedder: Embedder | None,
+    limit: int,
+    fusion: Fusion = DEFAULT_FUSION,
+) -> RankedLists:
+    """As `rank`, keeping the rankings fused, so that the result can be explained at no cost when it is not."""
     depth = max(limit, fusion.depth) if mode is SearchMode.HYBRID else limit
     keyword: Ranking = []
     semantic: Ranking = []
@@ -113,10 +171,12 @@ def rank(
                 [semantic_ranking(index, query_vector, depth, allowed) for index, allowed in searched], depth
             )
     if mode is SearchMode.KEYWORD:
-        return keyword[:limit]
-    if mode is SearchMode.SEMANTIC:
-        return semantic[:limit]
-    return fuse(keyword, semantic, fusion)[:limit]
+        ranking = keyword
+    elif mode is SearchMode.SEMANTIC:
+        ranking = semantic
+    else:
+        ranking = fuse(keyword, semantic, fusion)
+    return RankedLists(ranking[:limit], keyword, semantic, mode)
 
 
 def rows_of(paper_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:

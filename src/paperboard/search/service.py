@@ -34,7 +34,17 @@ from paperboard.db.models import Listing, Paper, PaperEmbedding
 from paperboard.search.analysis import ParsedQuery, contains_phrase, parse_query
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import embedding_counts, model_key, stored_vectors
-from paperboard.search.engine import DEFAULT_FUSION, Fusion, Ranking, SearchMode, rank, rows_of, semantic_ranking
+from paperboard.search.engine import (
+    DEFAULT_FUSION,
+    Explanation,
+    Fusion,
+    Ranking,
+    SearchMode,
+    rank,
+    ranked_lists,
+    rows_of,
+    semantic_ranking,
+)
 from paperboard.search.facets import PaperFacets, SearchFilters
 from paperboard.search.index_store import IndexStore, LoadedIndex, facets_for, read_documents
 from paperboard.search.keyword_index import KeywordIndex, TermCounts
@@ -67,12 +77,16 @@ class SearchRequest:
     sort: SearchSort = SearchSort.RELEVANCE
     limit: int = 20
     offset: int = 0
+    explain: bool = False
+    """Give each hit its `Explanation` (no other cost than building it)."""
 
 
 @dataclass(frozen=True)
 class SearchHit:
     paper: Paper
     score: float
+    explanation: Explanation | None = None
+    """Only when the request asked for it, and never for the paper an arXiv id names (no ranking chose it)."""
 
 
 @dataclass(frozen=True)
@@ -231,23 +245,31 @@ class Searcher:
         if len(request.query) > QUERY_MAX_LENGTH:
             raise QueryTooLong(f"A search query can be at most {QUERY_MAX_LENGTH} characters long.")
         named = _arxiv_id_in(request.query)
+        explanations: dict[int, Explanation] = {}
         if named is not None:
             # Nothing of an id or an address is a word to mark in the results.
             parsed = parse_query("")
             ordered = _named_paper(session, named)
         else:
             parsed = parse_query(request.query)
-            ordered = self._ranked(session, request, parsed)
+            ordered, explanations = self._ranked(session, request, parsed)
         page = ordered[request.offset : request.offset + request.limit]
         papers = _papers_by_id(session, [paper_id for paper_id, _ in page], with_categories=with_categories)
-        hits = [SearchHit(papers[paper_id], score) for paper_id, score in page if paper_id in papers]
+        hits = [
+            SearchHit(papers[paper_id], score, explanations.get(paper_id))
+            for paper_id, score in page
+            if paper_id in papers
+        ]
         return SearchResults(hits=hits, total=len(ordered), query=parsed, named=named)
 
-    def _ranked(self, session: Session, request: SearchRequest, parsed: ParsedQuery) -> Ranking:
+    def _ranked(
+        self, session: Session, request: SearchRequest, parsed: ParsedQuery
+    ) -> tuple[Ranking, dict[int, Explanation]]:
+        """The ranking, and each paper's explanation if the request asked for them (else none)."""
         view = self._current_view(session)
         listed = _listed_ids(session) if request.filters.listed else None
         keyword_parts, vector_parts = view.masks(request.filters, listed)
-        ranking = rank(
+        lists = ranked_lists(
             keyword_parts,
             vector_parts,
             request.query,
@@ -256,9 +278,10 @@ class Searcher:
             limit=RESULTS_DEPTH,
             fusion=self._fusion,
         )
+        ranking = lists.ranking
         if parsed.phrases:
             ranking = _with_phrases(session, ranking, parsed.phrases)
-        return _sorted(session, ranking, request.sort)
+        return _sorted(session, ranking, request.sort), lists.explanations() if request.explain else {}
 
     def similar(self, session: Session, paper: Paper, limit: int) -> list[Paper]:
         """The papers nearest in meaning to `paper` (by its title when it has no vector yet), nearest first."""

@@ -174,6 +174,92 @@ def test_sorts_and_pages(catalogue, client_for: ClientFor):
     assert pages == [by_date[:2], by_date[2:], []]
 
 
+EXPLAIN_KEYS = {"rank", "keywordScore", "keywordRank", "cosine", "semanticRank", "fusedScore"}
+
+
+def explained(client, **params) -> list[tuple[str, dict]]:
+    response = client.get("/api/papers/search", params={**params, "explain": "1"})
+    assert response.status_code == 200, response.text
+    return [(item["paper"]["id"], item["explain"]) for item in response.json()]
+
+
+def shares(values: list[float]) -> list[float]:
+    """Scores mapped onto 0–1 between the best and the worst, as hybrid fusion maps each ranking's."""
+    best, worst = max(values), min(values)
+    return [(value - worst) / (best - worst) if best > worst else 1.0 for value in values]
+
+
+def test_explain_in_hybrid_mode_adds_up_to_the_fused_score(catalogue, client_for: ClientFor):
+    client = client_for(catalogue)
+    query = {"q": "sparse attention in language models", "mode": "hybrid"}
+
+    results = explained(client, **query)
+
+    # The same results in the same order, each with its explanation.
+    assert [paper for paper, _ in results] == search_ids(client, **query)
+    assert len(results) >= 3
+    assert all(set(explanation) == EXPLAIN_KEYS for _, explanation in results)
+    assert [explanation["rank"] for _, explanation in results] == list(range(1, len(results) + 1))
+    # Every paper of both rankings is a result here (a small catalogue), so each ranking's scores can be mapped as
+    # the fusion maps them and the fused scores recomputed from the explanations alone.
+    keyword = [explanation for _, explanation in results if explanation["keywordScore"] is not None]
+    semantic = [explanation for _, explanation in results if explanation["cosine"] is not None]
+    assert {arxiv_id(1), arxiv_id(5)} <= {paper for paper, explanation in results if explanation["keywordRank"]}
+    assert sorted(explanation["keywordRank"] for explanation in keyword) == list(range(1, len(keyword) + 1))
+    assert sorted(explanation["semanticRank"] for explanation in semantic) == list(range(1, len(semantic) + 1))
+    assert all(0.2 <= explanation["cosine"] <= 1 for explanation in semantic)
+    fused = {id(explanation): 0.0 for _, explanation in results}
+    for weight, ranking, score in ((0.6, keyword, "keywordScore"), (0.4, semantic, "cosine")):
+        for explanation, share in zip(ranking, shares([item[score] for item in ranking]), strict=True):
+            fused[id(explanation)] += weight * share
+    for _, explanation in results:
+        assert explanation["fusedScore"] == pytest.approx(fused[id(explanation)])
+    assert [explanation["fusedScore"] for _, explanation in results] == sorted(fused.values(), reverse=True)
+
+
+def test_explain_in_one_ranking_modes(catalogue, client_for: ClientFor):
+    client = client_for(catalogue)
+
+    by_keyword = explained(client, q="sparse attention language models", mode="keyword")
+    by_meaning = explained(client, q="harvests in dry seasons", mode="semantic")
+
+    assert by_keyword and by_meaning
+    for position, (_, explanation) in enumerate(by_keyword, start=1):
+        assert explanation["keywordRank"] == explanation["rank"] == position
+        assert explanation["keywordScore"] > 0
+        assert explanation["cosine"] is explanation["semanticRank"] is explanation["fusedScore"] is None
+    assert [explanation["keywordScore"] for _, explanation in by_keyword] == sorted(
+        (explanation["keywordScore"] for _, explanation in by_keyword), reverse=True
+    )
+    assert by_meaning[0][0] == arxiv_id(4)
+    for position, (_, explanation) in enumerate(by_meaning, start=1):
+        assert explanation["semanticRank"] == explanation["rank"] == position
+        assert explanation["keywordScore"] is explanation["keywordRank"] is explanation["fusedScore"] is None
+    assert [explanation["cosine"] for _, explanation in by_meaning] == sorted(
+        (explanation["cosine"] for _, explanation in by_meaning), reverse=True
+    )
+
+
+def test_explain_keeps_the_rank_by_relevance_under_another_order(catalogue, client_for: ClientFor):
+    results = explained(client_for(catalogue), q="sparse attention language models", mode="keyword", sort="date")
+
+    assert [paper for paper, _ in results] == [arxiv_id(5), arxiv_id(2), arxiv_id(1)]
+    assert sorted(explanation["rank"] for _, explanation in results) == [1, 2, 3]
+
+
+def test_without_explain_items_are_unchanged(catalogue, client_for: ClientFor):
+    client = client_for(catalogue)
+
+    for params in ({}, {"explain": "0"}, {"explain": "false"}):
+        response = client.get("/api/papers/search", params={"q": "sparse attention", **params})
+        assert response.status_code == 200
+        assert response.json()
+        assert all(set(item) == ITEM_KEYS for item in response.json())
+    # An arXiv id names its paper: no ranking chose it, so there is nothing to explain.
+    response = client.get("/api/papers/search", params={"q": arxiv_id(2), "explain": "1"})
+    assert [set(item) for item in response.json()] == [ITEM_KEYS]
+
+
 # A NUL never reaches the search: every query holding one is refused with a 400 (tests/web/test_bad_bytes.py).
 @pytest.mark.parametrize("query", ["' OR 1=1 --", "%", "_", "\\", "*", "(", '"', "AND", "😀", "the of and"])
 def test_hostile_queries_are_answered_with_nothing(catalogue, client_for: ClientFor, query):
@@ -201,6 +287,7 @@ def test_hostile_queries_are_answered_with_nothing(catalogue, client_for: Client
         ({"published_from": "1749000000"}, "published_from"),
         ({"q": "x", "has_code": "maybe"}, "has_code"),
         ({"q": "x", "listed": "2"}, "listed"),
+        ({"q": "x", "explain": "very"}, "explain"),
         ({"q": "x", "category": "c" * 65}, "category"),
     ],
 )

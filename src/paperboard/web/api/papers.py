@@ -17,7 +17,7 @@ from paperboard.search.engine import SearchMode
 from paperboard.search.facets import SearchFilters
 from paperboard.search.service import QUERY_MAX_LENGTH, RESULTS_DEPTH, Searcher, SearchRequest, SearchSort
 from paperboard.web.api.errors import error_responses
-from paperboard.web.api.schemas import DailyPaper, PaperDetail, daily_paper, paper_detail
+from paperboard.web.api.schemas import DailyPaper, PaperDetail, SearchItem, daily_paper, paper_detail, search_item
 from paperboard.web.api.times import IsoDay
 from paperboard.web.deps import DatabaseDep, ReadSessionDep, SearcherDep
 from paperboard.web.urls import site_url
@@ -27,7 +27,7 @@ router = APIRouter(tags=["papers"])
 
 @router.get(
     "/api/papers/search",
-    response_model=list[DailyPaper],
+    response_model=list[SearchItem],
     responses=error_responses(status.HTTP_400_BAD_REQUEST),
 )
 async def search(
@@ -58,13 +58,22 @@ async def search(
     published_to: Annotated[IsoDay | None, Query(description="First published on or before this day.")] = None,
     has_code: Annotated[bool, Query(description="Only papers with a link to their code.")] = False,
     listed: Annotated[bool, Query(description="Only papers that were on a daily list.")] = False,
+    explain: Annotated[
+        bool,
+        Query(
+            description="Each result also carries `explain`: its BM25 score and cosine, its fused score and its "
+            "rank in each ranking (for the curious; the results are the same)."
+        ),
+    ] = False,
 ) -> list[DailyPaper]:
     """Papers of the catalogue for a query, best first, whether or not they are on a daily list. Hugging Face's
     endpoint takes `q` and `limit`; the other parameters are Paperboard's."""
     filters = SearchFilters(
         published_from=published_from, published_to=published_to, category=category, has_code=has_code, listed=listed
     )
-    search_request = SearchRequest(query=q, mode=mode, filters=filters, sort=sort, limit=limit, offset=offset)
+    search_request = SearchRequest(
+        query=q, mode=mode, filters=filters, sort=sort, limit=limit, offset=offset, explain=explain
+    )
     # One trip to the thread pool for the search and its papers' details, where a plain route takes four (its
     # session's start and end, the route, the check of its answer): each took about 0.45 ms on the benchmark's
     # 2-core machine (docs/benchmarks.md), a tenth of a hybrid search.
@@ -80,7 +89,11 @@ def _search(database: Database, searcher: Searcher, search_request: SearchReques
             listed = daily_papers(session, sort="publishedAt", page=0, limit=end)[search_request.offset :]
             return [daily_paper(item, site_url) for item in listed]
         results = searcher.search(session, search_request, with_categories=False)
-        return _daily_papers(session, [hit.paper for hit in results.hits], site_url)
+        found = _daily_papers(session, [hit.paper for hit in results.hits], site_url)
+        if not search_request.explain:
+            return found
+        explanations = {hit.paper.arxiv_id: hit.explanation for hit in results.hits}
+        return [search_item(item, explanations[item.paper.id]) for item in found]
 
 
 @router.get(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 from pydantic.alias_generators import to_camel
 
 from paperboard.community.daily_papers import ListedPaper
 from paperboard.community.listings import RankedListing
 from paperboard.community.organizations import OrganizationRef
 from paperboard.db.models import Paper
+from paperboard.search.engine import Explanation
 from paperboard.web.api.times import UtcDatetime
 from paperboard.web.pages.thumbnails import thumbnail_path
 
@@ -105,6 +106,46 @@ class DailyPaper(ApiModel):
     submitted_by: Submitter | None
     organization: Organization | None = Field(description="The paper's again, where `huggingface_hub` reads it.")
     is_author_participating: bool = Field(description="Paperboard does not verify authors: always false.")
+
+
+class RankExplanation(ApiModel):
+    """Where a search result's place comes from (`explain=1`)."""
+
+    rank: int = Field(description="Its place in the ranking by relevance, 1 first (before any `sort`).")
+    keyword_score: float | None = Field(
+        description="Its BM25 score, or null where it is not among the keyword ranking's 200 best (or in `semantic` "
+        "mode, which reads no keyword ranking)."
+    )
+    keyword_rank: int | None = Field(description="Its place in the keyword ranking, 1 first, or null as above.")
+    cosine: float | None = Field(
+        description="The cosine between the query's vector and the paper's, or null where the paper is not among "
+        "the 200 nearest, is below 0.2, has no vector yet (or in `keyword` mode, which embeds nothing)."
+    )
+    semantic_rank: int | None = Field(description="Its place in the semantic ranking, 1 first, or null as above.")
+    fused_score: float | None = Field(
+        description="In `hybrid` mode, the score it is ranked by: each ranking's score mapped onto 0–1 between that "
+        "ranking's best and worst, keyword counted 0.6 and semantic 0.4; null in the other modes."
+    )
+
+
+class SearchItem(DailyPaper):
+    """One search result: a `daily_papers` item, with its ranking's explanation when asked for."""
+
+    explain: RankExplanation | None = Field(default=None, description="Only with `explain=1`.")
+
+    # No return annotation: pydantic would document the answer as that type instead of this model's fields.
+    @model_serializer(mode="wrap")
+    def _explained_only_when_asked(self, handler: SerializerFunctionWrapHandler):
+        # Without `explain=1` the item is exactly a `daily_papers` item, as Hugging Face's clients expect.
+        data = handler(self)
+        if self.explain is None:
+            data.pop("explain", None)
+        return data
+
+
+def search_item(item: DailyPaper, explanation: Explanation | None) -> SearchItem:
+    explained = None if explanation is None else RankExplanation(**vars(explanation))
+    return SearchItem(**dict(item), explain=explained)
 
 
 def _stable_id(*parts: str) -> str:
