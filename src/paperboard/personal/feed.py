@@ -18,10 +18,8 @@ from paperboard.catalog.queries import papers_by_ids
 from paperboard.clock import utcnow
 from paperboard.community.daily_papers import ListedPaper, listed_papers
 from paperboard.community.periods import Period
-from paperboard.db import Database
 from paperboard.db.models import Listing, Paper
-from paperboard.personal.not_interested import not_interested_ids
-from paperboard.personal.ranking import rank_for_reader, reader_has_signals
+from paperboard.personal.ranking import reader_ranking
 
 # The feed without a period: what arXiv published in the last week, so that a reader coming back after a few days
 # finds what they missed.
@@ -69,29 +67,17 @@ def candidate_ids(session: Session, start: datetime, end: datetime | None) -> li
     return list(session.connection().execute(query).scalars())
 
 
-def refresh_reader_model(database: Database, user_id: int) -> None:
-    """Retrain and store the reader's model if they acted since it was trained, in a short transaction of its own.
-
-    Ranking no candidates does just that (`rank_for_reader` retrains first). Done apart, the ranking of the period's
-    candidates that follows only reads, in a reading session: holding a writing one for it would hold SQLite's one
-    write lock for the whole site while a worker builds a month's features (half a minute when it first meets them),
-    and other writers would time out."""
-    with database.session() as session:
-        rank_for_reader(session, user_id, [])
-
-
 def for_you_page(session: Session, user_id: int, period: Period | None, *, page: int, limit: int) -> FeedPage:
     """Page `page` (from 0) of `limit` papers of the reader's feed for `period` (None: the last week). In a reading
-    session after `refresh_reader_model`; otherwise in one that may write."""
+    session after `personal.reader_models.refresh_reader_model`; otherwise in one that may write."""
     candidates = candidate_ids(session, *publication_window(period))
-    # Only the pages up to this one are made into recommendations: a month holds some 9,000 candidates.
-    ranked = rank_for_reader(session, user_id, candidates, limit=(page + 1) * limit)
-    chosen = ranked[page * limit : (page + 1) * limit]
+    ranking = reader_ranking(session, user_id, candidates)
+    # Only the pages up to this one get reasons: a month holds some 9,000 candidates.
+    chosen = ranking.top((page + 1) * limit)[page * limit :]
     papers = papers_by_ids(session, [recommendation.paper_id for recommendation in chosen])
     reasons = {recommendation.paper_id: recommendation.reason for recommendation in chosen}
-    dismissed = not_interested_ids(session, user_id)
     return FeedPage(
         items=[FeedItem(listed, reasons[listed.paper.id]) for listed in listed_papers(session, papers)],
-        total=sum(1 for paper_id in candidates if paper_id not in dismissed),
-        has_signals=reader_has_signals(session, user_id),
+        total=ranking.total,
+        has_signals=ranking.has_signals,
     )
