@@ -369,12 +369,16 @@ class FeatureCache:
         """The rows of the papers of `paper_ids` that exist, in that order. With `keep` (a feed's candidates, the
         background) they are kept for the next call with the same papers, and only the rows of papers changed since
         are computed again; without it (one reader's own papers) they are computed and forgotten."""
-        ordered = tuple(dict.fromkeys(int(paper_id) for paper_id in paper_ids))
+        given = np.fromiter(paper_ids, dtype=np.int64)
+        # The first of each id, in the order given: a month's 9,000 ids through numpy rather than a Python loop.
+        first = np.sort(np.unique(given, return_index=True)[1])
+        unique = given if len(first) == len(given) else given[first]
+        ordered = tuple(unique.tolist())
         marker = marker or catalogue_marker(session)
         if not keep:
             vocabulary = vocabulary or self.vocabulary(session, marker)
             return _assemble(ordered, _compute_rows(session, marker, vocabulary, ordered), marker.dimensions)
-        key = (feature_space(marker), hashlib.blake2b(np.array(ordered, dtype=np.int64).tobytes()).digest())
+        key = (feature_space(marker), hashlib.blake2b(unique.tobytes()).digest())
         with self._lock:
             cached = self._sets.get(key)
             if cached is not None:
