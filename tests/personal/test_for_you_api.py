@@ -9,13 +9,23 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from paperboard.community.api_tokens import create_token
+from paperboard.community.listings import hide_listing, unhide_listing
 from paperboard.db import Database
 from paperboard.db.models import ReaderModel, User
 from tests.community.factories import add_user
-from tests.personal.readers import BY_ADA, DISMISSED, LISTED, add_feed_papers, follow_author, mark_not_interested
+from tests.personal.readers import (
+    BY_ADA,
+    DISMISSED,
+    HIDDEN,
+    LISTED,
+    add_feed_papers,
+    follow_author,
+    mark_not_interested,
+    withdraw,
+)
 from tests.web.conftest import ClientFor
 
 DAILY_ITEM_KEYS = {
@@ -157,3 +167,13 @@ def test_rankings_kept_between_requests_are_each_reader_s_own_and_follow_what_th
         )
     assert site.feed(site.as_ann) == anns
     assert site.feed(site.as_bob) == followed
+
+
+def test_a_paper_withdrawn_hidden_or_shown_again_after_a_request_changes_the_next_one(site: Site):
+    assert sorted(ids(site.feed(site.as_bob))) == [BY_ADA, LISTED, DISMISSED]
+    withdraw(site.database, BY_ADA)
+    with site.database.session() as session:
+        moderator = session.scalars(select(User).where(User.username == "moderator")).one()
+        hide_listing(session, moderator, LISTED)
+        unhide_listing(session, moderator, HIDDEN)
+    assert sorted(ids(site.feed(site.as_bob))) == [HIDDEN, DISMISSED]
