@@ -8,10 +8,13 @@ absent), 15,000 accounts with 5 to 30 upvotes each, a synthetic vector per paper
 centroid), and `--subscribers` confirmed subscribers: about a quarter with no preferences, the others with
 categories or archives, keywords, or both, and one in ten account holders (their categories and keywords as follows
 of their accounts, which is where an account holder's digest reads them, 5 papers marked "not interested" each, and
-their upvotes: signals, so that their "for you" section is their feed's learned ranking, `rank_for_readers`; no model
-is trained before the first run). Then it composes the daily digest of `--date` for all of them (every subscriber
-daily), runs it again (nothing to add), makes them all weekly and composes the weekly digest, and finally makes mails
-of 3,000 digests as the sender does (`Renderer` then aiosmtplib's `flatten_message`).
+their upvotes: signals, so that their "for you" section is their feed's learned ranking, `rank_for_readers`; their
+`reader_models` rows say they acted, as the site's actions leave them, and no model is trained yet). Then it composes
+the daily digest of `--date` for all of them (every subscriber daily) with no model trained (the digest trains none:
+those readers are ranked by their follows), runs it again (nothing to add), runs the worker's retraining until every
+model is trained (`retrain_stale_models`, round after round), makes them all weekly and composes the weekly digest
+with the trained models, and finally makes mails of 3,000 digests as the sender does (`Renderer` then aiosmtplib's
+`flatten_message`).
 
 Prints, for each run, the wall and CPU time, the rows added, the sections' sizes and the peak resident memory of the
 run; for the mails, the CPU time per mail. Target (issue 6): composing 100,000 digests in at most 60 s on the 2-core
@@ -50,6 +53,7 @@ from paperboard.db.models import (
     Paper,
     PaperCategory,
     PaperEmbedding,
+    ReaderModel,
     Subscriber,
     User,
     Vote,
@@ -59,6 +63,7 @@ from paperboard.digest.compose import ComposeSummary, compose_digests
 from paperboard.digest.messages import Renderer
 from paperboard.digest.periods import digest_period
 from paperboard.personal.follows import category_target, search_target
+from paperboard.personal.reader_models import retrain_stale_models
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DIMENSIONS = 384
@@ -354,6 +359,12 @@ def fill(database: Database, sent_on: date, subscribers: int, rng: random.Random
             session.execute(insert(Follow), batch)
         for batch in batches(marks, 5000):
             session.execute(insert(NotInterested), batch)
+        # What `personal.activity.signals_changed` leaves when they upvote, follow and mark through the site: their
+        # models are out of date until the worker retrains them.
+        session.execute(
+            insert(ReaderModel),
+            [{"user_id": row["user_id"], "signals_changed_at": now} for row in subscriber_rows if row["user_id"]],
+        )
     print(
         f"subscribers: {len(subscriber_rows):,}; "
         f"{sum(1 for row in subscriber_rows if not row['categories'] and not row['keywords']):,} without preferences, "
@@ -362,6 +373,14 @@ def fill(database: Database, sent_on: date, subscribers: int, rng: random.Random
         f"{sum(1 for row in subscriber_rows if row['similar_to_upvoted']):,} with an account; "
         f"account holders' follows {len(follow_rows):,}, not-interested marks {len(marks):,}"
     )
+
+
+def retrain_everyone(database: Database, lock_dir: Path) -> None:
+    """The worker's duty (`retrain_stale_models`) round after round until no model is out of date."""
+    rounds = models = 0
+    while stored := retrain_stale_models(database, lock_dir):
+        rounds, models = rounds + 1, models + stored
+    print(f"  {models:,} models trained and stored in {rounds:,} rounds")
 
 
 def describe(summary: ComposeSummary) -> None:
@@ -434,6 +453,7 @@ def main() -> None:
         describe(summary)
         section_sizes(database, "daily", daily.key)
         describe(measured("the same again", lambda: compose_digests(database, settings, daily)))
+        measured("the worker retraining every reader's model", lambda: retrain_everyone(database, Path(folder)))
         with database.session() as session:
             session.execute(update(Subscriber).values(frequency="weekly"))
         summary = measured(

@@ -10,9 +10,13 @@ from sqlalchemy import select, update
 
 from paperboard.config import Settings
 from paperboard.db import Database
-from paperboard.db.models import OutboxMessage, Paper
+from paperboard.db.models import OutboxMessage, Paper, ReaderModel
 from paperboard.digest.compose import ComposeSummary, compose_digests
 from paperboard.digest.periods import digest_period
+from paperboard.personal import reader_models
+from paperboard.personal.collections import add_paper as add_paper_to_collection
+from paperboard.personal.collections import saved_collection
+from paperboard.personal.reader_models import retrain_stale_models
 from tests.community.factories import add_listing, add_paper, add_user, add_votes, paper_id
 from tests.digest.factories import add_subscriber
 from tests.personal.readers import follow_author, mark_not_interested
@@ -218,3 +222,49 @@ def test_account_holders_who_tick_their_picks_get_their_feed_s_ranking_the_other
     # else in the period's digest, they get none.
     assert composed[without_account]["for_you"] == ids(database, "2611.00003", "2611.00001")
     assert without_signals not in composed
+
+
+def test_composing_trains_no_model_the_learned_section_comes_from_the_stored_one(
+    database: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number, title in enumerate(
+        ["Surface codes for quantum error correction", "Decoding quantum surface codes", "Quantum codes and qubits"]
+    ):
+        add_paper(database, f"2610.{number:05d}", title=title, published_at=datetime(2026, 10, 1))
+    for number, topic in enumerate(["protein folding", "galaxy surveys", "steam engines", "crop yields"] * 3):
+        add_paper(database, f"2609.{number:05d}", title=f"On {topic} {number}", published_at=datetime(2026, 9, 1))
+    for number, title in enumerate(
+        ["Quantum surface codes at scale", "Notes on the Analytical Engine", "Qubits and quantum codes"], start=1
+    ):
+        add_new_paper(database, f"2611.{number:05d}", title, ["cs.LG"], hour=9 + number)
+    reader = add_user(database, "reader")
+    with database.session() as session:
+        saved = saved_collection(session, reader.id)
+        for number in range(3):
+            add_paper_to_collection(session, saved, session.get_one(Paper, paper_id(database, f"2610.{number:05d}")))
+    assert retrain_stale_models(database, tmp_path) == 1
+    # The reader acts after the worker's round: at composing time their stored model is out of date.
+    mark_not_interested(database, reader, "2611.00003")
+    with database.read_session() as session:
+        stored = session.get_one(ReaderModel, reader.id)
+        assert stored.model and stored.trained_at and stored.trained_at < stored.signals_changed_at
+        before = (stored.trained_at, stored.model)
+    subscriber = add_subscriber(database, "reader@example.org", user=reader)
+    fits: list[int] = []
+    real_train = reader_models.train
+
+    def counted_train(*arguments: object) -> object:
+        fits.append(1)
+        return real_train(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader_models, "train", counted_train)
+
+    compose_digests(database, settings, DAILY, now=NOW)
+
+    assert fits == []
+    with database.read_session() as session:
+        stored = session.get_one(ReaderModel, reader.id)
+        assert (stored.trained_at, stored.model) == before
+    # The stored model puts the quantum paper first; the paper marked since is left out all the same.
+    section = digests(database)[subscriber]["for_you"]
+    assert section == ids(database, "2611.00001", "2611.00002")

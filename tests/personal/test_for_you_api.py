@@ -5,15 +5,27 @@ or a signed-in browser; nobody else's feed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from paperboard.community.api_tokens import create_token
+from paperboard.community.listings import hide_listing, unhide_listing
 from paperboard.db import Database
-from paperboard.db.models import User
+from paperboard.db.models import ReaderModel, User
 from tests.community.factories import add_user
-from tests.personal.readers import BY_ADA, DISMISSED, LISTED, add_feed_papers, follow_author, mark_not_interested
+from tests.personal.readers import (
+    BY_ADA,
+    DISMISSED,
+    HIDDEN,
+    LISTED,
+    add_feed_papers,
+    follow_author,
+    mark_not_interested,
+    withdraw,
+)
 from tests.web.conftest import ClientFor
 
 DAILY_ITEM_KEYS = {
@@ -129,3 +141,39 @@ def test_another_account_gets_its_own_feed_not_the_caller_s(site: Site):
     # Bob follows nobody and dismissed nothing: ann's reasons and marks are not his.
     assert DISMISSED in ids(bobs)
     assert all("Ada Lovelace" not in str(item["reason"]) for item in bobs)
+
+
+def test_rankings_kept_between_requests_are_each_reader_s_own_and_follow_what_they_do(site: Site):
+    anns = site.feed(site.as_ann)
+    bobs = site.feed(site.as_bob)
+    # Asked right after ann's, bob's feed is ranked for him, not taken from what was kept for her.
+    assert DISMISSED in ids(bobs)
+    assert all("Ada Lovelace" not in str(item["reason"]) for item in bobs)
+    assert site.feed(site.as_ann) == anns
+    assert site.feed(site.as_bob) == bobs
+    # Bob acts: his next request is ranked again; ann's kept ranking is still hers.
+    follow_author(site.database, site.bob, "Grace Hopper")
+    followed = site.feed(site.as_bob)
+    assert ids(followed)[:2] == [LISTED, DISMISSED]
+    assert {item["reason"] for item in followed[:2]} == {"You follow Grace Hopper"}
+    assert site.feed(site.as_ann) == anns
+    # Pages of a kept ranking are its slices.
+    pages = [ids(site.feed(site.as_bob, limit=1, p=page)) for page in range(3)]
+    assert pages == [[paper] for paper in ids(followed)]
+    # Even two readers whose models were trained at the same instant get their own.
+    with site.database.session() as session:
+        session.execute(
+            update(ReaderModel).values(signals_changed_at=datetime(2026, 1, 1), trained_at=datetime(2026, 1, 1))
+        )
+    assert site.feed(site.as_ann) == anns
+    assert site.feed(site.as_bob) == followed
+
+
+def test_a_paper_withdrawn_hidden_or_shown_again_after_a_request_changes_the_next_one(site: Site):
+    assert sorted(ids(site.feed(site.as_bob))) == [BY_ADA, LISTED, DISMISSED]
+    withdraw(site.database, BY_ADA)
+    with site.database.session() as session:
+        moderator = session.scalars(select(User).where(User.username == "moderator")).one()
+        hide_listing(session, moderator, LISTED)
+        unhide_listing(session, moderator, HIDDEN)
+    assert sorted(ids(site.feed(site.as_bob))) == [HIDDEN, DISMISSED]

@@ -7,9 +7,12 @@ Collections and upvotes go through their services; follows, claims and not-inter
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +23,7 @@ from paperboard.clock import utcnow
 from paperboard.community.accounts import create_user, hash_password
 from paperboard.community.votes import set_vote
 from paperboard.db import Database
+from paperboard.db.locks import exclusive_lock
 from paperboard.db.models import (
     AuthorClaim,
     Follow,
@@ -29,6 +33,7 @@ from paperboard.db.models import (
     ReaderModel,
     User,
 )
+from paperboard.personal import reader_models
 from paperboard.personal.activity import signals_changed
 from paperboard.personal.collections import add_paper, create_collection, saved_collection
 from paperboard.personal.ranking import (
@@ -38,6 +43,7 @@ from paperboard.personal.ranking import (
     rank_for_readers,
     reader_has_signals,
 )
+from paperboard.personal.reader_models import retrain_stale_models
 from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import embed_pending
 from tests.catalog.factories import make_record
@@ -326,16 +332,41 @@ def test_signals_written_without_a_reader_model_row_still_train(catalogue: Catal
         assert session.get(ReaderModel, reader) is not None
 
 
-def test_many_readers_at_once_rank_as_each_alone(catalogue: Catalogue) -> None:
+def test_many_readers_at_once_rank_with_their_stored_models_as_each_alone(catalogue: Catalogue, tmp_path: Path) -> None:
     readers = [_user(catalogue.database, f"reader{number}") for number in range(3)]
     for reader, topic in zip(readers, TOPICS, strict=True):
         _save(catalogue.database, reader, catalogue.ids[topic][:3])
-    with catalogue.database.session() as session:
+    assert retrain_stale_models(catalogue.database, tmp_path) == len(readers)
+    with catalogue.database.read_session() as session:
         together = rank_for_readers(session, readers, catalogue.all_ids, limit=5)
     for reader, topic in zip(readers, TOPICS, strict=True):
         alone = _rank(catalogue.database, reader, catalogue.all_ids)[:5]
-        assert together[reader] == alone
-        assert {item.paper_id for item in alone} <= set(catalogue.ids[topic])
+        assert together[reader] == [item.paper_id for item in alone]
+        assert set(together[reader]) <= set(catalogue.ids[topic])
+
+
+def test_many_readers_at_once_train_nothing_and_rank_a_reader_without_a_model_by_their_follows(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    trained, untrained = _user(catalogue.database, "trained"), _user(catalogue.database, "untrained")
+    _save(catalogue.database, trained, catalogue.ids["proteins"][:3])
+    retrain_stale_models(catalogue.database, tmp_path)
+    # Both act after the worker's round: their stored models (none for the second) are out of date.
+    _save(catalogue.database, trained, catalogue.ids["galaxies"][:1])
+    _save(catalogue.database, untrained, catalogue.ids["proteins"][:3])
+    _follow(catalogue.database, untrained, "category", "astro-ph.GA", "astro-ph.GA")
+    _not_interested(catalogue.database, untrained, catalogue.ids["galaxies"][:1])
+    with catalogue.database.read_session() as session:
+        before = {row.user_id: (row.trained_at, row.model) for row in session.scalars(select(ReaderModel))}
+    with catalogue.database.read_session() as session:
+        ranked = rank_for_readers(session, [trained, untrained], catalogue.all_ids, limit=5)
+    with catalogue.database.read_session() as session:
+        after = {row.user_id: (row.trained_at, row.model) for row in session.scalars(select(ReaderModel))}
+    assert after == before
+    # The out-of-date model still ranks what it learned (proteins); the reader with no model gets what they follow,
+    # without what they marked.
+    assert set(ranked[trained]) <= set(catalogue.ids["proteins"])
+    assert ranked[untrained] == catalogue.ids["galaxies"][1:6]
 
 
 def test_stored_vectors_join_the_features_and_a_new_space_retrains(catalogue: Catalogue, embedder: Embedder) -> None:
@@ -354,3 +385,60 @@ def test_stored_vectors_join_the_features_and_a_new_space_retrains(catalogue: Ca
         assert with_vectors.feature_space.endswith(f":{embedder.dimensions}")
     proteins = catalogue.ids["proteins"][3:]
     assert _positions(ranking, proteins) == list(range(len(proteins)))
+
+
+def _trained(database: Database) -> dict[int, tuple[object, bytes | None]]:
+    with database.read_session() as session:
+        return {row.user_id: (row.trained_at, row.model) for row in session.scalars(select(ReaderModel))}
+
+
+def test_the_worker_retrains_the_readers_who_acted_and_only_them(catalogue: Catalogue, tmp_path: Path) -> None:
+    first, second = _user(catalogue.database, "first"), _user(catalogue.database, "second")
+    _save(catalogue.database, first, catalogue.ids["proteins"][:3])
+    _save(catalogue.database, second, catalogue.ids["language"][:3])
+    assert retrain_stale_models(catalogue.database, tmp_path) == 2
+    with catalogue.database.read_session() as session:
+        for row in session.scalars(select(ReaderModel)):
+            assert row.model and row.trained_at == row.signals_changed_at
+    trained = _trained(catalogue.database)
+    assert retrain_stale_models(catalogue.database, tmp_path) == 0
+
+    _save(catalogue.database, first, catalogue.ids["galaxies"][:3])
+    assert retrain_stale_models(catalogue.database, tmp_path) == 1
+    retrained = _trained(catalogue.database)
+    assert retrained[second] == trained[second]
+    assert retrained[first][0] > trained[first][0]  # type: ignore[operator]
+    assert retrained[first][1] != trained[first][1]
+
+
+def test_two_workers_never_train_one_reader_twice(
+    catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readers = [_user(catalogue.database, f"reader{number}") for number in range(3)]
+    for reader, topic in zip(readers, TOPICS, strict=True):
+        _save(catalogue.database, reader, catalogue.ids[topic][:3])
+    fits: list[int] = []
+    real_train = reader_models.train
+
+    def counted_train(*arguments: object) -> object:
+        fits.append(1)
+        return real_train(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader_models, "train", counted_train)
+    # A worker holding the job's lock keeps the other from training anything.
+    with exclusive_lock(catalogue.database, reader_models.RETRAINING_LOCK, fallback_dir=tmp_path):
+        assert retrain_stale_models(catalogue.database, tmp_path) == 0
+    assert fits == []
+
+    # Two workers at once: each reader is trained once, by one of them.
+    start = threading.Barrier(2)
+
+    def worker() -> int:
+        start.wait()
+        return retrain_stale_models(catalogue.database, tmp_path)
+
+    with ThreadPoolExecutor(2) as pool:
+        stored = [future.result() for future in [pool.submit(worker) for _ in range(2)]]
+    assert sorted(stored) == [0, len(readers)]
+    assert len(fits) == len(readers)
+    assert all(model for _, model in _trained(catalogue.database).values())

@@ -19,6 +19,7 @@ from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.digest.delivery import SenderBusy, send_pending
 from paperboard.github.refresh import StarsRefresh, github_client
+from paperboard.personal.reader_models import retrain_stale_models
 from paperboard.progress import LoggingProgress
 from paperboard.search.indexing import IndexingDuty, indexing_embedder
 from paperboard.search.paper_keywords import KeywordDuty
@@ -83,7 +84,8 @@ def worker(
     """Keep the site's background work done, until stopped: fetch from arXiv the submitted papers the catalogue
     lacks, and list them; make the first-page thumbnails of listed papers from their PDFs; embed new and changed
     papers and keep the search index caught up; once they have vectors, extract keywords for papers without the
-    archive's (PAPERBOARD_EXTRACT_KEYWORDS); at the configured hours (in PAPERBOARD_DIGEST_TIME_ZONE) harvest arXiv
+    archive's (PAPERBOARD_EXTRACT_KEYWORDS); retrain the "for you" models of readers who acted;
+    at the configured hours (in PAPERBOARD_DIGEST_TIME_ZONE) harvest arXiv
     and compose the day's digests; send the mail waiting in the outbox when PAPERBOARD_SMTP_URL is set; refresh the
     stars of papers' GitHub repositories, within GitHub's rate limits. Stopping it at any moment loses nothing: an
     interrupted job is resumed by the next worker the same day. Only the current day's runs are made: after days
@@ -135,13 +137,16 @@ def worker(
                     extracted = (
                         logged_failures("keywords", keywords.run_once) if keywords is not None and not embedded else 0
                     )
+                    retrained = logged_failures(
+                        "reader models", partial(retrain_stale_models, database, configuration.data_dir)
+                    )
                     logged_failures("scheduled jobs", scheduler.run_due)
                     logged_failures("GitHub stars", stars.run_once)
                     if configuration.smtp_url:
                         logged_failures("sending mail", partial(send_mail, database, configuration))
                     if once:
                         return
-                    if not embedded and not fetched and not thumbnails and not extracted:
+                    if not embedded and not fetched and not thumbnails and not extracted and not retrained:
                         time.sleep(configuration.worker_poll_seconds)
             finally:
                 indexing.close()

@@ -179,7 +179,6 @@ def compose_digests(
         )
         waiting = [subscriber for subscriber in subscribers if subscriber.id not in composed_before]
         for_you = ForYou.load(session, period, excluded={*top, *trending})
-    with database.session() as session:
         learned = learned_sections(
             session,
             for_you.candidate_ids,

@@ -14,11 +14,12 @@ upvotes, then to the newer one. An account holder's keywords and categories are 
 categories, `personal.follows`).
 
 The learned sections are for the subscribers who ticked "Include my For-you picks" (digest.compose); a subscriber's
-account counts as one the feed can learn from when `personal.ranking.reader_has_signals` says so (they follow,
+account counts as one the feed can learn from when `personal.signals.readers_with_signals` says so (they follow,
 saved, upvoted, claimed or dismissed something); the learned sections are ranked in one batch for all of them
-(`personal.ranking.rank_for_readers`), over the same candidates, leaving out what each reader marked not
-interested. (The option once read "papers like the ones I upvoted", a cosine to the mean of their upvotes'
-vectors; the model learns from their upvotes among the rest.)
+(`personal.ranking.rank_for_readers`: their stored models, which the worker keeps trained, and their follows), over
+the same candidates, leaving out what each reader marked not interested. (The option once read "papers like the
+ones I upvoted", a cosine to the mean of their upvotes' vectors; the model learns from their upvotes among the
+rest.)
 
 Composing serves up to a hundred thousand subscribers: each keyword and category is matched once for all who follow
 it, and subscribers with the same keywords and categories share their result.
@@ -38,7 +39,8 @@ from paperboard.community.counts import upvote_counts
 from paperboard.db.batches import in_batches
 from paperboard.db.models import Listing, Paper, PaperCategory
 from paperboard.digest.periods import DigestPeriod
-from paperboard.personal.ranking import rank_for_readers, reader_has_signals
+from paperboard.personal.ranking import rank_for_readers
+from paperboard.personal.signals import readers_with_signals
 from paperboard.search import analysis
 
 FOR_YOU_SIZE = 10
@@ -192,9 +194,9 @@ class ForYou:
 
 def learned_sections(session: Session, candidate_ids: Sequence[int], user_ids: Collection[int]) -> dict[int, list[int]]:
     """The sections of the readers among `user_ids` whom the feed can learn from, by reader: their best
-    `FOR_YOU_SIZE` candidates as their feed ranks them. `session` may write: ranking stores the models it retrains."""
-    readers = [user_id for user_id in sorted(user_ids) if reader_has_signals(session, user_id)]
+    `FOR_YOU_SIZE` candidates as their stored models and follows rank them. Only reads: the models are the worker's
+    to train (`personal.reader_models.retrain_stale_models`)."""
+    readers = sorted(readers_with_signals(session, sorted(user_ids)))
     if not readers or not candidate_ids:
         return {reader: [] for reader in readers}
-    ranked = rank_for_readers(session, readers, candidate_ids, FOR_YOU_SIZE)
-    return {reader: [item.paper_id for item in ranked.get(reader, [])] for reader in readers}
+    return rank_for_readers(session, readers, candidate_ids, FOR_YOU_SIZE)

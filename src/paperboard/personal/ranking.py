@@ -1,34 +1,33 @@
-"""Each reader's feed, ranked by a model of their own.
+"""Each reader's feed, ranked by their model (personal.reader_models) and their follows, with reasons.
 
-A reader's model is a logistic regression, as Scholar Inbox trains one per user, over the features of
-personal/features.py (hashed tf-idf of title and abstract, author keys, categories, and the stored vectors when the
-worker has made them). Positives are the papers of the reader's collections, their upvotes, the papers of the names
-they have claimed and the newest papers of the authors they follow; negatives are a background sample of the
-catalogue and, weighted more, the papers they marked "not interested". Explicit follows are added to the model's
-score as boosts, and give the reason first.
+A candidate's score is its model score plus a boost for each kind of follow it matches (a followed author, a paper
+submitted by a followed user, a saved search, a followed category); the reason names the first follow matched, else
+the reader's own paper the candidate is most like.
 
-A model is stored in `reader_models` (only its largest sparse weights, so that a digest run can read thousands) and
-retrained, lazily, the first time the reader's feed is ranked after they acted (`signals_changed_at` later than
-`trained_at`) or after the feature space changed (another embedder).
+Two ways in:
+- `rank_for_reader`, `reader_ranking`: one reader's feed, every candidate, with reasons. The ranking is kept per
+  process, keyed by the reader and everything it depends on (their last action, their model, the catalogue, the
+  candidates, the lists' submissions), so that the pages of a feed and repeated views do not rank again; the reasons
+  are worked out for the pages asked for only.
+- `rank_for_readers`: the email digest's sections, for thousands of readers at once, with their stored models only
+  (the worker keeps them trained): follows and marks read in a few queries for all, and the models of a batch of
+  readers scored in one sparse product.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from paperboard.clock import utcnow
+from paperboard.db.batches import in_batches
 from paperboard.db.models import Listing, ReaderModel
 from paperboard.personal.features import (
     HASH_DIMENSIONS,
@@ -38,32 +37,33 @@ from paperboard.personal.features import (
     database_key,
     feature_cache,
     feature_space,
-    stacked,
 )
-from paperboard.personal.signals import Positive, ReaderSignals, Source, has_signals, read_signals
+from paperboard.personal.reader_models import LoadedModel, TrainedModel, current_model, is_stale
+from paperboard.personal.signals import (
+    Positive,
+    ReaderSignals,
+    Source,
+    has_signals,
+    read_follows_and_marks,
+    read_signals,
+)
 from paperboard.search.analysis import parse_query
 
-# Regularisation of the per-reader regression (scikit-learn's C) and how much more a "not interested" weighs than
-# a background paper: first choices, not tuned yet (bench/for_you_replay.py on 2026-02 is where to tune them).
-REGULARISATION_C = 1.0
-NOT_INTERESTED_WEIGHT = 5.0
 # What an explicit follow adds to the model's score (a logit: 2 is about e^2 = 7 times the odds).
 AUTHOR_FOLLOW_BOOST = 4.0
 USER_FOLLOW_BOOST = 3.0
 SEARCH_FOLLOW_BOOST = 2.0
 CATEGORY_FOLLOW_BOOST = 1.0
-# The sparse weights kept in a stored model, largest first: the rest move scores by little, and a digest run reads
-# every subscriber's model.
-STORED_SPARSE_WEIGHTS = 4096
-# Reasons name the most similar of at most this many positives (the strongest sources first).
-REASON_POSITIVES = 200
 REASON_TITLE_LENGTH = 80
 # Only the best-placed candidates get the costlier reason naming a paper (a feed page or a digest shows far fewer);
 # the rest say where they stand.
 NAMED_REASONS = 1000
 FAR_REASON = "Less like the papers you read"
-MODELS_KEPT = 1024
 NO_SIGNAL_REASON = "New in this period"
+# Rankings kept per process: each is two arrays the size of the candidate set (150 KB for a month).
+RANKINGS_KEPT = 256
+# Model weights scored together by the digest: the product's result is candidates x readers.
+READERS_PER_PRODUCT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,176 +73,95 @@ class Recommendation:
     reason: str  # e.g. "You follow Ada Lovelace", "Like 'Title' in Saved", "In cs.CL, which you follow"
 
 
-@dataclass(frozen=True)
-class TrainedModel:
-    sparse_index: np.ndarray  # int32 feature indices
-    sparse_weight: np.ndarray  # float32
-    vector_weight: np.ndarray  # float32, empty in a space without vectors
-    intercept: float
-
-    def to_bytes(self) -> bytes:
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            sparse_index=self.sparse_index,
-            sparse_weight=self.sparse_weight,
-            vector_weight=self.vector_weight,
-            intercept=np.array([self.intercept], dtype=np.float64),
-        )
-        return buffer.getvalue()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> TrainedModel:
-        with np.load(io.BytesIO(data)) as arrays:
-            return cls(
-                arrays["sparse_index"],
-                arrays["sparse_weight"],
-                arrays["vector_weight"],
-                float(arrays["intercept"][0]),
-            )
-
-    @cached_property
-    def _sparse_weights(self) -> np.ndarray:
-        weights = np.zeros(HASH_DIMENSIONS, dtype=np.float32)
-        weights[self.sparse_index] = self.sparse_weight
-        return weights
-
-    def scores(self, features: FeatureMatrix) -> np.ndarray:
-        scores = features.sparse @ self._sparse_weights + self.intercept
-        if features.vectors is not None and len(self.vector_weight) == features.vectors.shape[1]:
-            dense = features.vectors @ self.vector_weight
-            # A paper the worker has not embedded yet gets the typical contribution rather than none.
-            if not features.embedded.all():
-                dense[~features.embedded] = float(np.median(dense[features.embedded])) if features.embedded.any() else 0
-            scores = scores + dense
-        return np.asarray(scores, dtype=np.float64)
-
-
-def train(positives: FeatureMatrix, negatives: FeatureMatrix, negative_weights: np.ndarray) -> TrainedModel:
-    """A logistic regression of positives against negatives, classes balanced."""
-    hashed = sparse.vstack([positives.sparse, negatives.sparse]).tocsr()
-    # Only the columns some paper uses: liblinear's time grows with the columns it is given, and the hashed space
-    # has a million.
-    used, compact = np.unique(hashed.indices, return_inverse=True)
-    rows = sparse.csr_matrix((hashed.data, compact.astype(np.int32), hashed.indptr), shape=(hashed.shape[0], len(used)))
-    with_vectors = positives.vectors is not None and negatives.vectors is not None
-    if with_vectors:
-        rows = sparse.hstack([rows, sparse.csr_matrix(np.vstack([positives.vectors, negatives.vectors]))]).tocsr()
-    labels = np.concatenate([np.ones(positives.sparse.shape[0]), np.zeros(negatives.sparse.shape[0])])
-    weights = np.concatenate([np.ones(positives.sparse.shape[0]), negative_weights])
-    # The dual problem: a reader has far fewer papers than features, and liblinear solves it tens of times faster.
-    regression = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", solver="liblinear", dual=True)
-    regression.fit(rows, labels, sample_weight=weights)
-    coefficients = regression.coef_[0]
-    sparse_part = coefficients[: len(used)]
-    kept = np.argsort(-np.abs(sparse_part))[:STORED_SPARSE_WEIGHTS]
-    kept = np.sort(kept[sparse_part[kept] != 0])
-    return TrainedModel(
-        sparse_index=used[kept].astype(np.int32),
-        sparse_weight=sparse_part[kept].astype(np.float32),
-        vector_weight=coefficients[len(used) :].astype(np.float32) if with_vectors else np.zeros(0, np.float32),
-        intercept=float(regression.intercept_[0]),
+def _model_scores(candidates: FeatureMatrix, models: Sequence[TrainedModel | None]) -> np.ndarray:
+    """Each model's scores of the candidates, a column per model (zeros where there is none): one sparse product over
+    the candidates' own columns for all the models' weights, and one dense product for their vector weights."""
+    scores = np.zeros((len(candidates.ids), len(models)))
+    present = [column for column, model in enumerate(models) if model is not None]
+    if not present or not len(candidates.ids):
+        return scores
+    used = candidates.used_columns
+    rows, columns, weights = [], [], []
+    for column in present:
+        model = models[column]
+        assert model is not None
+        at = np.minimum(np.searchsorted(used, model.sparse_index), len(used) - 1)
+        found = used[at] == model.sparse_index
+        rows.append(at[found])
+        columns.append(np.full(int(found.sum()), column))
+        weights.append(model.sparse_weight[found])
+        scores[:, column] = model.intercept
+    stacked_weights = sparse.csc_matrix(
+        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(columns))), shape=(len(used), len(models))
     )
+    scores += (candidates.compact @ stacked_weights).toarray()
+    vectors, embedded = candidates.vectors, candidates.embedded
+    if vectors is not None:
+        dense_models = [column for column in present if len(models[column].vector_weight) == vectors.shape[1]]  # type: ignore[union-attr]
+        if dense_models:
+            dense = vectors @ np.stack([models[column].vector_weight for column in dense_models], axis=1)  # type: ignore[union-attr]
+            # A paper the worker has not embedded yet gets the typical contribution rather than none.
+            if not embedded.all():
+                dense[~embedded] = np.median(dense[embedded], axis=0) if embedded.any() else 0
+            scores[:, dense_models] += dense
+    return scores
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    """A reader's model as this process holds it, with the positives its reasons name (their rows computed once)."""
-
-    trained_at: datetime | None
-    space: str
-    model: TrainedModel | None
-    reason_rows: FeatureMatrix | None
-
-
-class _ModelCache:
-    """Models already read or trained in this process, by reader."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._models: OrderedDict[tuple[str, int], _Loaded] = OrderedDict()
-
-    def get(self, session: Session, user_id: int, trained_at: datetime | None, space: str) -> _Loaded | None:
-        key = (database_key(session), user_id)
-        with self._lock:
-            loaded = self._models.get(key)
-            if loaded is None or (loaded.trained_at, loaded.space) != (trained_at, space):
-                return None
-            self._models.move_to_end(key)
-            return loaded
-
-    def put(self, session: Session, user_id: int, loaded: _Loaded) -> None:
-        key = (database_key(session), user_id)
-        with self._lock:
-            self._models[key] = loaded
-            self._models.move_to_end(key)
-            while len(self._models) > MODELS_KEPT:
-                self._models.popitem(last=False)
+def _submissions(session: Session, followed_users: set[int], candidates: FeatureMatrix) -> dict[int, int]:
+    """Candidate position -> the account that submitted it to the lists, for the papers these users submitted."""
+    position = {paper_id: row for row, paper_id in enumerate(candidates.ids.tolist())}
+    submitted: dict[int, int] = {}
+    for chunk in in_batches(sorted(followed_users)):
+        for paper_id, submitter in session.execute(
+            select(Listing.paper_id, Listing.submitter_id).where(Listing.submitter_id.in_(chunk))
+        ):
+            if paper_id in position:
+                submitted[position[paper_id]] = submitter
+    return submitted
 
 
-_MODELS = _ModelCache()
-# Reasons prefer what the reader chose themselves (claims, collections, upvotes) to followed authors' papers.
-_SOURCE_ORDER = {Source.CLAIMED: 0, Source.COLLECTION: 1, Source.UPVOTED: 2, Source.FOLLOWED_AUTHOR: 3}
+def _search_terms(signals: ReaderSignals) -> list[tuple[str, frozenset[str]]]:
+    searches = [(search.label, frozenset(parse_query(search.label).terms)) for search in signals.saved_searches]
+    return [(label, wanted) for label, wanted in searches if wanted]
 
 
-def _positive_ids(signals: ReaderSignals) -> list[int]:
-    ordered = sorted(signals.positives.values(), key=lambda positive: _SOURCE_ORDER[positive.source])
-    return [positive.paper_id for positive in ordered]
+def _follow_boosts(signals: ReaderSignals, candidates: FeatureMatrix, submissions: dict[int, int]) -> np.ndarray:
+    """What each candidate's follows add to its score: each kind of follow counts once."""
+    boosts = np.zeros(len(candidates.ids))
+    if not signals.follows_anything:
+        return boosts
+    index = candidates.index
+    boosts[index.by_any_author(signals.followed_authors)] += AUTHOR_FOLLOW_BOOST
+    submitted = [row for row, submitter in submissions.items() if submitter in signals.followed_users]
+    boosts[np.array(submitted, dtype=np.int64)] += USER_FOLLOW_BOOST
+    searched = [index.with_every_term(wanted) for _, wanted in _search_terms(signals)]
+    if searched:
+        boosts[np.unique(np.concatenate(searched))] += SEARCH_FOLLOW_BOOST
+    # An archive followed (`cs`) covers its categories.
+    boosts[index.in_any_category(signals.followed_categories)] += CATEGORY_FOLLOW_BOOST
+    return boosts
 
 
-def _retrain(session: Session, state: ReaderModel, signals: ReaderSignals, marker: Marker) -> _Loaded:
-    """Train the reader's model on their signals now and store it (no model when there is no positive to learn)."""
-    trained_at = state.signals_changed_at
-    space = feature_space(marker)
-    model: TrainedModel | None = None
-    reason_rows: FeatureMatrix | None = None
-    if signals.positives:
-        vocabulary = feature_cache(session).vocabulary(session, marker)
-        positives = feature_cache(session).features(
-            session, _positive_ids(signals), marker=marker, vocabulary=vocabulary, keep=False
-        )
-        reason_rows = positives.rows(np.arange(min(REASON_POSITIVES, len(positives.ids))))
-        background = feature_cache(session).features(
-            session, vocabulary.background_ids, marker=marker, vocabulary=vocabulary
-        )
-        excluded = set(signals.positives) | set(signals.not_interested)
-        background = background.rows(
-            [row for row, paper_id in enumerate(background.ids.tolist()) if paper_id not in excluded]
-        )
-        disliked = feature_cache(session).features(
-            session, sorted(signals.not_interested), marker=marker, vocabulary=vocabulary, keep=False
-        )
-        negatives = stacked([background, disliked])
-        if positives.ids.size and negatives.ids.size:
-            weights = np.concatenate([np.ones(len(background.ids)), np.full(len(disliked.ids), NOT_INTERESTED_WEIGHT)])
-            model = train(positives, negatives, weights)
-    state.trained_at = trained_at
-    state.feature_space = space
-    state.model = None if model is None else model.to_bytes()
-    session.flush()
-    loaded = _Loaded(trained_at, space, model, reason_rows)
-    _MODELS.put(session, state.user_id, loaded)
-    return loaded
-
-
-def _reader_model(session: Session, user_id: int, signals: ReaderSignals, marker: Marker) -> _Loaded:
-    state = session.get(ReaderModel, user_id)
-    if state is None:
-        # Signals written without `signals_changed` (imported, or from before the personal layer): train now.
-        state = ReaderModel(user_id=user_id, signals_changed_at=utcnow())
-        session.add(state)
-    space = feature_space(marker)
-    if state.trained_at is None or state.signals_changed_at > state.trained_at or state.feature_space != space:
-        return _retrain(session, state, signals, marker)
-    loaded = _MODELS.get(session, user_id, state.trained_at, space)
-    if loaded is None:
-        positives = feature_cache(session).features(
-            session, _positive_ids(signals)[:REASON_POSITIVES], marker=marker, keep=False
-        )
-        model = None if state.model is None else TrainedModel.from_bytes(state.model)
-        loaded = _Loaded(state.trained_at, space, model, positives)
-        _MODELS.put(session, user_id, loaded)
-    return loaded
+def _follow_reason(
+    signals: ReaderSignals, candidates: FeatureMatrix, position: int, submissions: dict[int, int]
+) -> str | None:
+    """The first follow the candidate matches, in the order of their boosts; None when it matches none."""
+    facts = candidates.facts[position]
+    followed = [signals.followed_authors[key] for key in facts.author_keys if key in signals.followed_authors]
+    if followed:
+        return f"You follow {followed[0]}"
+    submitter = submissions.get(position)
+    if submitter in signals.followed_users:
+        return f"Submitted by @{signals.followed_users[submitter]}, whom you follow"
+    for label, wanted in _search_terms(signals):
+        if wanted <= facts.terms:
+            return f"Matches your saved search '{label}'"
+    categories = [category for category in facts.categories if category in signals.followed_categories]
+    if not categories:
+        categories = [
+            category for category in facts.categories if category.split(".")[0] in signals.followed_categories
+        ]
+    return f"In {categories[0]}, which you follow" if categories else None
 
 
 def _shortened(title: str) -> str:
@@ -259,50 +178,6 @@ def _likeness_reason(positive: Positive, title: str) -> str:
     if positive.source is Source.UPVOTED:
         return f"Like {quoted}, which you upvoted"
     return f"Like {quoted} by {positive.place}, whom you follow"
-
-
-def _follow_boosts(
-    session: Session, signals: ReaderSignals, candidates: FeatureMatrix
-) -> tuple[np.ndarray, list[str | None]]:
-    """What each candidate's follows add to its score, and the reason they give (None: no follow matches)."""
-    boosts = np.zeros(len(candidates.ids))
-    reasons: list[str | None] = [None] * len(candidates.ids)
-    if not signals.follows_anything:
-        return boosts, reasons
-    submitters: dict[int, str] = {}
-    if signals.followed_users:
-        submitted = session.execute(
-            select(Listing.paper_id, Listing.submitter_id).where(Listing.submitter_id.in_(signals.followed_users))
-        )
-        submitters = {paper_id: signals.followed_users[submitter] for paper_id, submitter in submitted}
-    searches = [(search.label, set(parse_query(search.label).terms)) for search in signals.saved_searches]
-    searches = [(label, wanted) for label, wanted in searches if wanted]
-    for position, (paper_id, facts) in enumerate(zip(candidates.ids.tolist(), candidates.facts, strict=True)):
-        matched: list[str] = []
-        followed = [signals.followed_authors[key] for key in facts.author_keys if key in signals.followed_authors]
-        if followed:
-            boosts[position] += AUTHOR_FOLLOW_BOOST
-            matched.append(f"You follow {followed[0]}")
-        if paper_id in submitters:
-            boosts[position] += USER_FOLLOW_BOOST
-            matched.append(f"Submitted by @{submitters[paper_id]}, whom you follow")
-        for label, wanted in searches:
-            if wanted <= facts.terms:
-                boosts[position] += SEARCH_FOLLOW_BOOST
-                matched.append(f"Matches your saved search '{label}'")
-                break
-        categories = [category for category in facts.categories if category in signals.followed_categories]
-        if not categories:
-            # An archive followed (`cs`) covers its categories.
-            categories = [
-                category for category in facts.categories if category.split(".")[0] in signals.followed_categories
-            ]
-        if categories:
-            boosts[position] += CATEGORY_FOLLOW_BOOST
-            matched.append(f"In {categories[0]}, which you follow")
-        if matched:
-            reasons[position] = matched[0]
-    return boosts, reasons
 
 
 def _sparse_likeness(rows: sparse.csr_matrix, positives: sparse.csr_matrix) -> np.ndarray:
@@ -344,61 +219,192 @@ def _nearest_positives(
     return reasons
 
 
-def _rank(
-    session: Session, user_id: int, signals: ReaderSignals, candidates: FeatureMatrix, marker: Marker, limit: int | None
-) -> list[Recommendation]:
-    loaded = _reader_model(session, user_id, signals, marker)
-    model = loaded.model
-    scores = model.scores(candidates) if model is not None else np.zeros(len(candidates.ids))
-    boosts, follow_reasons = _follow_boosts(session, signals, candidates)
-    scores = scores + boosts
-    hidden = np.isin(candidates.ids, list(signals.not_interested))
-    scores[hidden] = -np.inf
-    # Stable, so that without any signal the candidates keep the order they were given in.
-    order = np.argsort(-scores, kind="stable")
-    order = order[~hidden[order]]
-    if limit is not None:
-        order = order[:limit]
-    needing_likeness = np.array(
-        [position for position in order[:NAMED_REASONS].tolist() if follow_reasons[position] is None], dtype=np.int64
-    )
-    far_reason = FAR_REASON if signals.positives else NO_SIGNAL_REASON
-    likeness_reasons = _nearest_positives(signals, candidates, loaded.reason_rows, needing_likeness)
-    # Plain Python numbers, taken out of the arrays at once: indexing an array one item at a time costs more than
-    # everything else here together.
-    positions, paper_ids, ordered_scores = order.tolist(), candidates.ids[order].tolist(), scores[order].tolist()
-    return [
-        Recommendation(
-            paper_id=paper_id,
-            score=score,
-            reason=follow_reasons[position] or likeness_reasons.get(position, far_reason),
+def _best(scores: np.ndarray, hidden: np.ndarray, limit: int | None) -> np.ndarray:
+    """The positions of the best `limit` scores (all when None) not hidden, best first, equal scores in position
+    order: what a stable sort of the whole gives, without sorting thousands of candidates for ten."""
+    scores = np.where(hidden, -np.inf, scores)
+    shown = len(scores) - int(hidden.sum())
+    wanted = shown if limit is None else min(limit, shown)
+    if wanted <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if wanted < shown:
+        threshold = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
+        chosen = np.flatnonzero(scores >= threshold)
+    else:
+        chosen = np.flatnonzero(~hidden)
+    return chosen[np.lexsort((chosen, -scores[chosen]))][:wanted]
+
+
+class Ranking:
+    """One reader's ranking of one candidate set: the order and scores of every candidate they did not mark, and the
+    reasons of those asked for so far."""
+
+    def __init__(
+        self,
+        candidates: FeatureMatrix,
+        signals: ReaderSignals,
+        loaded: LoadedModel,
+        submissions: dict[int, int],
+        has_signals: bool,
+    ) -> None:
+        self._candidates, self._signals, self._loaded, self._submissions = candidates, signals, loaded, submissions
+        self.has_signals = has_signals
+        scores = _model_scores(candidates, [loaded.model])[:, 0] + _follow_boosts(signals, candidates, submissions)
+        self._order = _best(scores, np.isin(candidates.ids, list(signals.not_interested)), None)
+        self._scores = scores[self._order].tolist()
+        self._paper_ids = candidates.ids[self._order].tolist()
+        self._reasons: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def total(self) -> int:
+        """The candidates ranked: all but those the reader marked not interested."""
+        return len(self._order)
+
+    def top(self, limit: int | None = None) -> list[Recommendation]:
+        """The best `limit` (all when None), best first, each with a reason."""
+        count = self.total if limit is None else min(limit, self.total)
+        with self._lock:
+            if len(self._reasons) < count:
+                self._reasons += self._reasons_of(len(self._reasons), count)
+            reasons = self._reasons[:count]
+        return [
+            Recommendation(paper_id, score, reason)
+            for paper_id, score, reason in zip(self._paper_ids[:count], self._scores[:count], reasons, strict=True)
+        ]
+
+    def _reasons_of(self, start: int, end: int) -> list[str]:
+        positions = self._order[start:end].tolist()
+        follow_reasons = [
+            _follow_reason(self._signals, self._candidates, position, self._submissions) for position in positions
+        ]
+        named = [
+            position
+            for rank, (position, reason) in enumerate(zip(positions, follow_reasons, strict=True), start=start)
+            if reason is None and rank < NAMED_REASONS
+        ]
+        likeness = _nearest_positives(
+            self._signals, self._candidates, self._loaded.reason_rows, np.array(named, dtype=np.int64)
         )
-        for position, paper_id, score in zip(positions, paper_ids, ordered_scores, strict=True)
-    ]
+        far_reason = FAR_REASON if self._signals.positives else NO_SIGNAL_REASON
+        return [
+            reason or likeness.get(position, far_reason)
+            for position, reason in zip(positions, follow_reasons, strict=True)
+        ]
+
+
+class _RankingCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rankings: OrderedDict[tuple[object, ...], Ranking] = OrderedDict()
+
+    def get(self, key: tuple[object, ...]) -> Ranking | None:
+        with self._lock:
+            ranking = self._rankings.get(key)
+            if ranking is not None:
+                self._rankings.move_to_end(key)
+            return ranking
+
+    def put(self, key: tuple[object, ...], ranking: Ranking) -> None:
+        with self._lock:
+            self._rankings[key] = ranking
+            self._rankings.move_to_end(key)
+            while len(self._rankings) > RANKINGS_KEPT:
+                self._rankings.popitem(last=False)
+
+
+_RANKINGS = _RankingCache()
+
+
+def _ranking_key(
+    session: Session, user_id: int, state: ReaderModel, marker: Marker, candidates: FeatureMatrix
+) -> tuple[object, ...]:
+    """Everything a reader's ranking depends on, their id first: nothing ranked for one reader is served to another.
+    Their last action (follows, saves, upvotes, marks, claims) and their model's version, the catalogue's state, the
+    candidates, and the newest listing (a followed user's submission boosts a paper)."""
+    newest_listing = session.scalar(select(func.max(Listing.id)))
+    return (
+        database_key(session),
+        user_id,
+        state.signals_changed_at,
+        state.trained_at,
+        state.feature_space,
+        marker,
+        hashlib.blake2b(candidates.ids.tobytes()).digest(),
+        newest_listing,
+    )
+
+
+def reader_ranking(session: Session, user_id: int, candidate_ids: Sequence[int]) -> Ranking:
+    """The reader's ranking of the candidates (see `rank_for_reader`), from this process's cache when nothing it
+    depends on changed since it was made."""
+    marker = catalogue_marker(session)
+    candidates = feature_cache(session).features(session, candidate_ids, marker=marker)
+    state = session.get(ReaderModel, user_id)
+    key = None
+    if state is not None and not is_stale(state, feature_space(marker)):
+        key = _ranking_key(session, user_id, state, marker, candidates)
+        cached = _RANKINGS.get(key)
+        if cached is not None:
+            return cached
+    signals = read_signals(session, user_id)
+    loaded = current_model(session, user_id, signals, marker)
+    submissions = _submissions(session, set(signals.followed_users), candidates)
+    ranking = Ranking(candidates, signals, loaded, submissions, has_signals(session, user_id))
+    if key is not None:
+        _RANKINGS.put(key, ranking)
+    return ranking
 
 
 def rank_for_reader(
     session: Session, user_id: int, candidate_ids: Sequence[int], *, limit: int | None = None
 ) -> list[Recommendation]:
     """Every candidate except the reader's not-interested ones (the best `limit` only, when given), best first, each
-    with a reason. Retrains the reader's model first when their signals changed since it was trained
-    (ReaderModel.signals_changed_at > trained_at), and stores it: the session must be one that may write
-    (`Database.session()`), unless the model is known to be current (`personal.feed.refresh_reader_model`)."""
-    marker = catalogue_marker(session)
-    candidates = feature_cache(session).features(session, candidate_ids, marker=marker)
-    return _rank(session, user_id, read_signals(session, user_id), candidates, marker, limit)
+    with a reason. Retrains the reader's model first when it is out of date, and stores it: the session must be one
+    that may write (`Database.session()`), unless the model is known to be current
+    (`personal.reader_models.refresh_reader_model`)."""
+    return reader_ranking(session, user_id, candidate_ids).top(limit)
+
+
+def _stored_models(session: Session, user_ids: Sequence[int], space: str) -> dict[int, TrainedModel]:
+    models: dict[int, TrainedModel] = {}
+    for user_id, stored_space, data in session.execute(
+        select(ReaderModel.user_id, ReaderModel.feature_space, ReaderModel.model).where(
+            ReaderModel.user_id.in_(user_ids), ReaderModel.model.is_not(None)
+        )
+    ):
+        model = TrainedModel.from_bytes(data)
+        # Hashed features are the same in every space; vector weights only mean something for the vectors they
+        # were trained on.
+        models[user_id] = model if stored_space == space else replace(model, vector_weight=np.zeros(0, np.float32))
+    return models
 
 
 def rank_for_readers(
     session: Session, user_ids: Sequence[int], candidate_ids: Sequence[int], limit: int
-) -> dict[int, list[Recommendation]]:
-    """The same for many readers at once, best `limit` each: for the email digest."""
+) -> dict[int, list[int]]:
+    """The ids of each reader's best `limit` candidates, best first, without their not-interested ones: for the email
+    digest, in a reading session. Scored with the models as stored, never trained here (the worker keeps them
+    current, `personal.reader_models.retrain_stale_models`): a model older than the reader's last action still knows
+    all they did before it, and ranks as their feed did until then; a reader with no model stored yet is ranked by
+    their follows alone, which is what the digest offered before it learned. No reasons: a digest shows none."""
     marker = catalogue_marker(session)
     candidates = feature_cache(session).features(session, candidate_ids, marker=marker)
-    return {
-        user_id: _rank(session, user_id, read_signals(session, user_id), candidates, marker, limit)
-        for user_id in user_ids
-    }
+    signals = read_follows_and_marks(session, user_ids)
+    submissions = _submissions(
+        session, {user for reader in signals.values() for user in reader.followed_users}, candidates
+    )
+    space = feature_space(marker)
+    ranked: dict[int, list[int]] = {}
+    for batch in in_batches(list(user_ids), READERS_PER_PRODUCT):
+        models = _stored_models(session, batch, space)
+        scores = _model_scores(candidates, [models.get(user_id) for user_id in batch])
+        for column, user_id in enumerate(batch):
+            reader = signals[user_id]
+            column_scores = scores[:, column] + _follow_boosts(reader, candidates, submissions)
+            hidden = np.isin(candidates.ids, list(reader.not_interested))
+            ranked[user_id] = candidates.ids[_best(column_scores, hidden, limit)].tolist()
+    return ranked
 
 
 def reader_has_signals(session: Session, user_id: int) -> bool:

@@ -5,12 +5,14 @@ The services that write these tables (collections, follows, claims) live beside 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from paperboard.db.batches import in_batches
 from paperboard.db.models import (
     AuthorClaim,
     CollectionItem,
@@ -98,10 +100,8 @@ def read_signals(session: Session, user_id: int) -> ReaderSignals:
         add(paper_id, Source.COLLECTION, holders[0][0])
     for (paper_id,) in session.execute(select(Vote.paper_id).where(Vote.user_id == user_id, _live(Vote.paper_id))):
         add(paper_id, Source.UPVOTED)
-
-    follows = session.scalars(select(Follow).where(Follow.user_id == user_id).order_by(Follow.id)).all()
-    followed_authors = {follow.target_key: follow.label for follow in follows if follow.kind == "author"}
-    for key, label in followed_authors.items():
+    follows_and_marks = read_follows_and_marks(session, [user_id])[user_id]
+    for key, label in follows_and_marks.followed_authors.items():
         newest = session.scalars(
             select(Paper.id)
             .join(PaperAuthor, PaperAuthor.paper_id == Paper.id)
@@ -111,34 +111,65 @@ def read_signals(session: Session, user_id: int) -> ReaderSignals:
         )
         for paper_id in newest:
             add(paper_id, Source.FOLLOWED_AUTHOR, label)
-    followed_user_ids = [follow.followed_user_id for follow in follows if follow.kind == "user"]
-    usernames = dict(
-        session.execute(select(User.id, User.username).where(User.id.in_(followed_user_ids))).all()
-        if followed_user_ids
-        else []
-    )
-    not_interested = frozenset(session.scalars(select(NotInterested.paper_id).where(NotInterested.user_id == user_id)))
-    for paper_id in not_interested:
+    for paper_id in follows_and_marks.not_interested:
         positives.pop(paper_id, None)
-    return ReaderSignals(
-        positives=positives,
-        not_interested=not_interested,
-        followed_authors=followed_authors,
-        followed_categories=frozenset(follow.target_key for follow in follows if follow.kind == "category"),
-        saved_searches=tuple(SavedSearch(follow.label) for follow in follows if follow.kind == "search"),
-        followed_users=usernames,
+    return replace(follows_and_marks, positives=positives)
+
+
+def read_follows_and_marks(session: Session, user_ids: Sequence[int]) -> dict[int, ReaderSignals]:
+    """Each reader's follows and not-interested marks, in a few queries for all of them; `positives` left empty.
+
+    The email digest reads these for thousands of readers at once and scores with their stored models: the papers a
+    model was trained on are the worker's business (`personal.reader_models`), not the digest's."""
+    follows: dict[int, list[Follow]] = {user_id: [] for user_id in user_ids}
+    marks: dict[int, set[int]] = {user_id: set() for user_id in user_ids}
+    for chunk in in_batches(user_ids):
+        for follow in session.scalars(select(Follow).where(Follow.user_id.in_(chunk)).order_by(Follow.id)):
+            follows[follow.user_id].append(follow)
+        for user_id, paper_id in session.execute(
+            select(NotInterested.user_id, NotInterested.paper_id).where(NotInterested.user_id.in_(chunk))
+        ):
+            marks[user_id].add(paper_id)
+    followed_user_ids = sorted(
+        {follow.followed_user_id for kept in follows.values() for follow in kept if follow.kind == "user"} - {None}
     )
+    usernames: dict[int, str] = {}
+    for chunk in in_batches(followed_user_ids):
+        usernames.update(session.execute(select(User.id, User.username).where(User.id.in_(chunk))).all())
+    return {
+        user_id: ReaderSignals(
+            not_interested=frozenset(marks[user_id]),
+            followed_authors={follow.target_key: follow.label for follow in kept if follow.kind == "author"},
+            followed_categories=frozenset(follow.target_key for follow in kept if follow.kind == "category"),
+            saved_searches=tuple(SavedSearch(follow.label) for follow in kept if follow.kind == "search"),
+            followed_users={
+                follow.followed_user_id: usernames[follow.followed_user_id]
+                for follow in kept
+                if follow.kind == "user" and follow.followed_user_id in usernames
+            },
+        )
+        for user_id, kept in follows.items()
+    }
 
 
 def has_signals(session: Session, user_id: int) -> bool:
     """Whether the reader has done anything their feed learns from, without reading it all."""
-    checks = (
-        select(Follow.id).where(Follow.user_id == user_id),
-        select(CollectionItem.id)
-        .join(PaperCollection, PaperCollection.id == CollectionItem.collection_id)
-        .where(PaperCollection.owner_id == user_id),
-        select(Vote.paper_id).where(Vote.user_id == user_id),
-        select(AuthorClaim.id).where(AuthorClaim.user_id == user_id, AuthorClaim.status == "approved"),
-        select(NotInterested.paper_id).where(NotInterested.user_id == user_id),
-    )
-    return any(session.execute(check.limit(1)).first() is not None for check in checks)
+    return bool(readers_with_signals(session, [user_id]))
+
+
+def readers_with_signals(session: Session, user_ids: Sequence[int]) -> set[int]:
+    """Those of the readers who have done anything their feed learns from: five queries per thousand readers."""
+    found: set[int] = set()
+    for chunk in in_batches(user_ids):
+        checks = (
+            select(Follow.user_id).where(Follow.user_id.in_(chunk)),
+            select(PaperCollection.owner_id)
+            .join(CollectionItem, CollectionItem.collection_id == PaperCollection.id)
+            .where(PaperCollection.owner_id.in_(chunk)),
+            select(Vote.user_id).where(Vote.user_id.in_(chunk)),
+            select(AuthorClaim.user_id).where(AuthorClaim.user_id.in_(chunk), AuthorClaim.status == "approved"),
+            select(NotInterested.user_id).where(NotInterested.user_id.in_(chunk)),
+        )
+        for check in checks:
+            found.update(session.scalars(check.distinct()))
+    return found

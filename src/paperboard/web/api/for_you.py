@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from pydantic import Field
 
-from paperboard.personal.feed import for_you_page, refresh_reader_model
+from paperboard.personal.feed import for_you_page
+from paperboard.personal.reader_models import refresh_reader_model
 from paperboard.web.api.auth import TokenOrSessionUser
 from paperboard.web.api.daily_papers import (
     DayParameter,

@@ -36,8 +36,9 @@ from paperboard.feeds.sources import (
     trending_entries,
 )
 from paperboard.personal.collections import CollectionNotFound, collection_at, collection_slug, collection_view
-from paperboard.personal.feed import DEFAULT_DAYS, refresh_reader_model
+from paperboard.personal.feed import DEFAULT_DAYS
 from paperboard.personal.private_feeds import private_feed_owner
+from paperboard.personal.reader_models import refresh_reader_model
 from paperboard.search.service import RESULTS_DEPTH, QueryTooLong
 from paperboard.web.conditional import conditional_response
 from paperboard.web.deps import DatabaseDep, ReadSessionDep, SearcherDep

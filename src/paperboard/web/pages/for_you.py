@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse
 from paperboard.community.daily_papers import listed_paper_cards
 from paperboard.community.listings import today
 from paperboard.community.periods import InvalidPeriod, Period, period_of, requested_period
-from paperboard.personal.feed import DEFAULT_DAYS, for_you_page, refresh_reader_model
+from paperboard.personal.feed import DEFAULT_DAYS, for_you_page
+from paperboard.personal.reader_models import refresh_reader_model
 from paperboard.web.deps import DatabaseDep
 from paperboard.web.pagination import PageNumber, Pagination
 from paperboard.web.security import OptionalUser
