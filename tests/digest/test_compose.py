@@ -249,7 +249,7 @@ def test_composing_trains_no_model_the_learned_section_comes_from_the_stored_one
         stored = session.get_one(ReaderModel, reader.id)
         assert stored.model and stored.trained_at and stored.trained_at < stored.signals_changed_at
         before = (stored.trained_at, stored.model)
-    subscriber = add_subscriber(database, "reader@example.org", user=reader)
+    subscriber = add_subscriber(database, "reader@example.org", user=reader, similar_to_upvoted=True)
     fits: list[int] = []
     real_train = reader_models.train
 
