@@ -26,7 +26,7 @@ from scipy import sparse
 
 from paperboard.search.analysis import Document
 from paperboard.search.keyword_index import analyse, bm25, inverse_document_frequency
-from paperboard.search.npy_stream import NpyAppender, read_rows
+from paperboard.search.npy_stream import NpyAppender, read_rows, row_count
 from paperboard.search.vector_index import new_graph
 
 # Papers analysed, merged or scored together: a slice's counts are a few MiB.
@@ -253,20 +253,38 @@ def write_vector_files(
     dimensions: int,
     exact_max: int,
     slices: BuildSlices = DEFAULT_SLICES,
+    *,
+    previous: Path | None = None,
 ) -> int:
     """Copy (paper ids, vectors) chunks to the generation's files and, above `exact_max` vectors, build the graph
-    from them slice by slice; returns how many vectors."""
+    from them slice by slice; returns how many vectors.
+
+    With `previous` (a generation's folder whose vectors are all still current), `chunks` are only the vectors of
+    papers after its last one: its rows are copied first and its graph, read whole, takes the new rows only, so a
+    day's papers cost seconds where the graph of millions takes the best part of an hour."""
+    vectors_path = folder / "vectors.npy"
     with (
         NpyAppender(folder / "vector_papers.npy", np.int64) as ids_file,
-        NpyAppender(folder / "vectors.npy", np.float32, (dimensions,)) as vectors_file,
+        NpyAppender(vectors_path, np.float32, (dimensions,)) as vectors_file,
     ):
+        if previous is not None:
+            for start in range(0, row_count(previous / "vectors.npy"), slices.graph_rows):
+                stop = start + slices.graph_rows
+                ids_file.append(read_rows(previous / "vector_papers.npy", start, stop))
+                vectors_file.append(read_rows(previous / "vectors.npy", start, stop))
+        reused = vectors_file.rows
         for paper_ids, vectors in chunks:
             ids_file.append(paper_ids)
             vectors_file.append(vectors)
         count = vectors_file.rows
     if count > exact_max:
+        graph_path = None if previous is None else previous / "hnsw.faiss"
         graph = new_graph(dimensions)
-        for start in range(0, count, slices.graph_rows):
-            graph.add(read_rows(folder / "vectors.npy", start, start + slices.graph_rows))
+        if graph_path is not None and graph_path.is_file():
+            graph = faiss.read_index(str(graph_path))
+        else:
+            reused = 0
+        for start in range(reused, count, slices.graph_rows):
+            graph.add(read_rows(vectors_path, start, min(start + slices.graph_rows, count)))
         faiss.write_index(graph, str(folder / "hnsw.faiss"))
     return count

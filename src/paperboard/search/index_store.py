@@ -42,7 +42,7 @@ from paperboard.search.index_build import (
     write_vector_files,
 )
 from paperboard.search.keyword_index import KeywordIndex
-from paperboard.search.npy_stream import row_count
+from paperboard.search.npy_stream import read_rows, row_count
 from paperboard.search.vector_index import DEFAULT_EXACT_MAX, VectorIndex
 
 # 2: words no longer include underscores.
@@ -50,6 +50,10 @@ FORMAT_VERSION = 2
 POINTER = "current.json"
 BUILD_LOCK = "build.lock"
 _READ_CHUNK = 2000
+# An incremental build analyses the changed papers together, in memory (100,000 abstracts: about 200 MiB); above
+# that many and this share of the papers, it analyses them all again instead, a slice at a time.
+MAX_CHANGED = 100_000
+MAX_CHANGED_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,19 @@ def _write_facets(folder: Path, facets: PaperFacets) -> None:
     (folder / "categories.json").write_text(json.dumps(facets.category_names), encoding="utf-8")
 
 
+def _vector_count(session: Session, model: str, after: int, *, up_to: int | None = None) -> int:
+    """Stored vectors of papers not withdrawn, with ids above `after` (and at most `up_to`)."""
+    statement = (
+        select(func.count())
+        .select_from(PaperEmbedding)
+        .join(Paper, Paper.id == PaperEmbedding.paper_id)
+        .where(Paper.deleted_at.is_(None), PaperEmbedding.model == model, PaperEmbedding.paper_id > after)
+    )
+    if up_to is not None:
+        statement = statement.where(PaperEmbedding.paper_id <= up_to)
+    return session.scalar(statement) or 0
+
+
 def _isoformat(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
@@ -202,7 +219,7 @@ class IndexStore:
         self, database: Database, model: str, dimensions: int, progress: Progress, full: bool, exact_max: int
     ) -> IndexManifest:
         started = time.monotonic()
-        previous = None if full else self._reusable_counts()
+        previous = None if full else self.current_manifest()
         generation = f"g{utcnow():%Y%m%dT%H%M%S%f}-{os.getpid()}"
         folder = self.directory / generation
         folder.mkdir(parents=True)
@@ -214,18 +231,11 @@ class IndexStore:
                 embeddings_through = session.scalar(
                     select(func.max(PaperEmbedding.embedded_at)).where(PaperEmbedding.model == model)
                 )
-                keyword = self._keyword_files(session, folder, previous, progress)
+                keyword = self._keyword_files(session, folder, self._reusable_counts(previous), progress)
                 facets = facets_for(session, keyword.papers)
                 _write_facets(folder, facets)
                 del facets
-                if exact_max < self._vector_count(session, model):
-                    progress.start("Building the vector graph", total=None, unit="vectors")
-                vectors = write_vector_files(
-                    folder, stored_vectors(session, model, dimensions), dimensions, exact_max, self.slices
-                )
-                if vectors > exact_max:
-                    progress.update(items=vectors)
-                    progress.finish()
+                vectors = self._vector_files(session, folder, model, dimensions, exact_max, previous, progress)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -245,27 +255,33 @@ class IndexStore:
         self._publish(manifest)
         return manifest
 
-    def _reusable_counts(self) -> IndexManifest | None:
-        """The current generation, if its term counts can be reused."""
-        manifest = self.current_manifest()
-        if manifest is None or manifest.papers_through_time is None:
+    def _reusable_counts(self, previous: IndexManifest | None) -> IndexManifest | None:
+        """The previous generation, if its term counts can be reused."""
+        if previous is None or previous.papers_through_time is None:
             return None
-        folder = self.directory / manifest.generation
+        folder = self.directory / previous.generation
         names = ("papers.npy", "counts_data.npy", "counts_indices.npy", "counts_indptr.npy", "vocabulary.txt")
         try:
-            if row_count(folder / "papers.npy") != manifest.papers or not all((folder / n).is_file() for n in names):
+            if row_count(folder / "papers.npy") != previous.papers or not all((folder / n).is_file() for n in names):
                 return None
         except (OSError, ValueError):
             return None
-        return manifest
+        return previous
 
     def _keyword_files(
         self, session: Session, folder: Path, previous: IndexManifest | None, progress: Progress
     ) -> KeywordFiles:
         total = session.scalar(select(func.count()).select_from(Paper).where(Paper.deleted_at.is_(None))) or 0
         since = None if previous is None else previous.papers_through_time
-        if previous is not None and since is not None:
-            changed_ids = np.fromiter(session.scalars(select(Paper.id).where(Paper.changed_at > since)), dtype=np.int64)
+        changed_ids = (
+            np.empty(0, dtype=np.int64)
+            if since is None
+            else np.fromiter(session.scalars(select(Paper.id).where(Paper.changed_at > since)), dtype=np.int64)
+        )
+        # The changed papers are analysed in one piece: past a share of the catalogue (a first import into a small
+        # index), streaming them all through the analysis again is both lighter and faster.
+        few_changed = len(changed_ids) <= max(MAX_CHANGED, total * MAX_CHANGED_SHARE)
+        if previous is not None and since is not None and few_changed:
             progress.start("Indexing changed papers", total=len(changed_ids))
             keyword = write_keyword_files(
                 folder,
@@ -290,17 +306,58 @@ class IndexStore:
         progress.finish()
         return keyword
 
-    @staticmethod
-    def _vector_count(session: Session, model: str) -> int:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(PaperEmbedding)
-                .join(Paper, Paper.id == PaperEmbedding.paper_id)
-                .where(Paper.deleted_at.is_(None), PaperEmbedding.model == model)
-            )
-            or 0
+    def _vector_files(
+        self,
+        session: Session,
+        folder: Path,
+        model: str,
+        dimensions: int,
+        exact_max: int,
+        previous: IndexManifest | None,
+        progress: Progress,
+    ) -> int:
+        reusable = self._reusable_vectors(session, previous, model, dimensions)
+        after = 0 if reusable is None else reusable[1]
+        if exact_max < _vector_count(session, model, after):
+            progress.start("Building the vector graph", total=None, unit="vectors")
+        vectors = write_vector_files(
+            folder,
+            stored_vectors(session, model, dimensions, after=after),
+            dimensions,
+            exact_max,
+            self.slices,
+            previous=None if reusable is None else reusable[0],
         )
+        if vectors > exact_max:
+            progress.update(items=vectors)
+            progress.finish()
+        return vectors
+
+    def _reusable_vectors(
+        self, session: Session, previous: IndexManifest | None, model: str, dimensions: int
+    ) -> tuple[Path, int] | None:
+        """The previous generation's folder and its last vector's paper id, if every vector it holds is still
+        current, so that the vectors of later papers can be appended to its own (and to its graph). A paper
+        withdrawn or embedded again since, below that id, means a new graph: the graph cannot drop a vector."""
+        if previous is None or previous.model != model or previous.dimensions != dimensions or not previous.vectors:
+            return None
+        folder = self.directory / previous.generation
+        try:
+            last = int(read_rows(folder / "vector_papers.npy", previous.vectors - 1, previous.vectors)[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        embedded_again = session.scalar(
+            select(func.count())
+            .select_from(PaperEmbedding)
+            .where(
+                PaperEmbedding.model == model,
+                PaperEmbedding.paper_id <= last,
+                PaperEmbedding.embedded_at > previous.embeddings_through_time,
+            )
+        )
+        if embedded_again or _vector_count(session, model, 0, up_to=last) != previous.vectors:
+            return None
+        return folder, last
 
     def _publish(self, manifest: IndexManifest) -> None:
         folder = self.directory / manifest.generation
