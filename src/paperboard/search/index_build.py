@@ -278,13 +278,21 @@ def write_vector_files(
             vectors_file.append(vectors)
         count = vectors_file.rows
     if count > exact_max:
-        graph_path = None if previous is None else previous / "hnsw.faiss"
-        graph = new_graph(dimensions)
-        if graph_path is not None and graph_path.is_file():
-            graph = faiss.read_index(str(graph_path))
-        else:
-            reused = 0
+        graph = None if previous is None else _readable_graph(previous / "hnsw.faiss", reused)
+        if graph is None:
+            graph, reused = new_graph(dimensions), 0
         for start in range(reused, count, slices.graph_rows):
             graph.add(read_rows(vectors_path, start, min(start + slices.graph_rows, count)))
         faiss.write_index(graph, str(folder / "hnsw.faiss"))
     return count
+
+
+def _readable_graph(path: Path, rows: int) -> faiss.Index | None:
+    """The graph at `path`, read whole to be extended, if it is there, readable, and holds `rows` vectors."""
+    if not path.is_file():
+        return None
+    try:
+        graph = faiss.read_index(str(path))
+    except RuntimeError:
+        return None
+    return graph if graph.ntotal == rows else None

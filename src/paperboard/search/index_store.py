@@ -343,6 +343,8 @@ class IndexStore:
             return None
         folder = self.directory / previous.generation
         try:
+            if row_count(folder / "vectors.npy") != previous.vectors:
+                return None
             last = int(read_rows(folder / "vector_papers.npy", previous.vectors - 1, previous.vectors)[0])
         except (OSError, ValueError, IndexError):
             return None
