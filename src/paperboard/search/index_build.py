@@ -11,7 +11,7 @@ vectors and the graph's own copy of them took 11.3 GiB (docs/benchmarks.md). Her
   back slice by slice, keeps its terms' entries, and is turned column-wise and appended, so at most one band
   (`band_entries` entries) is in memory;
 - the vectors are copied from the database to their file a chunk at a time, then read back in slices into the
-  HNSW graph, which is the one structure held whole (its vectors and links: about 1.7 KiB a paper).
+  HNSW graph, which is the one structure held whole (its vectors and links: about 1.8 KiB a paper).
 """
 
 from __future__ import annotations
@@ -89,14 +89,15 @@ class _CountsWriter:
         self.indices.close()
         paper_ids = np.concatenate([*self.paper_ids, np.empty(0, dtype=np.int64)]).astype(np.int64)
         indptr = np.concatenate([[0], np.cumsum(np.concatenate([*self.row_entries, np.empty(0, np.int64)]))])
+        indptr = indptr.astype(np.int64)
         lengths = np.concatenate([*self.lengths, np.empty(0, dtype=np.float32)])
         vocabulary = list(self.term_ids)
         if len(self.frequency) < len(vocabulary):
             self.frequency = np.concatenate([self.frequency, np.zeros(len(vocabulary) - len(self.frequency), np.int64)])
         np.save(self.folder / "papers.npy", paper_ids)
-        np.save(self.folder / "counts_indptr.npy", indptr.astype(np.int64))
+        np.save(self.folder / "counts_indptr.npy", indptr)
         (self.folder / "vocabulary.txt").write_text("\n".join(vocabulary), encoding="utf-8")
-        return paper_ids, indptr.astype(np.int64), lengths, vocabulary
+        return paper_ids, indptr, lengths, vocabulary
 
 
 def write_keyword_files(
@@ -113,7 +114,7 @@ def write_keyword_files(
     folder), they are the papers changed since (all in memory: a day's worth), which replace their older rows; the
     papers of `removed_ids` are dropped; the other rows are copied from the previous counts without analysing
     them again."""
-    vocabulary = [] if previous is None else _vocabulary(previous)
+    vocabulary = [] if previous is None else read_vocabulary(previous)
     writer = _CountsWriter(folder, vocabulary)
     if previous is None:
         for paper_ids, slice_documents in documents:
@@ -137,7 +138,7 @@ def write_keyword_files(
     return KeywordFiles(paper_ids, vocabulary, average_length)
 
 
-def _vocabulary(generation: Path) -> list[str]:
+def read_vocabulary(generation: Path) -> list[str]:
     text = (generation / "vocabulary.txt").read_text(encoding="utf-8")
     return text.split("\n") if text else []
 

@@ -38,6 +38,7 @@ from paperboard.search.index_build import (
     DEFAULT_SLICES,
     BuildSlices,
     KeywordFiles,
+    read_vocabulary,
     write_keyword_files,
     write_vector_files,
 )
@@ -382,10 +383,6 @@ class IndexStore:
     def _array(self, generation: str, name: str) -> np.ndarray:
         return np.load(self.directory / generation / f"{name}.npy", mmap_mode="r")
 
-    def _vocabulary(self, generation: str) -> list[str]:
-        text = (self.directory / generation / "vocabulary.txt").read_text(encoding="utf-8")
-        return text.split("\n") if text else []
-
     def load(self) -> LoadedIndex | None:
         """The generation in use, memory-mapped; None when there is none or its files cannot be read."""
         manifest = self.current_manifest()
@@ -394,7 +391,7 @@ class IndexStore:
         generation = manifest.generation
         try:
             papers = self._array(generation, "papers")
-            vocabulary = self._vocabulary(generation)
+            vocabulary = read_vocabulary(self.directory / generation)
             scores = sparse.csc_matrix(
                 (
                     self._array(generation, "scores_data"),
