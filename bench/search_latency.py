@@ -7,6 +7,8 @@ a million papers, and the time and memory of building the index.
         [--recall-queries 200] [--centroids N] [--vectors-from SQLITE] [--spread 0.7] [--seed 11]
     .venv/bin/python bench/search_latency.py indexing --data-dir DIR
     .venv/bin/python bench/search_latency.py instance --data-dir NEW_DIR [--papers 1000000] [--vectors-from SQLITE]
+        [--vector-share 1.0] [--no-build]
+    .venv/bin/python bench/search_latency.py day --data-dir DIR [--papers 5000]
 
 Queries (all modes): `--queries` drawn with `--seed` from the shared corpus (`../shared/data/papers.jsonl.gz`), so
 that they are varied rather than cache-friendly repeats: runs of 3-8 words of a title, runs of 4-10 words of an
@@ -51,9 +53,15 @@ printing its wall time, CPU time and peak RSS (`wait4`'s rusage of the child) an
 embedding phase is measured separately (`paperboard index` prints its rate; bench/embedder.py).
 
 instance: a synthetic instance to serve with `http`: a new data folder whose SQLite database holds `--papers`
-papers made as `synthetic` makes its documents (arXiv ids 2001.10000 onwards, one date each in 2020-2026) and, as if
-`paperboard index` had embedded them, a stored vector per paper as `synthetic` makes its vectors; then
-`paperboard index --no-embed --full` builds its index, measured as in `indexing`.
+papers made as `synthetic` makes its documents (arXiv ids 2001.10000 onwards, one date each in 2020-2026), written
+to a JSON Lines file in the folder and imported with `import_file` as `paperboard import` does (its rate is printed;
+the file is removed afterwards) and, as if `paperboard index` had embedded them, a stored vector per paper (or for
+the first `--vector-share` of them) as `synthetic` makes its vectors, a chunk at a time; then
+`paperboard index --no-embed --full` builds its index, measured as in `indexing` (not with `--no-build`).
+
+day: a day's new papers (`--papers`, 5,000 by default) added to an indexed instance as `instance` adds them, each
+with a stored vector, then the incremental build (`paperboard index --no-embed`, as the worker and `paperboard
+import` run it), measured as in `indexing`.
 
 The machine, and the load average before and after, are printed: on 2 cores, other work running meanwhile (an
 embedding job, tests) shows in every figure. Targets (issue 5): through HTTP at 128k papers with 2 workers, hybrid
@@ -84,11 +92,10 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from pages import serve
-from paperboard.catalog.record import build_record
-from paperboard.catalog.store import upsert_papers
+from paperboard.catalog.jsonl import import_file
 from paperboard.clock import utcnow
 from paperboard.config import Settings
 from paperboard.db import Database
@@ -275,13 +282,14 @@ def folder_size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def measured_index_build(data_dir: Path) -> None:
-    """Run `paperboard index --no-embed --full` on `data_dir` and print its wall time, CPU time and peak RSS."""
+def measured_index_build(data_dir: Path, *, full: bool = True) -> None:
+    """Run `paperboard index --no-embed --full` (or, not `full`, the incremental build) on `data_dir` and print its
+    wall time, CPU time and peak RSS."""
     log = data_dir / "index-build.log"
     # Wide enough that its summary line is not wrapped.
     environment = {**os.environ, "PAPERBOARD_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    command = [sys.executable, "-m", "paperboard", "index", "--no-embed", "--full"]
-    print(f"running `paperboard index --no-embed --full` on {data_dir} (load average {load_average()})", flush=True)
+    command = [sys.executable, "-m", "paperboard", "index", "--no-embed", *(["--full"] if full else [])]
+    print(f"running `{' '.join(command[3:])}` on {data_dir} (load average {load_average()})", flush=True)
     started = time.perf_counter()
     with open(log, "w") as out:
         child = subprocess.Popen(command, env=environment, stdout=out, stderr=subprocess.STDOUT)
@@ -737,47 +745,79 @@ def instance_benchmark(arguments: argparse.Namespace) -> None:
     if data_dir.exists() and any(data_dir.iterdir()):
         sys.exit(f"{data_dir} is not empty: `instance` fills a new data folder")
     data_dir.mkdir(parents=True, exist_ok=True)
-    papers = corpus(arguments.corpus)
-    count = arguments.papers
     database = Database(f"sqlite:///{(data_dir / DATABASE_FILE).resolve()}")
     upgrade(database)
-    rng = random.Random(arguments.seed)
+    add_synthetic_papers(database, data_dir, arguments, first_number=0)
+    if not arguments.no_build:
+        measured_index_build(data_dir)
+
+
+def day_benchmark(arguments: argparse.Namespace) -> None:
+    """A day's new papers, with their vectors, added to an instance whose index exists; then the incremental build
+    (`paperboard index --no-embed`, as the worker and imports run it), measured."""
+    print_machine()
+    data_dir: Path = arguments.data_dir
+    if IndexStore(Settings(data_dir=data_dir).search_index_dir).current_manifest() is None:
+        sys.exit(f"{data_dir} has no search index to build on: run `instance` without --no-build first")
+    database = Database(f"sqlite:///{(data_dir / DATABASE_FILE).resolve()}")
+    with database.read_session() as session:
+        existing = session.scalar(select(func.count()).select_from(Paper)) or 0
+    add_synthetic_papers(database, data_dir, arguments, first_number=existing)
+    measured_index_build(data_dir, full=False)
+
+
+def add_synthetic_papers(
+    database: Database, data_dir: Path, arguments: argparse.Namespace, *, first_number: int
+) -> None:
+    """`--papers` synthetic papers (the `first_number`-th onwards) imported as `paperboard import` does, and a
+    stored vector for each (or for the first `--vector-share` of them), as if `paperboard index` had embedded them."""
+    papers = corpus(arguments.corpus)
+    count = arguments.papers
+    rng = random.Random(arguments.seed + first_number)
     first_day = date(2020, 1, 1).toordinal()
-    print(f"\nfilling {data_dir} with {count:,} synthetic papers:")
-    with step("papers (upsert_papers, 20,000 a transaction)"):
-        documents = synthetic_documents(papers, count, arguments.seed)
-        for start in range(0, count, 20_000):
-            records = [
-                build_record(
-                    arxiv_id=synthetic_arxiv_id(number),
-                    title=document.title,
-                    abstract=document.abstract,
-                    authors=document.authors or ["Anonymous"],
-                    categories=["cs.LG"],
-                    published_at=date.fromordinal(first_day + rng.randrange(7 * 365)).isoformat(),
-                )
-                for number, document in zip(range(start, min(count, start + 20_000)), documents, strict=False)
-            ]
-            with database.session() as session:
-                upsert_papers(session, records)
+    print(f"\nadding {count:,} synthetic papers to {data_dir}:")
+    source = data_dir / "synthetic.jsonl"
+    with step(f"writing them as JSON Lines ({source.name})"):
+        documents = synthetic_documents(papers, count, arguments.seed + first_number)
+        with source.open("w", encoding="utf-8") as out:
+            for number, document in zip(range(first_number, first_number + count), documents, strict=True):
+                record = {
+                    "arxiv_id": synthetic_arxiv_id(number),
+                    "title": document.title,
+                    "abstract": document.abstract,
+                    "authors": list(document.authors) or ["Anonymous"],
+                    "categories": ["cs.LG"],
+                    "published": date.fromordinal(first_day + rng.randrange(7 * 365)).isoformat(),
+                }
+                out.write(json.dumps(record) + "\n")
+    started = time.perf_counter()
+    with step("importing them (import_file, as `paperboard import` does, without its index build)"):
+        report = import_file(database, source)
+    elapsed = time.perf_counter() - started
+    print(f"  import: {report.lines:,} papers in {elapsed:.1f} s = {report.lines / elapsed:,.0f} papers/s", flush=True)
+    source.unlink()
     with step("centroid vectors"):
         centroids = centroid_vectors(arguments, papers, arguments.seed)
     del papers
     embedder = Embedder(threads=1)
     model = model_key(embedder)
-    with step(f"stored vectors (model {model}; title and abstract vectors both the synthetic one)"):
-        vectors = clustered_vectors(centroids, count, arguments.spread, arguments.seed)
-        after_id, done = 0, 0
-        while True:
+    stored = count if arguments.vector_share is None else int(count * arguments.vector_share)
+    with database.read_session() as session:
+        after_id = session.scalar(select(func.max(PaperEmbedding.paper_id))) or 0
+    with step(f"{stored:,} stored vectors (model {model}; title and abstract vectors both the synthetic one)"):
+        # A chunk at a time: 2.8M vectors at once would take 4 GiB.
+        done = 0
+        while done < stored:
             with database.read_session() as session:
                 rows = session.execute(
                     select(Paper.id, Paper.title, Paper.abstract, Paper.changed_at)
                     .where(Paper.id > after_id)
                     .order_by(Paper.id)
-                    .limit(20_000)
+                    .limit(min(20_000, stored - done))
                 ).all()
             if not rows:
                 break
+            vectors = clustered_vectors(centroids, len(rows), arguments.spread, arguments.seed + first_number + done)
             now = utcnow()
             with database.session() as session:
                 session.execute(
@@ -786,14 +826,12 @@ def instance_benchmark(arguments: argparse.Namespace) -> None:
                         embedding_row(
                             row.id, model, text_digest(row.title, row.abstract), row.changed_at, now, vector, vector
                         )
-                        for row, vector in zip(rows, vectors[done : done + len(rows)], strict=True)
+                        for row, vector in zip(rows, vectors, strict=True)
                     ],
                 )
             after_id, done = rows[-1].id, done + len(rows)
-    del vectors
     database.dispose()
     print(f"  database {(data_dir / DATABASE_FILE).stat().st_size / MIB:,.0f} MiB", flush=True)
-    measured_index_build(data_dir)
 
 
 def time_queries(keyword: KeywordIndex, index: VectorIndex, embedder: Embedder, queries: Sequence[str]) -> None:
@@ -837,7 +875,8 @@ def main() -> None:
     synthetic = commands.add_parser("synthetic", help="in-process latency and memory on a synthetic corpus")
     indexing = commands.add_parser("indexing", help="time and peak memory of building the index of an instance")
     instance = commands.add_parser("instance", help="a new data folder of synthetic papers and vectors, indexed")
-    for command in (http, synthetic, instance):
+    day = commands.add_parser("day", help="a day's synthetic papers added to an instance, then the incremental build")
+    for command in (http, synthetic, instance, day):
         command.add_argument("--corpus", type=Path, default=SHARED_DATA / "papers.jsonl.gz")
         command.add_argument("--seed", type=int, default=11)
     for command in (http, synthetic):
@@ -852,8 +891,16 @@ def main() -> None:
     http.add_argument("--limit", type=int, default=20, help="the API's `limit`: results in each answer")
     http.add_argument("--port", type=int, default=8933)
     instance.add_argument("--data-dir", type=Path, required=True, help="the new data folder")
-    for command in (synthetic, instance):
-        command.add_argument("--papers", type=int, default=1_000_000)
+    instance.add_argument("--no-build", action="store_true", help="leave the index to be built (and measured) later")
+    for command in (instance, day):
+        command.add_argument(
+            "--vector-share",
+            type=float,
+            help="store vectors for this share of the papers (the first ones), as if the embedder were behind",
+        )
+    day.add_argument("--data-dir", type=Path, required=True, help="an instance made by `instance`, indexed")
+    for command in (synthetic, instance, day):
+        command.add_argument("--papers", type=int, default=5_000 if command is day else 1_000_000)
         command.add_argument(
             "--centroids", type=int, help="titles embedded as cluster centres (default: one per 100 papers)"
         )
@@ -867,6 +914,7 @@ def main() -> None:
         "synthetic": synthetic_benchmark,
         "indexing": indexing_benchmark,
         "instance": instance_benchmark,
+        "day": day_benchmark,
     }
     commands_run[arguments.command](arguments)
 

@@ -1,4 +1,4 @@
-"""BM25 as a sparse matrix of term scores: ranking sanity, author search, incremental changes, conjunctions."""
+"""BM25 as a sparse matrix of term scores: ranking sanity, author search, statistics, conjunctions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 
 from paperboard.search.analysis import Document, terms
 from paperboard.search.keyword_index import KeywordIndex, TermCounts, document_counts, top_rows
+from tests.search.keyword_corpus import corpus, scores_by_paper_and_term
 
 FILLER = "We report experiments on several benchmarks and discuss the results in detail."
 
@@ -141,78 +142,6 @@ def test_rows_with_all_is_the_conjunction_of_the_terms():
     assert papers_with_all("sparse dense attention") == [40]
     assert papers_with_all("sparse zebra") == []
     assert papers_with_all("") == []
-
-
-def corpus(size: int, seed: int) -> dict[int, Document]:
-    rng = np.random.default_rng(seed)
-    vocabulary = [f"word{number}" for number in range(60)]
-    names = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Łukasz Kaiser"]
-    return {
-        int(paper_id): Document(
-            " ".join(rng.choice(vocabulary, 4)),
-            " ".join(rng.choice(vocabulary, int(rng.integers(5, 30)))),
-            tuple(rng.choice(names, int(rng.integers(1, 3)), replace=False)),
-        )
-        for paper_id in rng.choice(np.arange(1, 10 * size), size, replace=False)
-    }
-
-
-def scores_by_paper_and_term(index: KeywordIndex) -> dict[tuple[int, str], float]:
-    matrix = index.scores.tocoo()
-    vocabulary = {column: term for term, column in index.term_ids.items()}
-    return {
-        (int(index.paper_ids[row]), vocabulary[column]): float(score)
-        for row, column, score in zip(matrix.row, matrix.col, matrix.data, strict=True)
-    }
-
-
-def test_with_changes_equals_a_fresh_build_over_the_same_documents():
-    before = corpus(300, seed=1)
-    ids = sorted(before)
-    counts = TermCounts.build(np.array(ids, dtype=np.int64), [before[paper_id] for paper_id in ids])
-    removed = ids[::7]
-    changed = ids[3::11]
-    added = [max(ids) + 1, max(ids) + 5, 1_000_000]
-    after = {paper_id: document for paper_id, document in before.items() if paper_id not in removed}
-    replacements = {
-        paper_id: Document(f"brand new title {paper_id}", "novel words entirely", ("Jürgen Schmidhuber",))
-        for paper_id in [*changed, *added]
-    }
-    after.update(replacements)
-    # As the index store calls it: every changed id is removed, and those still present are added back.
-    changed_ids = np.array([*removed, *changed, *added], dtype=np.int64)
-    added_ids = np.array(sorted(replacements), dtype=np.int64)
-
-    updated = counts.with_changes(changed_ids, added_ids, [replacements[paper_id] for paper_id in added_ids])
-    fresh = TermCounts.build(np.array(sorted(after), dtype=np.int64), [after[paper_id] for paper_id in sorted(after)])
-
-    assert updated.paper_ids.tolist() == sorted(after)
-    assert updated.average_length() == pytest.approx(fresh.average_length())
-    # The vocabulary only grows (terms of removed papers stay, unused), so compare by term, not by column.
-    assert set(fresh.vocabulary) <= set(updated.vocabulary)
-    incremental_scores = scores_by_paper_and_term(KeywordIndex.from_counts(updated))
-    fresh_scores = scores_by_paper_and_term(KeywordIndex.from_counts(fresh))
-    assert incremental_scores.keys() == fresh_scores.keys()
-    for key, score in fresh_scores.items():
-        assert incremental_scores[key] == pytest.approx(score, rel=1e-5), key
-    for query in ["word1 word2", "brand new", "schmidhuber", "kaiser word7"]:
-        assert ranked(KeywordIndex.from_counts(updated), query, 50) == ranked(
-            KeywordIndex.from_counts(fresh), query, 50
-        )
-
-
-def test_with_changes_can_empty_an_index_and_fill_it_again():
-    documents = corpus(20, seed=2)
-    ids = np.array(sorted(documents), dtype=np.int64)
-    counts = TermCounts.build(ids, [documents[paper_id] for paper_id in ids])
-
-    emptied = counts.with_changes(ids, np.empty(0, dtype=np.int64), [])
-    refilled = emptied.with_changes(np.empty(0, dtype=np.int64), ids[:3], [documents[int(i)] for i in ids[:3]])
-
-    assert len(emptied.paper_ids) == 0
-    assert len(KeywordIndex.from_counts(emptied)) == 0
-    assert refilled.paper_ids.tolist() == ids[:3].tolist()
-    assert ranked(KeywordIndex.from_counts(refilled), documents[int(ids[0])].title, 3)[0] == ids[0]
 
 
 def test_build_refuses_ids_that_do_not_match_the_documents():

@@ -8,9 +8,10 @@ import shutil
 from datetime import date, datetime
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import InvalidRequestError
 
 from paperboard.catalog.queries import get_paper
@@ -22,6 +23,7 @@ from paperboard.search.embedder import Embedder
 from paperboard.search.embeddings import embed_pending, model_key
 from paperboard.search.engine import SearchMode
 from paperboard.search.facets import SearchFilters
+from paperboard.search.index_build import BuildSlices
 from paperboard.search.index_store import IndexStore
 from paperboard.search.service import (
     QUERY_MAX_LENGTH,
@@ -31,6 +33,7 @@ from paperboard.search.service import (
     SearchResults,
     SearchSort,
 )
+from paperboard.search.vector_index import VectorIndex
 from tests.community.factories import add_listing, add_paper, add_user, add_votes
 
 # A searcher looks for catalogue changes at most once a second; these tests change it between searches.
@@ -459,6 +462,90 @@ def test_an_incremental_build_equals_a_full_one(indexed, searcher, store, embedd
         assert [hit.score for hit in incremental[query].hits] == pytest.approx(
             [hit.score for hit in full[query].hits], rel=1e-5
         ), query
+
+
+def test_an_incremental_build_in_many_slices_equals_a_full_one(embedded, embedder, tmp_path):
+    store = IndexStore(tmp_path / "sliced", BuildSlices(rows=2, band_entries=7, graph_rows=3))
+    searcher = Searcher(store, lambda: embedder)
+    build(embedded, store, embedder, exact_max=2)
+    add_numbered(embedded, 10, title="Hypernetworks for retrieval", abstract="In this paper: hypernetworks.")
+    with embedded.session() as session:
+        mark_deleted(session, arxiv_id(4), datetime(2025, 6, 11))
+    queries = ["hypernetworks", "protein design", "paper", "sparse attention language", "Łukasz Kaiser"]
+
+    build(embedded, store, embedder, exact_max=2)
+    incremental = {query: search(embedded, searcher, query) for query in queries}
+    build(embedded, store, embedder, exact_max=2, full=True)
+    full = {query: search(embedded, searcher, query) for query in queries}
+
+    for query in queries:
+        assert [hit.paper.arxiv_id for hit in incremental[query].hits] == [
+            hit.paper.arxiv_id for hit in full[query].hits
+        ], query
+
+
+def vector_files(store: IndexStore) -> tuple[list[int], np.ndarray, faiss.IndexHNSWFlat]:
+    folder = store.directory / store.current_manifest().generation
+    graph = VectorIndex.load_graph(folder / "hnsw.faiss")
+    return np.load(folder / "vector_papers.npy").tolist(), np.load(folder / "vectors.npy"), graph
+
+
+def with_a_sparser_graph(store: IndexStore) -> None:
+    """The current generation's graph rebuilt with 4 neighbours a vector instead of 32: a build that extends the
+    graph it finds keeps that, one that builds a new graph does not."""
+    _, vectors, _ = vector_files(store)
+    sparser = faiss.IndexHNSWFlat(vectors.shape[1], 4, faiss.METRIC_INNER_PRODUCT)
+    sparser.add(vectors)
+    faiss.write_index(sparser, str(store.directory / store.current_manifest().generation / "hnsw.faiss"))
+
+
+def test_an_incremental_build_adds_new_papers_vectors_to_the_graph_it_finds(embedded, searcher, store, embedder):
+    build(embedded, store, embedder, exact_max=2)
+    with_a_sparser_graph(store)
+    add_numbered(
+        embedded, 10, title="Hypernetworks for retrieval", abstract="Networks that write the weights of others."
+    )
+    add_numbered(embedded, 11, title="Protein design with diffusion", abstract="Denoising models draw new proteins.")
+    assert embed_pending(embedded, embedder) == 2
+    queries = ["networks generating the weights of another network", "designing new proteins", "sparse attention"]
+
+    build(embedded, store, embedder, exact_max=2)
+    ids, vectors, graph = vector_files(store)
+    assert graph.hnsw.nb_neighbors(0) == 8
+    assert graph.ntotal == len(ids) == len(vectors)
+    incremental = {query: found(embedded, searcher, query, mode=SearchMode.SEMANTIC) for query in queries}
+    build(embedded, store, embedder, exact_max=2, full=True)
+    full_ids, full_vectors, full_graph = vector_files(store)
+
+    assert full_graph.hnsw.nb_neighbors(0) == 64
+    assert ids == full_ids
+    assert np.array_equal(vectors, full_vectors)
+    assert incremental == {query: found(embedded, searcher, query, mode=SearchMode.SEMANTIC) for query in queries}
+    assert incremental[queries[0]][0] == arxiv_id(10)
+
+
+@pytest.mark.parametrize("change", ["withdrawn", "embedded again"])
+def test_a_graph_that_would_keep_a_stale_vector_is_built_anew(embedded, searcher, store, embedder, change):
+    build(embedded, store, embedder, exact_max=2)
+    with_a_sparser_graph(store)
+    with embedded.session() as session:
+        if change == "withdrawn":
+            mark_deleted(session, arxiv_id(4), datetime(2025, 6, 11))
+        else:
+            session.execute(
+                delete(PaperEmbedding).where(
+                    PaperEmbedding.paper_id == session.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id(4)))
+                )
+            )
+    embed_pending(embedded, embedder)
+
+    build(embedded, store, embedder, exact_max=2)
+    ids, vectors, graph = vector_files(store)
+    full = build(embedded, store, embedder, exact_max=2, full=True)
+
+    assert graph.hnsw.nb_neighbors(0) == 64
+    assert graph.ntotal == len(ids) == len(vectors) == full.vectors
+    assert ids == vector_files(store)[0]
 
 
 def damage_deleted_folder(store: IndexStore) -> None:

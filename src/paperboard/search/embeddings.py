@@ -174,14 +174,15 @@ def stored_vectors(
     *,
     abstracts_only: bool = False,
     paper_ids: Sequence[int] | None = None,
+    after: int = 0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(paper ids, float32 vectors) in chunks, for papers not withdrawn that have vectors of `model`: blended, or
-    the abstracts' alone.
+    """(paper ids, float32 vectors) in chunks by increasing id, for papers not withdrawn (and with ids above
+    `after`) that have vectors of `model`: blended, or the abstracts' alone.
 
     A vector older than its paper's latest change is still returned: a paper's text rarely changes, and an older
     vector finds it better than none until the embedder catches up."""
     chunk = 8192
-    after_id = 0
+    after_id = after
     while True:
         statement = (
             select(PaperEmbedding.paper_id, PaperEmbedding.title_vector, PaperEmbedding.abstract_vector)

@@ -2,9 +2,10 @@
 
 An index is derived data: everything in it comes from the database (papers, and the vectors `paperboard index`
 stored), so a lost, damaged or outdated index is rebuilt from there without embedding again. Each build writes a
-new folder of NumPy arrays and then points `current.json` at it in one rename; workers memory-map the arrays (so
-they share one copy in the page cache) and switch when the pointer changes. A build reuses the previous
-generation's term counts, analysing only the papers changed since; `full=True` analyses every paper again.
+new folder of NumPy arrays, a slice at a time (search/index_build.py), and then points `current.json` at it in one
+rename; workers memory-map the arrays (so they share one copy in the page cache) and switch when the pointer
+changes. A build reuses the previous generation's term counts, analysing only the papers changed since, and its
+graph when the new vectors can be added to it; `full=True` analyses every paper again and links a new graph.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ from paperboard.search.analysis import Document
 from paperboard.search.embeddings import stored_vectors
 from paperboard.search.engine import rows_of
 from paperboard.search.facets import PaperFacets, day_number
-from paperboard.search.keyword_index import KeywordIndex, TermCounts
+from paperboard.search.index_build import (
+    DEFAULT_SLICES,
+    BuildSlices,
+    KeywordFiles,
+    read_vocabulary,
+    write_keyword_files,
+    write_vector_files,
+)
+from paperboard.search.keyword_index import KeywordIndex
+from paperboard.search.npy_stream import read_rows, row_count
 from paperboard.search.vector_index import DEFAULT_EXACT_MAX, VectorIndex
 
 # 2: words no longer include underscores.
@@ -41,6 +51,10 @@ FORMAT_VERSION = 2
 POINTER = "current.json"
 BUILD_LOCK = "build.lock"
 _READ_CHUNK = 2000
+# An incremental build analyses the changed papers together, in memory (100,000 abstracts: about 200 MiB); above
+# that many and this share of the papers, it analyses them all again instead, a slice at a time.
+MAX_CHANGED = 100_000
+MAX_CHANGED_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,27 @@ def facets_for(session: Session, paper_ids: np.ndarray) -> PaperFacets:
     return PaperFacets.build(published, has_code, categories)
 
 
+def _write_facets(folder: Path, facets: PaperFacets) -> None:
+    np.save(folder / "published.npy", facets.published)
+    np.save(folder / "has_code.npy", facets.has_code)
+    np.save(folder / "categories_indices.npy", facets.categories.indices)
+    np.save(folder / "categories_indptr.npy", facets.categories.indptr)
+    (folder / "categories.json").write_text(json.dumps(facets.category_names), encoding="utf-8")
+
+
+def _vector_count(session: Session, model: str, after: int, *, up_to: int | None = None) -> int:
+    """Stored vectors of papers not withdrawn, with ids above `after` (and at most `up_to`)."""
+    statement = (
+        select(func.count())
+        .select_from(PaperEmbedding)
+        .join(Paper, Paper.id == PaperEmbedding.paper_id)
+        .where(Paper.deleted_at.is_(None), PaperEmbedding.model == model, PaperEmbedding.paper_id > after)
+    )
+    if up_to is not None:
+        statement = statement.where(PaperEmbedding.paper_id <= up_to)
+    return session.scalar(statement) or 0
+
+
 def _isoformat(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
@@ -138,8 +173,9 @@ def _isoformat(moment: datetime | None) -> str | None:
 class IndexStore:
     """Generations of the search index in `directory`."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, slices: BuildSlices = DEFAULT_SLICES) -> None:
         self.directory = directory
+        self.slices = slices
 
     @property
     def pointer(self) -> Path:
@@ -184,107 +220,150 @@ class IndexStore:
         self, database: Database, model: str, dimensions: int, progress: Progress, full: bool, exact_max: int
     ) -> IndexManifest:
         started = time.monotonic()
-        previous = None if full else self.load()
-        with database.read_session() as session:
-            # Read first: a paper changed while the build reads is then also newer than these marks, so searches
-            # take it from the database until the next build, and nothing falls between two builds.
-            papers_through = session.scalar(select(func.max(Paper.changed_at)))
-            embeddings_through = session.scalar(
-                select(func.max(PaperEmbedding.embedded_at)).where(PaperEmbedding.model == model)
-            )
-            total = session.scalar(select(func.count()).select_from(Paper).where(Paper.deleted_at.is_(None))) or 0
-            counts = self._term_counts(session, previous, total, progress)
-            facets = facets_for(session, counts.paper_ids)
-            vectors = self._vectors(session, model, dimensions, exact_max, progress)
+        previous = None if full else self.current_manifest()
         generation = f"g{utcnow():%Y%m%dT%H%M%S%f}-{os.getpid()}"
+        folder = self.directory / generation
+        folder.mkdir(parents=True)
+        try:
+            with database.read_session() as session:
+                # Read first: a paper changed while the build reads is then also newer than these marks, so
+                # searches take it from the database until the next build, and nothing falls between two builds.
+                papers_through = session.scalar(select(func.max(Paper.changed_at)))
+                embeddings_through = session.scalar(
+                    select(func.max(PaperEmbedding.embedded_at)).where(PaperEmbedding.model == model)
+                )
+                keyword = self._keyword_files(session, folder, self._reusable_counts(previous), progress)
+                facets = facets_for(session, keyword.papers)
+                _write_facets(folder, facets)
+                del facets
+                vectors = self._vector_files(session, folder, model, dimensions, exact_max, previous, progress)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         manifest = IndexManifest(
             format=FORMAT_VERSION,
             generation=generation,
             model=model,
             dimensions=dimensions,
-            papers=len(counts.paper_ids),
-            average_length=counts.average_length(),
-            vectors=len(vectors),
+            papers=len(keyword.papers),
+            average_length=keyword.average_length,
+            vectors=vectors,
             papers_through=_isoformat(papers_through),
             embeddings_through=_isoformat(embeddings_through),
             built_at=utcnow().isoformat(),
             build_seconds=round(time.monotonic() - started, 3),
         )
-        self._write(manifest, counts, KeywordIndex.from_counts(counts), facets, vectors)
+        self._publish(manifest)
         return manifest
 
-    def _term_counts(
-        self, session: Session, previous: LoadedIndex | None, total: int, progress: Progress
-    ) -> TermCounts:
-        counts = None if previous is None else self._load_counts(previous.manifest.generation)
-        since = None if previous is None else previous.manifest.papers_through_time
-        if counts is not None and since is not None:
-            changed_ids = np.fromiter(session.scalars(select(Paper.id).where(Paper.changed_at > since)), dtype=np.int64)
+    def _reusable_counts(self, previous: IndexManifest | None) -> IndexManifest | None:
+        """The previous generation, if its term counts can be reused."""
+        if previous is None or previous.papers_through_time is None:
+            return None
+        folder = self.directory / previous.generation
+        names = ("papers.npy", "counts_data.npy", "counts_indices.npy", "counts_indptr.npy", "vocabulary.txt")
+        try:
+            if row_count(folder / "papers.npy") != previous.papers or not all((folder / n).is_file() for n in names):
+                return None
+        except (OSError, ValueError):
+            return None
+        return previous
+
+    def _keyword_files(
+        self, session: Session, folder: Path, previous: IndexManifest | None, progress: Progress
+    ) -> KeywordFiles:
+        total = session.scalar(select(func.count()).select_from(Paper).where(Paper.deleted_at.is_(None))) or 0
+        since = None if previous is None else previous.papers_through_time
+        changed_ids = (
+            np.empty(0, dtype=np.int64)
+            if since is None
+            else np.fromiter(session.scalars(select(Paper.id).where(Paper.changed_at > since)), dtype=np.int64)
+        )
+        # The changed papers are analysed in one piece: past a share of the catalogue (a first import into a small
+        # index), streaming them all through the analysis again is both lighter and faster.
+        few_changed = len(changed_ids) <= max(MAX_CHANGED, total * MAX_CHANGED_SHARE)
+        if previous is not None and since is not None and few_changed:
             progress.start("Indexing changed papers", total=len(changed_ids))
-            ids: list[int] = []
-            documents: list[Document] = []
-            for chunk_ids, chunk_documents in read_documents(session, changed_after=since):
-                ids.extend(chunk_ids)
-                documents.extend(chunk_documents)
-            updated = counts.with_changes(changed_ids, np.array(ids, dtype=np.int64), documents)
-            progress.update(completed=len(changed_ids), items=len(ids))
+            keyword = write_keyword_files(
+                folder,
+                read_documents(session, changed_after=since),
+                previous=self.directory / previous.generation,
+                removed_ids=changed_ids,
+                slices=self.slices,
+            )
+            progress.update(completed=len(changed_ids), items=len(changed_ids))
             progress.finish()
-            return updated
+            return keyword
         progress.start("Indexing papers", total=total)
-        ids = []
-        documents = []
-        for chunk_ids, chunk_documents in read_documents(session):
-            ids.extend(chunk_ids)
-            documents.extend(chunk_documents)
-            progress.update(completed=len(ids), items=len(ids))
-        counts = TermCounts.build(np.array(ids, dtype=np.int64), documents)
+
+        def documents() -> Iterator[tuple[list[int], list[Document]]]:
+            done = 0
+            for chunk_ids, chunk_documents in read_documents(session):
+                yield chunk_ids, chunk_documents
+                done += len(chunk_ids)
+                progress.update(completed=done, items=done)
+
+        keyword = write_keyword_files(folder, documents(), slices=self.slices)
         progress.finish()
-        return counts
+        return keyword
 
-    def _vectors(
-        self, session: Session, model: str, dimensions: int, exact_max: int, progress: Progress
-    ) -> VectorIndex:
-        chunks = list(stored_vectors(session, model, dimensions))
-        ids = np.concatenate([ids for ids, _ in chunks]) if chunks else np.empty(0, dtype=np.int64)
-        matrix = np.concatenate([vectors for _, vectors in chunks]) if chunks else np.empty((0, dimensions), np.float32)
-        if len(ids) > exact_max:
-            progress.start("Building the vector graph", total=None, unit="vectors")
-        index = VectorIndex.build(ids, matrix, exact_max=exact_max)
-        if index.graph is not None:
-            progress.update(items=len(ids))
-            progress.finish()
-        return index
-
-    def _write(
+    def _vector_files(
         self,
-        manifest: IndexManifest,
-        counts: TermCounts,
-        keyword: KeywordIndex,
-        facets: PaperFacets,
-        vectors: VectorIndex,
-    ) -> None:
+        session: Session,
+        folder: Path,
+        model: str,
+        dimensions: int,
+        exact_max: int,
+        previous: IndexManifest | None,
+        progress: Progress,
+    ) -> int:
+        reusable = self._reusable_vectors(session, previous, model, dimensions)
+        after = 0 if reusable is None else reusable[1]
+        if exact_max < _vector_count(session, model, after):
+            progress.start("Building the vector graph", total=None, unit="vectors")
+        vectors = write_vector_files(
+            folder,
+            stored_vectors(session, model, dimensions, after=after),
+            dimensions,
+            exact_max,
+            self.slices,
+            previous=None if reusable is None else reusable[0],
+        )
+        if vectors > exact_max:
+            progress.update(items=vectors)
+            progress.finish()
+        return vectors
+
+    def _reusable_vectors(
+        self, session: Session, previous: IndexManifest | None, model: str, dimensions: int
+    ) -> tuple[Path, int] | None:
+        """The previous generation's folder and its last vector's paper id, if every vector it holds is still
+        current, so that the vectors of later papers can be appended to its own (and to its graph). A paper
+        withdrawn or embedded again since, below that id, means a new graph: the graph cannot drop a vector."""
+        if previous is None or previous.model != model or previous.dimensions != dimensions or not previous.vectors:
+            return None
+        folder = self.directory / previous.generation
+        try:
+            if row_count(folder / "vectors.npy") != previous.vectors:
+                return None
+            last = int(read_rows(folder / "vector_papers.npy", previous.vectors - 1, previous.vectors)[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        embedded_again = session.scalar(
+            select(func.count())
+            .select_from(PaperEmbedding)
+            .where(
+                PaperEmbedding.model == model,
+                PaperEmbedding.paper_id <= last,
+                PaperEmbedding.embedded_at > previous.embeddings_through_time,
+            )
+        )
+        if embedded_again or _vector_count(session, model, 0, up_to=last) != previous.vectors:
+            return None
+        return folder, last
+
+    def _publish(self, manifest: IndexManifest) -> None:
         folder = self.directory / manifest.generation
-        folder.mkdir(parents=True)
-        arrays = {
-            "papers": counts.paper_ids,
-            "counts_data": counts.counts.data,
-            "counts_indices": counts.counts.indices,
-            "counts_indptr": counts.counts.indptr,
-            "scores_data": keyword.scores.data,
-            "scores_indices": keyword.scores.indices,
-            "scores_indptr": keyword.scores.indptr,
-            "published": facets.published,
-            "has_code": facets.has_code,
-            "categories_indices": facets.categories.indices,
-            "categories_indptr": facets.categories.indptr,
-            "vector_papers": vectors.paper_ids,
-            "vectors": vectors.vectors,
-        }
-        for name, array in arrays.items():
-            np.save(folder / f"{name}.npy", np.ascontiguousarray(array))
-        (folder / "vocabulary.txt").write_text("\n".join(counts.vocabulary), encoding="utf-8")
-        (folder / "categories.json").write_text(json.dumps(facets.category_names), encoding="utf-8")
-        vectors.save_graph(folder / "hnsw.faiss")
         # The manifest last: a folder without one is an unfinished build, never pointed at.
         (folder / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
         previous = self.current_manifest()
@@ -304,26 +383,6 @@ class IndexStore:
     def _array(self, generation: str, name: str) -> np.ndarray:
         return np.load(self.directory / generation / f"{name}.npy", mmap_mode="r")
 
-    def _load_counts(self, generation: str) -> TermCounts | None:
-        try:
-            papers = np.array(self._array(generation, "papers"))
-            vocabulary = self._vocabulary(generation)
-            matrix = sparse.csr_matrix(
-                (
-                    np.array(self._array(generation, "counts_data")),
-                    np.array(self._array(generation, "counts_indices")),
-                    np.array(self._array(generation, "counts_indptr")),
-                ),
-                shape=(len(papers), len(vocabulary)),
-            )
-        except (OSError, ValueError):
-            return None
-        return TermCounts(papers, vocabulary, matrix)
-
-    def _vocabulary(self, generation: str) -> list[str]:
-        text = (self.directory / generation / "vocabulary.txt").read_text(encoding="utf-8")
-        return text.split("\n") if text else []
-
     def load(self) -> LoadedIndex | None:
         """The generation in use, memory-mapped; None when there is none or its files cannot be read."""
         manifest = self.current_manifest()
@@ -332,7 +391,7 @@ class IndexStore:
         generation = manifest.generation
         try:
             papers = self._array(generation, "papers")
-            vocabulary = self._vocabulary(generation)
+            vocabulary = read_vocabulary(self.directory / generation)
             scores = sparse.csc_matrix(
                 (
                     self._array(generation, "scores_data"),

@@ -5,7 +5,7 @@ the matrix: 1–4 ms on 128k papers, where SQLite's FTS5 took 60–125 ms to ran
 A title word counts `TITLE_WEIGHT` times and an author's name `AUTHOR_WEIGHT` times, a simple form of BM25F.
 
 The raw term counts are kept beside the scores so that an index can be rebuilt with some papers changed, added or
-removed without analysing the others again (`with_changes`).
+removed without analysing the others again (search/index_build.py).
 """
 
 from __future__ import annotations
@@ -37,6 +37,33 @@ def document_counts(document: Document) -> Counter[str]:
     return counts
 
 
+def analyse(documents: Iterable[Document], term_ids: dict[str, int]) -> sparse.csr_matrix:
+    """The documents' weighted term counts, a row each, over `term_ids`, to which their new terms are added."""
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for document in documents:
+        for term, count in document_counts(document).items():
+            indices.append(term_ids.setdefault(term, len(term_ids)))
+            data.append(count)
+        indptr.append(len(indices))
+    return sparse.csr_matrix(
+        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr, np.int64)),
+        shape=(len(indptr) - 1, len(term_ids)),
+    )
+
+
+def inverse_document_frequency(papers: int, frequency: np.ndarray) -> np.ndarray:
+    return np.log1p((papers - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
+
+
+def bm25(tf: np.ndarray, lengths: np.ndarray, idf: np.ndarray, average_length: float) -> np.ndarray:
+    """BM25 scores of matrix entries from their weighted term frequencies, their papers' lengths and their terms'
+    inverse document frequencies (all by entry)."""
+    norm = K1 * (1 - B + B * lengths / max(average_length, 1e-9))
+    return (idf * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class CorpusStatistics:
     """What BM25's weights depend on: how many papers, their average length, and each term's document frequency."""
@@ -57,32 +84,10 @@ class TermCounts:
     @classmethod
     def build(cls, paper_ids: np.ndarray, documents: Iterable[Document], vocabulary: Sequence[str] = ()) -> TermCounts:
         term_ids = {term: index for index, term in enumerate(vocabulary)}
-        indptr = [0]
-        indices: list[int] = []
-        data: list[float] = []
-        for document in documents:
-            for term, count in document_counts(document).items():
-                indices.append(term_ids.setdefault(term, len(term_ids)))
-                data.append(count)
-            indptr.append(len(indices))
-        if len(indptr) - 1 != len(paper_ids):
-            raise ValueError(f"{len(paper_ids)} paper ids for {len(indptr) - 1} documents")
-        counts = sparse.csr_matrix(
-            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr, np.int64)),
-            shape=(len(paper_ids), len(term_ids)),
-        )
+        counts = analyse(documents, term_ids)
+        if counts.shape[0] != len(paper_ids):
+            raise ValueError(f"{len(paper_ids)} paper ids for {counts.shape[0]} documents")
         return cls(np.asarray(paper_ids, dtype=np.int64), list(term_ids), counts)
-
-    def with_changes(self, removed_ids: np.ndarray, added_ids: np.ndarray, added: Iterable[Document]) -> TermCounts:
-        """These counts without the papers `removed_ids` (and without older rows of `added_ids`), plus `added`."""
-        keep = ~np.isin(self.paper_ids, np.concatenate([removed_ids, added_ids]))
-        new = TermCounts.build(added_ids, added, self.vocabulary)
-        kept = self.counts[keep]
-        kept.resize((kept.shape[0], len(new.vocabulary)))
-        counts = sparse.vstack([kept, new.counts], format="csr", dtype=np.float32)
-        paper_ids = np.concatenate([self.paper_ids[keep], new.paper_ids])
-        order = np.argsort(paper_ids, kind="stable")
-        return TermCounts(paper_ids[order], new.vocabulary, counts[order])
 
     def statistics(self) -> CorpusStatistics:
         lengths = np.asarray(self.counts.sum(axis=1)).ravel()
@@ -138,14 +143,12 @@ class KeywordIndex:
                 [statistics.document_frequency(term) + own.document_frequency(term) for term in counts.vocabulary],
                 dtype=np.float64,
             )
-        idf = np.log1p((papers - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
+        idf = inverse_document_frequency(papers, frequency)
         matrix = counts.counts
         lengths = np.asarray(matrix.sum(axis=1)).ravel().astype(np.float32)
         row_of_entry = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-        tf = matrix.data
-        norm = K1 * (1 - B + B * lengths[row_of_entry] / max(average_length, 1e-9))
-        data = idf[matrix.indices] * tf * (K1 + 1) / (tf + norm)
-        scores = sparse.csr_matrix((data.astype(np.float32), matrix.indices, matrix.indptr), shape=matrix.shape)
+        data = bm25(matrix.data, lengths[row_of_entry], idf[matrix.indices], average_length)
+        scores = sparse.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
         return cls(counts.paper_ids, counts.vocabulary, scores.tocsc())
 
     def scores_of(self, query_terms: Sequence[str]) -> np.ndarray:

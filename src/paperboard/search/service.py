@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 import faiss
 import numpy as np
@@ -142,7 +143,7 @@ class _View:
     papers_mark: datetime | None
     embeddings_mark: datetime | None
 
-    @property
+    @cached_property
     def coverage(self) -> SemanticCoverage:
         """Counted from the parts searched (changed papers are in `recent`, masked out of the main part)."""
         papers, with_vectors = len(self.recent), len(self.recent_vectors)

@@ -24,6 +24,13 @@ HNSW_SEARCH_DEPTH = 128
 SCAN_BELOW = 50_000
 
 
+def new_graph(dimensions: int) -> faiss.IndexHNSWFlat:
+    """An empty HNSW graph for vectors of `dimensions`, compared by inner product."""
+    graph = faiss.IndexHNSWFlat(dimensions, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = HNSW_CONSTRUCTION_DEPTH
+    return graph
+
+
 class VectorIndex:
     """`vectors[row]` is the vector of `paper_ids[row]`; `graph`, when present, is an HNSW index over the same rows."""
 
@@ -44,8 +51,7 @@ class VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         graph = None
         if len(vectors) > exact_max:
-            graph = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-            graph.hnsw.efConstruction = HNSW_CONSTRUCTION_DEPTH
+            graph = new_graph(vectors.shape[1])
             graph.add(vectors)
         return cls(np.asarray(paper_ids, dtype=np.int64), vectors, graph)
 

@@ -314,6 +314,22 @@ def test_papers_stored_after_the_index_was_built_are_found(catalogue, client_for
     assert search_ids(client, q="hypernetworks", mode="keyword") == [arxiv_id(10)]
 
 
+def test_the_answer_says_how_many_papers_meaning_can_find(catalogue, client_for: ClientFor, embedder: Embedder):
+    client = client_for(catalogue)
+    assert client.get("/api/papers/search", params={"q": "attention"}).headers["X-Semantic-Coverage"] == "5/5"
+
+    # A paper without a vector yet is searched by its words, and counted as not covered; nothing waits for it.
+    add_paper(catalogue, arxiv_id(10), title="Hypernetworks for retrieval", published_at=datetime(2025, 6, 10))
+    response = client.get("/api/papers/search", params={"q": "hypernetworks"})
+    assert [item["paper"]["id"] for item in response.json()] == [arxiv_id(10)]
+    assert response.headers["X-Semantic-Coverage"] == "5/6"
+
+    assert embed_pending(catalogue, embedder) == 1
+    assert client.get("/api/papers/search", params={"q": "attention"}).headers["X-Semantic-Coverage"] == "6/6"
+    # The daily papers (no query) are no search.
+    assert "X-Semantic-Coverage" not in client.get("/api/papers/search").headers
+
+
 def similar_ids(client, paper: str, **params) -> list[str]:
     response = client.get(f"/api/papers/{paper}/similar", params=params)
     assert response.status_code == 200, response.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,14 @@ from paperboard.db import Database
 from paperboard.db.models import Paper
 from paperboard.search.engine import SearchMode
 from paperboard.search.facets import SearchFilters
-from paperboard.search.service import QUERY_MAX_LENGTH, RESULTS_DEPTH, Searcher, SearchRequest, SearchSort
+from paperboard.search.service import (
+    QUERY_MAX_LENGTH,
+    RESULTS_DEPTH,
+    Searcher,
+    SearchRequest,
+    SearchSort,
+    SemanticCoverage,
+)
 from paperboard.web.api.errors import error_responses
 from paperboard.web.api.schemas import DailyPaper, PaperDetail, SearchItem, daily_paper, paper_detail, search_item
 from paperboard.web.api.times import IsoDay
@@ -32,6 +39,7 @@ router = APIRouter(tags=["papers"])
 )
 async def search(
     request: Request,
+    response: Response,
     database: DatabaseDep,
     searcher: SearcherDep,
     q: Annotated[
@@ -67,7 +75,8 @@ async def search(
     ] = False,
 ) -> list[DailyPaper]:
     """Papers of the catalogue for a query, best first, whether or not they are on a daily list. Hugging Face's
-    endpoint takes `q` and `limit`; the other parameters are Paperboard's."""
+    endpoint takes `q` and `limit`; the other parameters are Paperboard's. The `X-Semantic-Coverage` header says
+    how many of the papers searched could be found by meaning (those with a vector so far): `N/M`."""
     filters = SearchFilters(
         published_from=published_from, published_to=published_to, category=category, has_code=has_code, listed=listed
     )
@@ -77,23 +86,30 @@ async def search(
     # One trip to the thread pool for the search and its papers' details, where a plain route takes four (its
     # session's start and end, the route, the check of its answer): each took about 0.45 ms on the benchmark's
     # 2-core machine (docs/benchmarks.md), a tenth of a hybrid search.
-    return await run_in_threadpool(_search, database, searcher, search_request, site_url(request))
+    found, coverage = await run_in_threadpool(_search, database, searcher, search_request, site_url(request))
+    if coverage is not None:
+        # Hugging Face's answer is a bare list, so what meaning covers goes beside it, for clients that look.
+        response.headers["X-Semantic-Coverage"] = f"{coverage.with_vectors}/{coverage.papers}"
+    return found
 
 
-def _search(database: Database, searcher: Searcher, search_request: SearchRequest, site_url: str) -> list[DailyPaper]:
+def _search(
+    database: Database, searcher: Searcher, search_request: SearchRequest, site_url: str
+) -> tuple[list[DailyPaper], SemanticCoverage | None]:
     with database.read_session() as session:
         if not search_request.query.strip():
             # `huggingface_hub` leaves `q` out for an empty query, whose papers its docs call "daily papers"
             # narrowed by the query "if provided": so, unnarrowed, the daily papers as `/api/daily_papers` has them.
             end = search_request.offset + search_request.limit
             listed = daily_papers(session, sort="publishedAt", page=0, limit=end)[search_request.offset :]
-            return [daily_paper(item, site_url) for item in listed]
+            return [daily_paper(item, site_url) for item in listed], None
         results = searcher.search(session, search_request, with_categories=False)
         found = _daily_papers(session, [hit.paper for hit in results.hits], site_url)
+        coverage = searcher.semantic_coverage(session)
         if not search_request.explain:
-            return found
+            return found, coverage
         explanations = {hit.paper.arxiv_id: hit.explanation for hit in results.hits}
-        return [search_item(item, explanations[item.paper.id]) for item in found]
+        return [search_item(item, explanations[item.paper.id]) for item in found], coverage
 
 
 @router.get(

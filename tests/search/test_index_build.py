@@ -1,0 +1,178 @@
+"""A generation's files written a slice at a time: the same index as one built whole in memory, and an incremental
+write the same as a fresh one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from paperboard.search.analysis import Document, terms
+from paperboard.search.index_build import BuildSlices, write_keyword_files, write_vector_files
+from paperboard.search.keyword_index import KeywordIndex, TermCounts
+from paperboard.search.npy_stream import NpyAppender, read_rows
+from paperboard.search.vector_index import VectorIndex
+from tests.search.keyword_corpus import corpus, scores_by_paper_and_term
+
+# Small enough that a corpus of a few hundred papers is merged and scored in many slices and bands.
+TINY = BuildSlices(rows=13, band_entries=50, graph_rows=17)
+
+
+def slices_of(documents: dict[int, Document], size: int) -> Iterator[tuple[np.ndarray, list[Document]]]:
+    ids = sorted(documents)
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        yield np.array(chunk, dtype=np.int64), [documents[paper_id] for paper_id in chunk]
+
+
+def one_shot(documents: dict[int, Document]) -> tuple[TermCounts, KeywordIndex]:
+    ids = sorted(documents)
+    counts = TermCounts.build(np.array(ids, dtype=np.int64), [documents[paper_id] for paper_id in ids])
+    return counts, KeywordIndex.from_counts(counts)
+
+
+def loaded(folder: Path) -> tuple[TermCounts, KeywordIndex]:
+    """The counts and the index a generation's keyword files hold, read as the index store reads them."""
+    papers = np.load(folder / "papers.npy")
+    text = (folder / "vocabulary.txt").read_text(encoding="utf-8")
+    vocabulary = text.split("\n") if text else []
+    shape = (len(papers), len(vocabulary))
+    counts = sparse.csr_matrix(
+        tuple(np.load(folder / f"counts_{name}.npy") for name in ("data", "indices", "indptr")), shape=shape
+    )
+    scores = sparse.csc_matrix(
+        tuple(np.load(folder / f"scores_{name}.npy", mmap_mode="r") for name in ("data", "indices", "indptr")),
+        shape=shape,
+    )
+    return TermCounts(papers, vocabulary, counts), KeywordIndex(papers, vocabulary, scores)
+
+
+def ranked(index: KeywordIndex, query: str) -> list[int]:
+    rows, _ = index.top(terms(query), 50)
+    return index.paper_ids[rows].tolist()
+
+
+def assert_same_index(written: KeywordIndex, expected: KeywordIndex) -> None:
+    assert written.paper_ids.tolist() == expected.paper_ids.tolist()
+    written_scores = scores_by_paper_and_term(written)
+    expected_scores = scores_by_paper_and_term(expected)
+    assert written_scores.keys() == expected_scores.keys()
+    for key, score in expected_scores.items():
+        assert written_scores[key] == pytest.approx(score, rel=1e-5), key
+    for query in ["word1 word2", "word7", "brand new", "schmidhuber", "kaiser word7"]:
+        assert ranked(written, query) == ranked(expected, query), query
+
+
+@pytest.mark.parametrize("slices", [TINY, BuildSlices()], ids=["many slices and bands", "one of each"])
+def test_files_written_in_slices_hold_the_index_built_in_one_go(tmp_path, slices):
+    documents = corpus(300, seed=1)
+    counts, index = one_shot(documents)
+
+    written = write_keyword_files(tmp_path, slices_of(documents, 7), slices=slices)
+    written_counts, written_index = loaded(tmp_path)
+
+    # Analysed in the same order, the vocabulary and the counts are the same, column for column.
+    assert written.vocabulary == counts.vocabulary == written_counts.vocabulary
+    assert (written_counts.counts != counts.counts).nnz == 0
+    assert written.average_length == pytest.approx(counts.average_length())
+    assert_same_index(written_index, index)
+    # Each term's papers are stored in row order, as a query's column slices expect.
+    indptr, indices = written_index.scores.indptr, written_index.scores.indices
+    assert all(np.all(np.diff(indices[indptr[column] : indptr[column + 1]]) > 0) for column in range(len(indptr) - 1))
+
+
+def test_an_incremental_write_equals_a_fresh_one(tmp_path):
+    before = corpus(300, seed=1)
+    ids = sorted(before)
+    removed = ids[::7]
+    changed = ids[3::11]
+    added = [max(ids) + 1, max(ids) + 5, 1_000_000, min(ids) - 1]
+    after = {paper_id: document for paper_id, document in before.items() if paper_id not in removed}
+    replacements = {
+        paper_id: Document(f"brand new title {paper_id}", "novel words entirely", ("Jürgen Schmidhuber",))
+        for paper_id in [*changed, *added]
+    }
+    after.update(replacements)
+    previous, following = tmp_path / "previous", tmp_path / "following"
+    previous.mkdir()
+    following.mkdir()
+    write_keyword_files(previous, slices_of(before, 50), slices=TINY)
+
+    # As the index store calls it: every paper changed since is removed, and those still present come back
+    # (read from the database in any order).
+    written = write_keyword_files(
+        following,
+        iter([(np.array(sorted(replacements, reverse=True)), [replacements[i] for i in sorted(replacements)[::-1]])]),
+        previous=previous,
+        removed_ids=np.array([*removed, *changed, *added], dtype=np.int64),
+        slices=TINY,
+    )
+
+    fresh_counts, fresh = one_shot(after)
+    _, incremental = loaded(following)
+    assert written.papers.tolist() == sorted(after)
+    assert written.average_length == pytest.approx(fresh_counts.average_length())
+    # The vocabulary only grows (terms of removed papers stay, unused), so scores are compared by term.
+    assert set(fresh_counts.vocabulary) <= set(written.vocabulary)
+    assert_same_index(incremental, fresh)
+
+
+def test_an_incremental_write_can_empty_an_index_and_fill_it_again(tmp_path):
+    documents = corpus(20, seed=2)
+    ids = np.array(sorted(documents), dtype=np.int64)
+    full, emptied, refilled = (tmp_path / name for name in ("full", "emptied", "refilled"))
+    for folder in (full, emptied, refilled):
+        folder.mkdir()
+    write_keyword_files(full, slices_of(documents, 6), slices=TINY)
+
+    write_keyword_files(emptied, iter([]), previous=full, removed_ids=ids, slices=TINY)
+    first_three = {int(paper_id): documents[int(paper_id)] for paper_id in ids[:3]}
+    write_keyword_files(refilled, slices_of(first_three, 2), previous=emptied, removed_ids=ids[:3], slices=TINY)
+
+    assert len(loaded(emptied)[1]) == 0
+    assert_same_index(loaded(refilled)[1], one_shot(first_three)[1])
+
+
+def test_vector_files_written_in_slices_search_as_vectors_held_whole(tmp_path):
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    paper_ids = np.arange(10, 310, dtype=np.int64)
+    chunks = [(paper_ids[start : start + 40], vectors[start : start + 40]) for start in range(0, 300, 40)]
+
+    count = write_vector_files(tmp_path, chunks, 16, exact_max=100, slices=TINY)
+
+    assert count == 300
+    assert np.load(tmp_path / "vector_papers.npy").tolist() == paper_ids.tolist()
+    assert np.array_equal(np.load(tmp_path / "vectors.npy"), vectors)
+    written = VectorIndex(paper_ids, np.load(tmp_path / "vectors.npy"), VectorIndex.load_graph(tmp_path / "hnsw.faiss"))
+    whole = VectorIndex.build(paper_ids, vectors, exact_max=100)
+    assert written.graph is not None and written.graph.ntotal == 300
+    for query in rng.standard_normal((20, 16)).astype(np.float32):
+        assert written.search(query, 10)[0].tolist() == whole.search(query, 10)[0].tolist()
+
+
+def test_few_vectors_get_no_graph(tmp_path):
+    count = write_vector_files(tmp_path, [(np.array([1, 2]), np.eye(2, 4, dtype=np.float32))], 4, exact_max=100)
+
+    assert count == 2
+    assert not (tmp_path / "hnsw.faiss").exists()
+
+
+def test_an_appended_npy_file_is_an_ordinary_one_and_reads_back_in_slices(tmp_path):
+    path = tmp_path / "rows.npy"
+    rows = np.arange(60, dtype=np.float32).reshape(20, 3)
+    with NpyAppender(path, np.float32, (3,)) as appender:
+        for start in range(0, 20, 7):
+            appender.append(rows[start : start + 7])
+
+    assert np.array_equal(np.load(path), rows)
+    assert np.array_equal(np.load(path, mmap_mode="r"), rows)
+    assert np.array_equal(read_rows(path, 5, 9), rows[5:9])
+    assert np.array_equal(read_rows(path, 18, 30), rows[18:])
+    assert read_rows(path, 20, 20).shape == (0, 3)
+    with pytest.raises(ValueError, match="shape"):
+        NpyAppender(tmp_path / "other.npy", np.int64).append(rows)
