@@ -3,14 +3,13 @@ host into its own empty data dir, and a paper imported through one host is found
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import select
 
 from paperboard.db.models import SearchIndexGeneration
 from paperboard.search.index_store import IndexStore
 from tests.catalog.test_jsonl import write_lines
 from tests.cli.test_index import records
+from tests.multihost.conftest import wait_for
 
 FOUND_WITHIN_SECONDS = 5.0
 
@@ -35,15 +34,6 @@ def found(host, word: str) -> list[str]:
     response = host.get("/api/papers/search", params={"q": word, "mode": "keyword"})
     assert response.status_code == 200, response.text
     return [paper["paper"]["id"] for paper in response.json()]
-
-
-def wait_for(condition, seconds: float) -> float:
-    """Seconds until `condition()` held; fails after `seconds`."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < seconds, f"not within {seconds} s"
-        time.sleep(0.1)
-    return time.monotonic() - started
 
 
 def paper(arxiv_id: str, word: str) -> dict:
