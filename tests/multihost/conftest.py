@@ -51,6 +51,15 @@ BASE_SETTINGS = {
 P = TypeVar("P", bound="Process")
 
 
+def serve_command(port: int, workers: int = 1) -> list[str]:
+    """The arguments of `paperboard serve` for a host; deploy/paperboard-web.service passes the same options
+    (tests/multihost/test_deploy.py checks it)."""
+    return ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+
+
+WORKER_COMMAND = ["worker"]
+
+
 @dataclass
 class Process:
     """One command of the cluster, with its own data dir and its log (stdout and stderr) in a file there."""
@@ -146,9 +155,7 @@ class Cluster:
         started = []
         for _ in range(count):
             port = free_port()
-            started.append(
-                self._start(Host, "host", ["serve", "--port", str(port), "--workers", str(workers)], settings)
-            )
+            started.append(self._start(Host, "host", serve_command(port, workers), settings))
             started[-1].base_url = f"http://127.0.0.1:{port}"
         for host in started:
             self._wait(host, lambda host=host: _answers(host))
@@ -156,7 +163,7 @@ class Cluster:
 
     def start_workers(self, count: int, **settings: str) -> list[Worker]:
         """`count` workers, each past its start-up (it logged "worker started") when this returns."""
-        started = [self._start(Worker, "worker", ["worker"], settings) for _ in range(count)]
+        started = [self._start(Worker, "worker", WORKER_COMMAND, settings) for _ in range(count)]
         for worker in started:
             self._wait(worker, lambda worker=worker: "worker started" in worker.log())
         return started
