@@ -1,5 +1,5 @@
-"""Two workers on one database, as on two machines: a scheduled harvest is made once, and with one of them killed
-while it sends, every digest still goes out once."""
+"""Two workers on one database, as on two machines: a scheduled harvest is made once, each paper embedded once and
+the index built once, and with one of them killed while it sends, every digest still goes out once."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from paperboard.clock import utcnow
 from paperboard.db.models import OutboxMessage
 from paperboard.worker.schedule import WEEKDAYS
 from tests.arxiv_server import Reply
+from tests.catalog.test_jsonl import write_lines
+from tests.cli.test_index import records
 from tests.cli.test_worker import FIRST_PAGE, harvested, midday_zone, runs
 from tests.community.factories import add_listing, add_paper
 from tests.digest.factories import add_subscriber
@@ -81,3 +83,17 @@ def test_with_two_workers_and_a_killed_one_every_digest_is_sent_exactly_once(clu
         assert len(smtp.received) <= READERS + 1, [mail.recipients for mail in smtp.received]
     with cluster.database.read_session() as session:
         assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
+
+
+def test_two_workers_embed_each_paper_once_and_build_once(cluster, workers, tmp_path):
+    papers = write_lines(tmp_path / "papers.jsonl", records(40))
+    assert cluster.cli().run("import", str(papers)).returncode == 0
+    started = workers(2)
+
+    built = "search index built: 40 papers, 40 vectors"
+    wait_for(lambda: any(built in worker.log() for worker in started), 180)
+    time.sleep(2)
+
+    logs = [worker.log() for worker in started]
+    assert sum("40 papers wait for a vector" in log for log in logs) == 1, logs
+    assert sum(log.count("search index built") for log in logs) == 1, logs
