@@ -54,15 +54,7 @@ def backup(database: Database, target: Path) -> str:
         if database.backend == "sqlite":
             _backup_sqlite(_sqlite_file(database), partial)
         else:
-            # The shared search index generations are derived data, as the index files are on SQLite.
-            _run_postgres_program(
-                "pg_dump",
-                database.url,
-                "--format=custom",
-                "--exclude-table-data=search_index_chunks",
-                "--exclude-table-data=search_index_generations",
-                f"--file={partial}",
-            )
+            _run_postgres_program("pg_dump", database.url, "--format=custom", f"--file={partial}")
     return revision
 
 

@@ -216,8 +216,8 @@ class IndexStore:
                 self.fetch(session, newest)
 
     def missing_from_database(self, database: Database) -> bool:
-        """Whether the database should hold a generation for other hosts and holds none (after a restore: backups
-        leave the index out)."""
+        """Whether the database should hold a generation for other hosts and holds none (its generations were
+        deleted, or the folder was built before the site moved to PostgreSQL)."""
         if not is_shared(database):
             return False
         with database.read_session() as session:
