@@ -9,6 +9,7 @@ not (`rcpt_attempts`), and the connections mail came through (`connections`).
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -59,6 +60,7 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.server.data_delay)
         with self.server._lock:
             refusals = [self.server._message_refusals.get(address.lower()) for address in envelope.rcpt_tos]
         if refusal := next((reply for reply in refusals if reply), None):
@@ -73,8 +75,10 @@ class _Handler:
 class SmtpServer:
     """Run with `with SmtpServer() as server:`; `server.url` is the `PAPERBOARD_SMTP_URL` that reaches it."""
 
-    def __init__(self, **smtp_options: Any) -> None:
+    def __init__(self, *, data_delay: float = 0.0, **smtp_options: Any) -> None:
         self.port = free_port()
+        # Seconds each message's data takes to be accepted, so that a test can stop a sender midway.
+        self.data_delay = data_delay
         self.received: list[ReceivedMail] = []
         self._scripts: dict[str, list[str]] = defaultdict(list)
         self.rcpt_attempts: Counter[str] = Counter()

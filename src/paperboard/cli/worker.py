@@ -24,7 +24,7 @@ from paperboard.progress import LoggingProgress
 from paperboard.search.indexing import IndexingDuty, indexing_embedder
 from paperboard.search.paper_keywords import KeywordDuty
 from paperboard.thumbnails.jobs import make_thumbnails, pdf_client
-from paperboard.worker.jobs import Scheduler, logged_failures, logger
+from paperboard.worker.jobs import Scheduler, logged_failures, logger, unless_busy
 
 
 def send_mail(database: Database, configuration: Settings) -> None:
@@ -122,6 +122,8 @@ def worker(
             keywords = (
                 KeywordDuty(database, embedder, LoggingProgress(logger)) if configuration.extract_keywords else None
             )
+            # A duty that two workers of one database must not do at once (the others' rows are claimed).
+            alone = partial(unless_busy, database, configuration)
             logger.info("worker started")
             try:
                 while True:
@@ -132,16 +134,20 @@ def worker(
                     thumbnails = logged_failures(
                         "thumbnails", partial(make_due_thumbnails, database, configuration, pdfs)
                     )
-                    embedded = logged_failures("search indexing", indexing.run_once)
+                    # One worker of the database at a time embeds and builds: another would embed the same papers.
+                    embedded = logged_failures("search indexing", partial(alone, "indexing", indexing.run_once, 0))
                     # Keywords need vectors, and search by meaning matters more: only once the embedding caught up.
                     extracted = (
-                        logged_failures("keywords", keywords.run_once) if keywords is not None and not embedded else 0
+                        logged_failures("keywords", partial(alone, "keywords", keywords.run_once, 0))
+                        if keywords is not None and not embedded
+                        else 0
                     )
                     retrained = logged_failures(
                         "reader models", partial(retrain_stale_models, database, configuration.data_dir)
                     )
                     logged_failures("scheduled jobs", scheduler.run_due)
-                    logged_failures("GitHub stars", stars.run_once)
+                    # Two workers would ask GitHub for the same repositories, and spend its rate limit twice.
+                    logged_failures("GitHub stars", partial(alone, "github-stars", stars.run_once, None))
                     if configuration.smtp_url:
                         logged_failures("sending mail", partial(send_mail, database, configuration))
                     if once:

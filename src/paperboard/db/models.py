@@ -577,3 +577,29 @@ class PaperThumbnail(Base):
     width: Mapped[int]
     height: Mapped[int]
     rendered_at: Mapped[datetime]
+
+
+class SearchIndexGeneration(Base):
+    """A search index generation as built by a worker, shared through the database so that every web host of a
+    site on PostgreSQL downloads it into its own data folder (`search/shared_index.py`). `files` lists the
+    generation's files ({"name", "size", "sha256"}); it is `published_at` once every chunk is stored."""
+
+    __tablename__ = "search_index_generations"
+
+    generation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    built_at: Mapped[datetime]
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSONList)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class SearchIndexChunk(Base):
+    """A few MiB of one file of a shared generation: no single value is large, and a download streams."""
+
+    __tablename__ = "search_index_chunks"
+
+    generation: Mapped[str] = mapped_column(
+        ForeignKey("search_index_generations.generation", ondelete="CASCADE"), primary_key=True
+    )
+    file: Mapped[str] = mapped_column(String(255), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

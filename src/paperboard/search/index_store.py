@@ -6,6 +6,9 @@ new folder of NumPy arrays, a slice at a time (search/index_build.py), and then 
 rename; workers memory-map the arrays (so they share one copy in the page cache) and switch when the pointer
 changes. A build reuses the previous generation's term counts, analysing only the papers changed since, and its
 graph when the new vectors can be added to it; `full=True` analyses every paper again and links a new graph.
+
+On PostgreSQL each generation is also stored in the database, and a folder without the newest one downloads it
+(`shared_index`): web hosts on separate machines all search the generation the worker built.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +32,7 @@ from sqlalchemy.orm import Session
 from paperboard.clock import utcnow
 from paperboard.db import Database
 from paperboard.db.batches import in_batches
+from paperboard.db.locks import exclusive_lock
 from paperboard.db.models import Paper, PaperCategory, PaperEmbedding
 from paperboard.progress import Progress, SilentProgress
 from paperboard.search.analysis import Document
@@ -44,13 +49,17 @@ from paperboard.search.index_build import (
 )
 from paperboard.search.keyword_index import KeywordIndex
 from paperboard.search.npy_stream import read_rows, row_count
+from paperboard.search.shared_index import PublishedGeneration, download, is_shared, latest, publish
 from paperboard.search.vector_index import DEFAULT_EXACT_MAX, VectorIndex
 
 # 2: words no longer include underscores.
 FORMAT_VERSION = 2
 POINTER = "current.json"
-BUILD_LOCK = "build.lock"
+# Held while a generation is put in place in the folder (by a build or a download), by one process of the host.
+FOLDER_LOCK = "folder.lock"
 _READ_CHUNK = 2000
+# The prefix of a generation's folder while it is being built.
+_BUILDING = ".building-"
 # An incremental build analyses the changed papers together, in memory (100,000 abstracts: about 200 MiB); above
 # that many and this share of the papers, it analyses them all again instead, a slice at a time.
 MAX_CHANGED = 100_000
@@ -199,6 +208,70 @@ class IndexStore:
         except OSError:
             return None
 
+    def newer_generation(self, session: Session) -> PublishedGeneration | None:
+        """The database's newest generation when this folder lacks it and has none or an older one (PostgreSQL
+        only: on SQLite, None without a query)."""
+        if not is_shared(session):
+            return None
+        newest = latest(session)
+        return newest if newest is not None and self._older_than(newest) else None
+
+    def _older_than(self, newest: PublishedGeneration) -> bool:
+        local = self.current_manifest()
+        return local is None or (
+            local.generation != newest.generation and datetime.fromisoformat(local.built_at) < newest.built_at
+        )
+
+    def fetch(self, session: Session, newest: PublishedGeneration, *, wait: bool = True) -> bool:
+        """Download `newest` and put it in place, unless another process of this host is doing it (then wait for
+        it, or return False at once when not `wait`); whether the folder now holds it."""
+        with self._folder_lock(wait=wait) as held:
+            if not held:
+                return False
+            if not self._older_than(newest):
+                # Another process of this host put it (or a newer one) in place meanwhile.
+                return True
+            target = self.directory / newest.generation
+            if not (target / "manifest.json").is_file():
+                staging = self.directory / f".{newest.generation}"
+                # Left by a download cut short: under the lock, nobody else is writing it.
+                shutil.rmtree(staging, ignore_errors=True)
+                try:
+                    download(session, newest.generation, staging)
+                except BaseException:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise
+                shutil.rmtree(target, ignore_errors=True)
+                os.replace(staging, target)
+            self._point_at(newest.generation)
+        return True
+
+    def sync(self, database: Database) -> None:
+        """Put the database's newest generation in place if this folder lacks it (PostgreSQL only)."""
+        with database.read_session() as session:
+            newest = self.newer_generation(session)
+            if newest is not None:
+                self.fetch(session, newest)
+
+    def missing_from_database(self, database: Database) -> bool:
+        """Whether the database should hold a generation for other hosts and holds none (its generations were
+        deleted, or the folder was built before the site moved to PostgreSQL)."""
+        if not is_shared(database):
+            return False
+        with database.read_session() as session:
+            return latest(session) is None
+
+    @contextmanager
+    def _folder_lock(self, *, wait: bool) -> Iterator[bool]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / FOLDER_LOCK).open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+
     def build(
         self,
         database: Database,
@@ -209,11 +282,14 @@ class IndexStore:
         full: bool = False,
         exact_max: int = DEFAULT_EXACT_MAX,
     ) -> IndexManifest:
-        """Build a generation from the database and put it in place. Builds wait for each other (a worker's and an
-        import's), so that neither removes the folder the other is writing."""
+        """Build a generation from the database and put it in place. Builds of one database wait for each other
+        (a worker's and an import's, on any host), so that neither removes the folder the other is writing and no
+        two hosts build the same generation at once."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / BUILD_LOCK).open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with exclusive_lock(database, "search-index-build", fallback_dir=self.directory, wait=None):
+            # The generation another host built last is the base of this one (only the papers changed since are
+            # analysed again).
+            self.sync(database)
             return self._build(database, model, dimensions, progress or SilentProgress(), full, exact_max)
 
     def _build(
@@ -221,8 +297,14 @@ class IndexStore:
     ) -> IndexManifest:
         started = time.monotonic()
         previous = None if full else self.current_manifest()
-        generation = f"g{utcnow():%Y%m%dT%H%M%S%f}-{os.getpid()}"
-        folder = self.directory / generation
+        built_at = utcnow()
+        generation = f"g{built_at:%Y%m%dT%H%M%S%f}-{os.getpid()}"
+        # Written under a name that pointing at a generation never removes (another process of this host may put a
+        # downloaded generation in place meanwhile), and renamed once complete. Builds wait for each other, so
+        # what is left under that name is a crashed build's.
+        for unfinished in self.directory.glob(f"{_BUILDING}*"):
+            shutil.rmtree(unfinished, ignore_errors=True)
+        folder = self.directory / f"{_BUILDING}{generation}"
         folder.mkdir(parents=True)
         try:
             with database.read_session() as session:
@@ -250,10 +332,17 @@ class IndexStore:
             vectors=vectors,
             papers_through=_isoformat(papers_through),
             embeddings_through=_isoformat(embeddings_through),
-            built_at=utcnow().isoformat(),
+            built_at=built_at.isoformat(),
             build_seconds=round(time.monotonic() - started, 3),
         )
-        self._publish(manifest)
+        # The manifest last: a folder without one is an unfinished generation, never pointed at.
+        (folder / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+        os.replace(folder, self.directory / generation)
+        if is_shared(database):
+            # Before it is put in place here: the database always has the generation its builder searches.
+            publish(database, generation, built_at, self.directory / generation)
+        with self._folder_lock(wait=True):
+            self._point_at(generation)
         return manifest
 
     def _reusable_counts(self, previous: IndexManifest | None) -> IndexManifest | None:
@@ -362,20 +451,17 @@ class IndexStore:
             return None
         return folder, last
 
-    def _publish(self, manifest: IndexManifest) -> None:
-        folder = self.directory / manifest.generation
-        # The manifest last: a folder without one is an unfinished build, never pointed at.
-        (folder / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+    def _point_at(self, generation: str) -> None:
         previous = self.current_manifest()
         staged = self.directory / f".{POINTER}.{os.getpid()}"
-        staged.write_text(json.dumps({"generation": manifest.generation}))
+        staged.write_text(json.dumps({"generation": generation}))
         os.replace(staged, self.pointer)
-        self._remove_old_generations(keep={manifest.generation, previous.generation if previous else ""})
+        self._remove_old_generations(keep={generation, previous.generation if previous else ""})
 
     def _remove_old_generations(self, keep: set[str]) -> None:
         # The generation just replaced stays, for workers that read the pointer a moment ago and are opening it
         # now; workers that have older ones open keep reading them, since unlinked files live on until closed.
-        # Unfinished builds of crashed runs go too.
+        # Folders that crashed builds of earlier versions left under their final name go too.
         for folder in self.directory.iterdir():
             if folder.is_dir() and folder.name not in keep and folder.name.startswith("g"):
                 shutil.rmtree(folder, ignore_errors=True)

@@ -43,10 +43,13 @@ def build_index(
 
 
 def index_is_behind(database: Database, settings: Settings, embedder: Embedder) -> bool:
-    """Whether papers changed or vectors were stored after the current generation was built (or there is none)."""
-    manifest = IndexStore(settings.search_index_dir).current_manifest()
+    """Whether papers changed or vectors were stored after the newest generation was built (or there is none); on
+    PostgreSQL the newest is the database's, which another host may have built."""
+    store = IndexStore(settings.search_index_dir)
+    store.sync(database)
+    manifest = store.current_manifest()
     model = model_key(embedder)
-    if manifest is None or manifest.model != model:
+    if manifest is None or manifest.model != model or store.missing_from_database(database):
         return True
     with database.read_session() as session:
         papers_mark = session.scalar(select(func.max(Paper.changed_at)))

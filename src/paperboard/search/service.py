@@ -4,7 +4,9 @@ Each web worker holds one `Searcher`. It searches the index generation on disk (
 a small index of the papers changed or embedded since that generation was built, read from the database and kept
 up to date as searches arrive: a paper imported, fetched or withdrawn a moment ago is found (or no longer found)
 by keyword at once, and by meaning as soon as its vector is stored. The next build folds those papers into the main
-index.
+index. On PostgreSQL a worker whose folder lacks the database's newest generation downloads it (`shared_index`):
+at its first search when it has none (there is nothing else to search), in the background when it has an older one
+(which it keeps searching meanwhile).
 
 A query that is an arXiv id in any form the catalogue reads (`2506.03781v2`, `arXiv:hep-th/9901001`, an abs or pdf
 address) names one paper: it finds that paper alone, whatever the mode and filters, rather than the papers that
@@ -13,6 +15,7 @@ happen to share the address's words.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -58,6 +61,8 @@ RESULTS_DEPTH = 200
 REFRESH_SECONDS = 1.0
 # A web worker embeds one short query at a time: one thread each keeps workers from competing for the cores.
 QUERY_EMBEDDING_THREADS = 1
+
+logger = logging.getLogger(__name__)
 
 
 class QueryTooLong(ValueError):
@@ -228,6 +233,7 @@ class Searcher:
         self._view: _View | None = None
         self._pointer_stamp: float | None = None
         self._checked_at = -REFRESH_SECONDS
+        self._download: threading.Thread | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -320,6 +326,7 @@ class Searcher:
             if view is not None and time.monotonic() - self._checked_at < REFRESH_SECONDS:
                 return view
             model = self._loaded_model()
+            self._follow_database(session)
             stamp = self.store.pointer_stamp()
             current = view.main.index if view is not None and view.main is not None else None
             main = current if view is not None and stamp == self._pointer_stamp else self._load_main(model)
@@ -338,6 +345,29 @@ class Searcher:
             self._pointer_stamp = stamp
             self._checked_at = time.monotonic()
             return view
+
+    def _follow_database(self, session: Session) -> None:
+        """Download the database's newest generation if this folder lacks it (PostgreSQL; called with the lock)."""
+        if self._download is not None and self._download.is_alive():
+            return
+        newest = self.store.newer_generation(session)
+        if newest is None:
+            return
+        if self.store.current_manifest() is None:
+            self.store.fetch(session, newest)
+            return
+        bind = session.get_bind()
+
+        def download() -> None:
+            try:
+                with Session(bind) as own, own.begin():
+                    self.store.fetch(own, newest, wait=False)
+            except Exception:
+                # Searches go on with the generation in place; the next refresh tries again.
+                logger.exception("search: could not download index generation %s", newest.generation)
+
+        self._download = threading.Thread(target=download, name="index-download", daemon=True)
+        self._download.start()
 
     def _loaded_model(self) -> str:
         # Called with the lock held, so not through the `embedder` property, which takes it.

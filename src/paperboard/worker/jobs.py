@@ -1,11 +1,18 @@
 """Running the scheduled jobs that are due (`worker.schedule`): each recorded as started, then finished, so that an
-interrupted or failed run is run again; a failure is logged and the other jobs still run."""
+interrupted or failed run is run again; a failure is logged and the other jobs still run.
+
+Several workers may run against one database (on several machines): a scheduled run, and each duty that is not a
+queue of claimed rows (embedding and index builds, keywords, GitHub stars), is done by one worker at a time under a
+lock of the database (`db.locks`: an advisory lock on PostgreSQL, released by the server when the worker's
+connection dies); the others skip it that round. Queues (submissions, thumbnails, the outbox) are claimed row by
+row (`db.job_queue`, the mail sender's lock)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import partial
@@ -18,9 +25,10 @@ from paperboard.clock import utcnow
 from paperboard.community.housekeeping import purge_expired
 from paperboard.config import Settings
 from paperboard.db import Database
+from paperboard.db.locks import LockBusy, exclusive_lock
 from paperboard.digest.compose import compose_digests
 from paperboard.progress import LoggingProgress
-from paperboard.worker.schedule import HARVEST, PURGE, ScheduledJob, due_jobs, finish_run, start_run
+from paperboard.worker.schedule import HARVEST, PURGE, ScheduledJob, due_jobs, finish_run, is_finished, start_run
 
 logger = logging.getLogger("paperboard.worker")
 
@@ -41,6 +49,18 @@ def logged_failures(duty: str, work: Callable[[], Result]) -> Result | None:
     except Exception:
         logger.exception("%s failed", duty)
     return None
+
+
+def unless_busy(
+    database: Database, configuration: Settings, duty: str, work: Callable[[], Result], idle: Result
+) -> Result:
+    """`work()`, unless another worker of this database is doing `duty` now: then `idle`, at once."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(exclusive_lock(database, f"worker:{duty}", fallback_dir=configuration.data_dir))
+        except LockBusy:
+            return idle
+        return work()
 
 
 def harvest_categories(database: Database, configuration: Settings) -> str:
@@ -82,21 +102,28 @@ class Scheduler:
         for job in jobs:
             if self.retry_at.get((job.job, job.run_key), 0.0) > time.monotonic():
                 continue
-            with self.database.session() as session:
-                start_run(session, job, utcnow())
-            summary = logged_failures(f"{job.job} {job.run_key}", partial(self._run, job))
-            if summary is None:
-                self.retry_at[job.job, job.run_key] = time.monotonic() + RETRY_FAILED_RUN_SECONDS
-                logger.info(
-                    "%s %s is tried again in %.0f minutes, or by the next worker started",
-                    job.job,
-                    job.run_key,
-                    RETRY_FAILED_RUN_SECONDS / 60,
-                )
-                continue
-            with self.database.session() as session:
-                finish_run(session, job, utcnow())
-            logger.info("%s %s finished: %s", job.job, job.run_key, summary)
+            unless_busy(self.database, self.settings, f"{job.job}:{job.run_key}", partial(self._run_due, job), None)
+
+    def _run_due(self, job: ScheduledJob) -> None:
+        """Run `job` unless another worker finished it since it was found due (this one holds its lock now)."""
+        with self.database.read_session() as session:
+            if is_finished(session, job):
+                return
+        with self.database.session() as session:
+            start_run(session, job, utcnow())
+        summary = logged_failures(f"{job.job} {job.run_key}", partial(self._run, job))
+        if summary is None:
+            self.retry_at[job.job, job.run_key] = time.monotonic() + RETRY_FAILED_RUN_SECONDS
+            logger.info(
+                "%s %s is tried again in %.0f minutes, or by the next worker started",
+                job.job,
+                job.run_key,
+                RETRY_FAILED_RUN_SECONDS / 60,
+            )
+            return
+        with self.database.session() as session:
+            finish_run(session, job, utcnow())
+        logger.info("%s %s finished: %s", job.job, job.run_key, summary)
 
     def _run(self, job: ScheduledJob) -> str:
         if job.job == PURGE:

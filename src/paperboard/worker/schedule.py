@@ -89,6 +89,11 @@ def due_jobs(session: Session, settings: Settings, now: datetime) -> list[Schedu
     return [job for job in jobs if (job.job, job.run_key) not in finished]
 
 
+def is_finished(session: Session, job: ScheduledJob) -> bool:
+    run = session.get(ScheduledRun, (job.job, job.run_key))
+    return run is not None and run.finished_at is not None
+
+
 def start_run(session: Session, job: ScheduledJob, now: datetime) -> None:
     """Record that the run starts (again, when an earlier start was interrupted)."""
     run = session.get(ScheduledRun, (job.job, job.run_key))
