@@ -60,6 +60,7 @@ class Database:
         self.engine = self._create_engine()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
+        self._counting_engine: Engine | None = None
 
     @property
     def backend(self) -> str:
@@ -91,5 +92,28 @@ class Database:
         with self._read_sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def counting_session(self) -> Iterator[Session]:
+        """A session for counters that every request may write (`db.rate_windows`), made of single statements that
+        each keep the counts consistent on their own.
+
+        On PostgreSQL each statement commits on its own (autocommit), on connections that are not pinged first and
+        whose commits do not wait for the disk (`synchronous_commit` off: a crash may forget the last counts, which
+        only lets a few more requests through): one round trip per statement. On SQLite it is `session()`."""
+        if self.backend == "sqlite":
+            with self.session() as session:
+                yield session
+            return
+        if self._counting_engine is None:
+            self._counting_engine = create_engine(
+                self.url,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"connect_timeout": 10, "options": "-c synchronous_commit=off"},
+            )
+        with Session(self._counting_engine) as session:
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._counting_engine is not None:
+            self._counting_engine.dispose()

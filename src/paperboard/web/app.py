@@ -230,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             LimitClass.PAGES: settings.page_requests_per_minute,
         },
         per_token=settings.api_token_requests_per_minute,
+        database=app.state.database if _shared_rate_limits(settings, app.state.database) else None,
     )
     # Around the refusals too: a 413 or a 429 carries the same Content-Security-Policy and HSTS as a page.
     app.add_middleware(
@@ -239,6 +240,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # cache).
     app.add_middleware(HeadAsGet)
     return app
+
+
+def _shared_rate_limits(settings: Settings, database: Database) -> bool:
+    """Whether the rate limits are counted in the database rather than in each process (`rate_limit_store`)."""
+    if settings.rate_limit_store == "auto":
+        return database.backend == "postgresql"
+    return settings.rate_limit_store == "database"
 
 
 def _api_schema(app: FastAPI) -> dict[str, Any]:
