@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperboard.db.changes import announce_changes
+
 
 class UnsupportedDatabaseError(Exception):
     """The database URL names a backend Paperboard does not support."""
@@ -76,7 +78,9 @@ class Database:
             event.listen(engine, "begin", _begin_sqlite_transaction)
             return engine
         # A server that drops packets would otherwise hold a request (or /healthz) until the kernel gives up.
-        return create_engine(self.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        engine = create_engine(self.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        announce_changes(engine)
+        return engine
 
     @contextmanager
     def session(self) -> Iterator[Session]:
