@@ -189,6 +189,11 @@ class Settings(BaseSettings):
         description="Addresses (comma-separated, `*` for any) of the reverse proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto `paperboard serve` believes.",
     )
+    proxy_headers: bool = Field(
+        True,
+        description="Whether `paperboard serve` believes X-Forwarded-For and X-Forwarded-Proto at all (from the "
+        "proxies of `forwarded_allow_ips` only); `--proxy-headers`/`--no-proxy-headers` overrides it.",
+    )
 
     embedding_processes: int = Field(
         0,
