@@ -97,3 +97,12 @@ def test_memory_keeps_the_counts_per_process(database, client_for, clock):
     assert statuses([first, second], LIMIT + 1).count(200) == 2 * LIMIT
     with database.read_session() as session:
         assert session.scalars(select(RateWindow.key)).all() == []
+
+
+def test_requests_are_let_through_when_the_database_cannot_be_reached(caplog):
+    # Nothing listens on port 1: every connection is refused at once.
+    unreachable = Database("postgresql://paperboard@127.0.0.1:1/paperboard")
+    counter = rate_limits.SharedWindowCounter(unreachable, "pages", 1)
+    assert [counter.take("192.0.2.1", now=0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert "rate limit pages not counted, the request is let through" in caplog.text
+    unreachable.dispose()
