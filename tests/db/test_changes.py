@@ -76,6 +76,6 @@ def test_a_write_rolled_back_is_not_announced(postgres, listening):
 def test_counters_are_not_announced(postgres, listening):
     with postgres.session() as session:
         assert take(session, "requests:pages:192.0.2.1", limit=5, window=timedelta(minutes=1), now=utcnow()) == 0
-    with postgres.counting_session() as session:
-        assert take(session, "requests:pages:192.0.2.1", limit=5, window=timedelta(minutes=1), now=utcnow()) == 0
+    with postgres.counting_connection() as connection:
+        assert take(connection, "requests:pages:192.0.2.1", limit=5, window=timedelta(minutes=1), now=utcnow()) == 0
     assert heard(listening) == 0

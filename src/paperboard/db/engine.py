@@ -97,16 +97,17 @@ class Database:
             yield session
 
     @contextmanager
-    def counting_session(self) -> Iterator[Session]:
-        """A session for counters that every request may write (`db.rate_windows`), made of single statements that
-        each keep the counts consistent on their own.
+    def counting_connection(self) -> Iterator[Connection]:
+        """A connection for counters that every request may write (`db.rate_windows`), made of single statements
+        that each keep the counts consistent on their own.
 
         On PostgreSQL each statement commits on its own (autocommit), on connections that are not pinged first and
         whose commits do not wait for the disk (`synchronous_commit` off: a crash may forget the last counts, which
-        only lets a few more requests through): one round trip per statement. On SQLite it is `session()`."""
+        only lets a few more requests through): one round trip per statement. On SQLite it is a transaction that
+        holds the write lock, as `session()`."""
         if self.backend == "sqlite":
-            with self.session() as session:
-                yield session
+            with self.engine.begin() as connection:
+                yield connection
             return
         if self._counting_engine is None:
             self._counting_engine = create_engine(
@@ -114,8 +115,8 @@ class Database:
                 isolation_level="AUTOCOMMIT",
                 connect_args={"connect_timeout": 10, "options": "-c synchronous_commit=off"},
             )
-        with Session(self._counting_engine) as session:
-            yield session
+        with self._counting_engine.connect() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

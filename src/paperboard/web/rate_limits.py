@@ -196,9 +196,9 @@ class SharedWindowCounter:
 
     def take(self, key: str, now: float) -> float:
         try:
-            with self.database.counting_session() as session:
+            with self.database.counting_connection() as connection:
                 wait = rate_windows.take(
-                    session,
+                    connection,
                     f"requests:{self.name}:{key}",
                     limit=self.limit,
                     window=timedelta(seconds=self.window),
