@@ -113,6 +113,10 @@ class Database:
             self._counting_engine = create_engine(
                 self.url,
                 isolation_level="AUTOCOMMIT",
+                # A count takes well under a millisecond: a few connections serve every thread of the process, and
+                # each host's processes leave PostgreSQL's connections to the sessions that do the work.
+                pool_size=4,
+                max_overflow=4,
                 connect_args={"connect_timeout": 10, "options": "-c synchronous_commit=off"},
             )
         with self._counting_engine.connect() as connection:
