@@ -29,8 +29,10 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from sqlalchemy import make_url, text
 
 from paperboard.db import Database
+from paperboard.db.locks import _advisory_key
 from tests.conftest import Cli, _postgres_database, cli_environment
 from tests.network import free_port
 
@@ -47,6 +49,15 @@ BASE_SETTINGS = {
 }
 
 P = TypeVar("P", bound="Process")
+
+
+def serve_command(port: int, workers: int = 1) -> list[str]:
+    """The arguments of `paperboard serve` for a host; deploy/paperboard-web.service passes the same options
+    (tests/multihost/test_deploy.py checks it)."""
+    return ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+
+
+WORKER_COMMAND = ["worker"]
 
 
 @dataclass
@@ -115,7 +126,25 @@ class Cluster:
     _count: int = 0
 
     def environment(self, data_dir: Path, settings: dict[str, str]) -> dict[str, str]:
-        return cli_environment(data_dir, self.database_url, **{**BASE_SETTINGS, **settings})
+        # The data dir's name as the connections' application_name: a test can tell from pg_stat_activity which
+        # process holds a lock (`lock_holders`).
+        url = make_url(self.database_url).update_query_dict({"application_name": data_dir.name})
+        return cli_environment(data_dir, url.render_as_string(hide_password=False), **{**BASE_SETTINGS, **settings})
+
+    def lock_holders(self, name: str) -> list[Process]:
+        """The processes holding the `db.locks.exclusive_lock` named `name` (PostgreSQL advisory lock)."""
+        key = _advisory_key(name) & 0xFFFFFFFFFFFFFFFF
+        with self.database.read_session() as session:
+            holders = set(
+                session.scalars(
+                    text(
+                        "SELECT activity.application_name FROM pg_locks JOIN pg_stat_activity activity USING (pid) "
+                        "WHERE locktype = 'advisory' AND granted AND classid::bigint = :high AND objid::bigint = :low"
+                    ),
+                    {"high": key >> 32, "low": key & 0xFFFFFFFF},
+                )
+            )
+        return [process for process in self.processes if process.data_dir.name in holders]
 
     def cli(self, **settings: str) -> Cli:
         """The CLI on the shared database, with a fresh data dir of its own (a machine of its own)."""
@@ -126,9 +155,7 @@ class Cluster:
         started = []
         for _ in range(count):
             port = free_port()
-            started.append(
-                self._start(Host, "host", ["serve", "--port", str(port), "--workers", str(workers)], settings)
-            )
+            started.append(self._start(Host, "host", serve_command(port, workers), settings))
             started[-1].base_url = f"http://127.0.0.1:{port}"
         for host in started:
             self._wait(host, lambda host=host: _answers(host))
@@ -136,7 +163,7 @@ class Cluster:
 
     def start_workers(self, count: int, **settings: str) -> list[Worker]:
         """`count` workers, each past its start-up (it logged "worker started") when this returns."""
-        started = [self._start(Worker, "worker", ["worker"], settings) for _ in range(count)]
+        started = [self._start(Worker, "worker", WORKER_COMMAND, settings) for _ in range(count)]
         for worker in started:
             self._wait(worker, lambda worker=worker: "worker started" in worker.log())
         return started
@@ -169,6 +196,15 @@ class Cluster:
             if not process.running or time.monotonic() > deadline:
                 raise AssertionError(f"{process.name} in {process.data_dir} did not start:\n{process.log()}")
             time.sleep(0.2)
+
+
+def wait_for(condition: Callable[[], object], seconds: float) -> float:
+    """Seconds until `condition()` held (polled every 0.1 s); fails after `seconds`."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"not within {seconds} s"
+        time.sleep(0.1)
+    return time.monotonic() - started
 
 
 def _answers(host: Host) -> bool:
