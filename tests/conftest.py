@@ -148,8 +148,8 @@ class LiveServer:
 
 
 @contextmanager
-def serving(cli: Cli, data_dir: Path, *, workers: int = 1) -> Iterator[LiveServer]:
-    """`paperboard serve` with the CLI's settings, in its own process, until the block ends."""
+def serving(cli: Cli, data_dir: Path, *, workers: int = 1, options: tuple[str, ...] = ()) -> Iterator[LiveServer]:
+    """`paperboard serve` with the CLI's settings (and further `options`), in its own process, until the block ends."""
     assert cli.run("init").returncode == 0
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -157,7 +157,7 @@ def serving(cli: Cli, data_dir: Path, *, workers: int = 1) -> Iterator[LiveServe
     # The log goes to a file: an unread pipe would fill up with access lines and stall the server.
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            cli.command("serve", "--port", str(port), "--workers", str(workers)),
+            cli.command("serve", "--port", str(port), "--workers", str(workers), *options),
             env=cli.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -105,34 +105,46 @@ class Settings(BaseSettings):
         "pages in; the least recently used go first.",
     )
     api_requests_per_minute: int = Field(
-        600, ge=0, description="API requests allowed per client address per minute, in each worker; 0 is no limit."
+        600,
+        ge=0,
+        description="API requests allowed per client address per minute (counted as `rate_limit_store` says); 0 is "
+        "no limit.",
     )
     api_token_requests_per_minute: int = Field(
-        300, ge=0, description="API requests allowed per API token per minute, in each worker; 0 is no limit."
+        300,
+        ge=0,
+        description="API requests allowed per API token per minute (counted as `rate_limit_store` says); 0 is no "
+        "limit.",
     )
     search_requests_per_minute: int = Field(
         60,
         ge=0,
-        description="Searches (`/search`, `/search.bib`, `/feeds/search.*`) allowed per client address per minute, "
-        "in each worker; 0 is no limit.",
+        description="Searches (`/search`, `/search.bib`, `/feeds/search.*`) allowed per client address per minute "
+        "(counted as `rate_limit_store` says); 0 is no limit.",
     )
     export_requests_per_minute: int = Field(
         120,
         ge=0,
-        description="Feeds and exports (`/feeds/…`, `….bib`, `….md`) allowed per client address per minute, in each "
-        "worker; 0 is no limit.",
+        description="Feeds and exports (`/feeds/…`, `….bib`, `….md`) allowed per client address per minute (counted as "
+        "`rate_limit_store` says); 0 is no limit.",
     )
     page_requests_per_minute: int = Field(
         600,
         ge=0,
-        description="Requests for every other page and form allowed per client address per minute, in each worker; "
-        "0 is no limit.",
+        description="Requests for every other page and form allowed per client address per minute (counted as "
+        "`rate_limit_store` says); 0 is no limit.",
     )
     static_requests_per_minute: int = Field(
         3000,
         ge=0,
-        description="Requests for static files (`/static/…`) allowed per client address per minute, in each worker; "
-        "0 is no limit.",
+        description="Requests for static files (`/static/…`) allowed per client address per minute (counted as "
+        "`rate_limit_store` says); 0 is no limit.",
+    )
+    rate_limit_store: Literal["auto", "database", "memory"] = Field(
+        "auto",
+        description="Where the request rate limits are counted: `database` (every process of every host counts "
+        "against one limit, one statement per request), `memory` (each worker process counts alone, so N workers "
+        "allow N times the limit), or `auto`: `database` on PostgreSQL, `memory` on SQLite.",
     )
     max_body_bytes: int = Field(
         1_048_576, ge=0, description="Largest request body accepted (JSON and anything but forms); larger is a 413."
@@ -176,6 +188,11 @@ class Settings(BaseSettings):
         "127.0.0.1",
         description="Addresses (comma-separated, `*` for any) of the reverse proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto `paperboard serve` believes.",
+    )
+    proxy_headers: bool = Field(
+        True,
+        description="Whether `paperboard serve` believes X-Forwarded-For and X-Forwarded-Proto at all (from the "
+        "proxies of `forwarded_allow_ips` only); `--proxy-headers`/`--no-proxy-headers` overrides it.",
     )
 
     embedding_processes: int = Field(

@@ -41,10 +41,23 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    proxy_headers: Annotated[
+        bool | None,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            help="Believe X-Forwarded-For and X-Forwarded-Proto from the proxies of PAPERBOARD_FORWARDED_ALLOW_IPS "
+            "(default: PAPERBOARD_PROXY_HEADERS, on).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the site and its API."""
     with reported_failures():
         configured = settings()
+        if proxy_headers is None:
+            proxy_headers = configured.proxy_headers
+        # Without proxy headers no peer is a proxy: each connection counts against its own address.
+        trusted = configured.forwarded_allow_ips if proxy_headers else ""
         # Fail here, with a message, rather than in every worker at its first request.
         open_database(configured).dispose()
         # Bound before the address is announced, so that a busy port is the one message rather than one too late.
@@ -69,14 +82,14 @@ def serve(
             GuardedHttpToolsProtocol,
             header_timeout=configured.header_timeout_seconds,
             max_header_bytes=configured.max_header_bytes,
-            connections=ConnectionsPerAddress(
-                configured.max_connections_per_address, trusted=configured.forwarded_allow_ips
-            ),
+            connections=ConnectionsPerAddress(configured.max_connections_per_address, trusted=trusted),
         ),
         limit_concurrency=configured.max_connections,
         timeout_keep_alive=configured.keep_alive_seconds,  # type: ignore[arg-type]
-        proxy_headers=True,
-        forwarded_allow_ips=configured.forwarded_allow_ips,
+        # The client address every rate limit and sign-in limit counts (scope["client"]) is the one uvicorn's
+        # ProxyHeadersMiddleware takes from X-Forwarded-For, which it believes only from these peers.
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=trusted,
     )
     # What uvicorn.run does, with the socket already bound here.
     if workers > 1:

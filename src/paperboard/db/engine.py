@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperboard.db.changes import announce_changes
+
 
 class UnsupportedDatabaseError(Exception):
     """The database URL names a backend Paperboard does not support."""
@@ -60,6 +62,7 @@ class Database:
         self.engine = self._create_engine()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
+        self._counting_engine: Engine | None = None
 
     @property
     def backend(self) -> str:
@@ -75,7 +78,9 @@ class Database:
             event.listen(engine, "begin", _begin_sqlite_transaction)
             return engine
         # A server that drops packets would otherwise hold a request (or /healthz) until the kernel gives up.
-        return create_engine(self.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        engine = create_engine(self.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        announce_changes(engine)
+        return engine
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -91,5 +96,33 @@ class Database:
         with self._read_sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def counting_connection(self) -> Iterator[Connection]:
+        """A connection for counters that every request may write (`db.rate_windows`), made of single statements
+        that each keep the counts consistent on their own.
+
+        On PostgreSQL each statement commits on its own (autocommit), on connections that are not pinged first and
+        whose commits do not wait for the disk (`synchronous_commit` off: a crash may forget the last counts, which
+        only lets a few more requests through): one round trip per statement. On SQLite it is a transaction that
+        holds the write lock, as `session()`."""
+        if self.backend == "sqlite":
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        if self._counting_engine is None:
+            self._counting_engine = create_engine(
+                self.url,
+                isolation_level="AUTOCOMMIT",
+                # A count takes well under a millisecond: a few connections serve every thread of the process, and
+                # each host's processes leave PostgreSQL's connections to the sessions that do the work.
+                pool_size=4,
+                max_overflow=4,
+                connect_args={"connect_timeout": 10, "options": "-c synchronous_commit=off"},
+            )
+        with self._counting_engine.connect() as connection:
+            yield connection
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._counting_engine is not None:
+            self._counting_engine.dispose()

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 import paperboard
 from paperboard.config import Settings, load_settings
 from paperboard.db import Database
+from paperboard.db.changes import ChangeListener
 from paperboard.readiness import Readiness
 from paperboard.search.service import searcher_for
 from paperboard.web.api import collections as api_collections
@@ -31,6 +32,7 @@ from paperboard.web.api.errors import with_json_validation_errors
 from paperboard.web.body_limits import BodyLimits
 from paperboard.web.inputs import refuse_forbidden_characters
 from paperboard.web.middleware import AnonymousPageCache, HeadAsGet, MintedCsrfCookie, SecurityHeaders
+from paperboard.web.page_changes import PageChanges
 from paperboard.web.pages import (
     account,
     admin,
@@ -195,6 +197,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = Database(settings.resolved_database_url)
     app.state.searcher = searcher_for(settings)
     app.state.readiness = Readiness(app.state.database)
+    # Every cache of pages registers its emptying here (`web.page_changes`).
+    app.state.page_changes = PageChanges()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for pages in PAGE_ROUTERS:
         # Every page knows who is signed in, for its header, before any of its own dependencies run. The pages and
@@ -215,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ttl=settings.page_cache_seconds,
         prefixes=CACHED_PATH_PREFIXES,
         max_bytes=settings.page_cache_max_bytes,
+        changes=app.state.page_changes,
     )
     # Before them: a body too large is refused before anything reads, parses or stores it.
     app.add_middleware(BodyLimits, max_body_bytes=settings.max_body_bytes, max_form_bytes=settings.max_form_bytes)
@@ -230,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             LimitClass.PAGES: settings.page_requests_per_minute,
         },
         per_token=settings.api_token_requests_per_minute,
+        database=app.state.database if _shared_rate_limits(settings, app.state.database) else None,
     )
     # Around the refusals too: a 413 or a 429 carries the same Content-Security-Policy and HSTS as a page.
     app.add_middleware(
@@ -239,6 +245,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # cache).
     app.add_middleware(HeadAsGet)
     return app
+
+
+def _shared_rate_limits(settings: Settings, database: Database) -> bool:
+    """Whether the rate limits are counted in the database rather than in each process (`rate_limit_store`)."""
+    if settings.rate_limit_store == "auto":
+        return database.backend == "postgresql"
+    return settings.rate_limit_store == "database"
 
 
 def _api_schema(app: FastAPI) -> dict[str, Any]:
@@ -252,10 +265,18 @@ def _api_schema(app: FastAPI) -> dict[str, Any]:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    database: Database = app.state.database
+    # On PostgreSQL every process hears of the writes of every host's processes (db.changes), one connection each.
+    listener = None
+    if database.backend == "postgresql":
+        listener = ChangeListener(database.url, app.state.page_changes.changed)
+        listener.start()
     try:
         yield
     finally:
-        app.state.database.dispose()
+        if listener is not None:
+            await listener.stop()
+        database.dispose()
 
 
 async def _sign_in_first(request: Request, error: SignInRequired) -> Response:

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperboard.web.negotiation import page_media_type
+from paperboard.web.page_changes import PageChanges
 from paperboard.web.security import SESSION_COOKIE, attach_csrf_cookie
 
 RawHeaders = list[tuple[bytes, bytes]]
@@ -117,9 +118,11 @@ class AnonymousPageCache:
     """Serves repeated GETs of public pages from memory, for a few seconds, to visitors who are not signed in.
 
     Signed-in readers and htmx requests always reach the app. Only complete 200 responses that set no cookie and
-    were made for no signed-in reader are kept, so a page carrying anything personal cannot be cached. Any other
-    request than GET or HEAD in this process empties the cache; other worker processes catch up within `ttl`
-    seconds, the longest a visitor can see a count that is out of date.
+    were made for no signed-in reader are kept, so a page carrying anything personal cannot be cached. The cache is
+    emptied through `changes` (`web.page_changes`): by any other request than GET or HEAD in this process, and on
+    PostgreSQL by every write of any process of any host that pages show (`db.changes`); on SQLite other worker
+    processes catch up within `ttl` seconds, the longest a visitor can see a count that is out of date there. A page
+    whose making began before the cache was last emptied is served but not kept: it may hold what just changed.
 
     What one visitor sends must not decide what another is served, so a page is kept under everything that
     shapes it:
@@ -135,14 +138,20 @@ class AnonymousPageCache:
     evicted first; a page bigger than that is served but not kept.
     """
 
-    def __init__(self, app: ASGIApp, *, ttl: float, prefixes: tuple[str, ...], max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, ttl: float, prefixes: tuple[str, ...], max_bytes: int, changes: PageChanges
+    ) -> None:
         self.app = app
         self.ttl = ttl
         self.prefixes = prefixes
         self.max_bytes = max_bytes
+        self.changes = changes
         self._kept_bytes = 0
         self._pages: OrderedDict[PageKey, _CachedPage] = OrderedDict()
         self._refilling: set[PageKey] = set()
+        # How many times the cache was emptied: a page made across an emptying is not kept.
+        self._emptied = 0
+        changes.register(self._clear)
 
     def _cacheable(self, scope: Scope) -> bool:
         path = scope["path"]
@@ -162,7 +171,7 @@ class AnonymousPageCache:
             try:
                 await self.app(scope, receive, send)
             finally:
-                self._clear()
+                self.changes.changed()
             return
         if not self._cacheable(scope):
             await self.app(scope, receive, send)
@@ -185,6 +194,7 @@ class AnonymousPageCache:
             self._refilling.discard(key)
 
     async def _fill(self, key: PageKey, names: set[str], scope: Scope, receive: Receive, send: Send) -> None:
+        emptied = self._emptied
         start: Message | None = None
         chunks: list[bytes] | None = []
         received = 0
@@ -201,7 +211,7 @@ class AnonymousPageCache:
                 if received > self.max_bytes:
                     # A body that could never be kept is not gathered either.
                     chunks = None
-                elif not message.get("more_body") and start is not None:
+                elif not message.get("more_body") and start is not None and emptied == self._emptied:
                     self._keep(key, scope, start, b"".join(chunks))
             await send(message)
 
@@ -238,6 +248,7 @@ class AnonymousPageCache:
     def _clear(self) -> None:
         self._pages.clear()
         self._kept_bytes = 0
+        self._emptied += 1
 
 
 def _query_parameters(query: bytes) -> list[tuple[str, bytes]]:

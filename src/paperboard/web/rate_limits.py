@@ -14,9 +14,16 @@ expensive searches and an address refused by one class is still refused by the o
 A request over a limit gets 429 with `Retry-After` and never reaches the app.
 
 Each key has a fixed window of a minute that starts with its first request. The counts live behind the
-`RequestCounter` interface; `FixedWindowCounter` keeps them in the memory of each worker process, at no cost to the
-database: with N workers a client may get up to N times the limit. Keys whose window is over are dropped as new
-windows open, and at most `max_keys` are kept per counter.
+`RequestCounter` interface, in one of two stores (`PAPERBOARD_RATE_LIMIT_STORE`):
+
+- `SharedWindowCounter` counts in the database (`db.rate_windows`, one statement per request, in a worker thread),
+  so that every process of every host counts against the same limit: the default on PostgreSQL, where several
+  hosts may serve one site. A refusal the database gave is remembered in the process until its window ends, so a
+  flood from one address costs the database at most the limit's statements per window, and then none;
+- `FixedWindowCounter` keeps them in the memory of each worker process, at no cost to the database: with N workers a
+  client may get up to N times the limit. Keys whose window is over are dropped as new windows open, and at most
+  `max_keys` are kept per counter. The default on SQLite, whose single machine runs few workers and whose one
+  writer at a time would queue every request behind the others' writes.
 
 A plain ASGI middleware, like those of `web.middleware`: it sits in front of every request, and the API must answer a
 thousand of them a second.
@@ -25,20 +32,30 @@ thousand of them a second.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from http import HTTPStatus
 from time import monotonic
 from typing import Any, Protocol
 
+from anyio import to_thread
 from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from paperboard.clock import utcnow
+from paperboard.community.login_limits import MAX_ADDRESS_LENGTH
+from paperboard.db import Database, rate_windows
 from paperboard.web.api.errors import ErrorBody
 from paperboard.web.refusals import refuse, site_path
+
+logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60.0
 
@@ -80,14 +97,16 @@ def limit_class(path: str) -> LimitClass:
 
 
 class RequestCounter(Protocol):
-    """Counts requests per key; what a store of counts (memory today) must offer the middleware."""
+    """Counts requests per key; what a store of counts must offer the middleware. `now` is `time.monotonic()`."""
 
-    def wait(self, key: Hashable, now: float) -> float:
-        """Seconds before `key` may make another request; 0 when it may now."""
+    def wait(self, key: str, now: float) -> float:
+        """Seconds before `key` may make another request as far as this process knows, without asking anyone; 0
+        when it may now, or when only `take` can tell."""
         ...
 
-    def count(self, key: Hashable, now: float) -> None:
-        """Count one request of `key`."""
+    def take(self, key: str, now: float) -> float:
+        """Count one request of `key` and return 0; or, over the limit, count nothing and return the seconds before
+        it may make another."""
         ...
 
 
@@ -105,20 +124,26 @@ class FixedWindowCounter:
         self.window = window
         self.max_keys = max_keys
         # Ordered by the start of each key's window, oldest first, so that expired keys are found at the front.
-        self._windows: OrderedDict[Hashable, _Window] = OrderedDict()
+        self._windows: OrderedDict[str, _Window] = OrderedDict()
 
     def __len__(self) -> int:
         """How many keys are remembered."""
         return len(self._windows)
 
-    def wait(self, key: Hashable, now: float) -> float:
-        """Seconds before `key` may make another request; 0 when it may now."""
+    def wait(self, key: str, now: float) -> float:
         window = self._windows.get(key)
         if window is None or window.requests < self.limit or now - window.start >= self.window:
             return 0.0
         return window.start + self.window - now
 
-    def count(self, key: Hashable, now: float) -> None:
+    def take(self, key: str, now: float) -> float:
+        wait = self.wait(key, now)
+        if wait == 0:
+            self.count(key, now)
+        return wait
+
+    def count(self, key: str, now: float) -> None:
+        """Count one request of `key`, whatever its limit."""
         window = self._windows.get(key)
         if window is not None and now - window.start < self.window:
             window.requests += 1
@@ -136,15 +161,89 @@ class FixedWindowCounter:
             windows.popitem(last=False)
 
 
-class RateLimits:
-    """429 for requests over their class's per-address limit, or (API) the per-token limit; a limit of 0 is none."""
+class SharedWindowCounter:
+    """Requests per key within a fixed window of `window` seconds, counted in the database under `name`, so that
+    the processes of every host that shares it count against one limit.
 
-    def __init__(self, app: ASGIApp, *, per_address: Mapping[LimitClass, int], per_token: int) -> None:
+    The window is the database's (`db.rate_windows`, by the wall clock: the hosts' clocks must agree, as NTP keeps
+    them). A refusal is remembered here until its window ends (at most `max_keys` of them), so that the keys over
+    their limit, a flood above all, cost the database nothing more. When the database cannot be reached, requests
+    are let through: a site whose database is down has nothing to protect, and its static files and `/livez` should
+    still answer."""
+
+    def __init__(
+        self, database: Database, name: str, limit: int, *, window: float = WINDOW_SECONDS, max_keys: int = 100_000
+    ) -> None:
+        self.database = database
+        self.name = name
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        # When each refused key may try again (monotonic), in the order the refusals came, so the earliest first.
+        self._refused: OrderedDict[str, float] = OrderedDict()
+        # `take` runs in worker threads, beside each other and beside `wait` on the event loop.
+        self._lock = threading.Lock()
+
+    def wait(self, key: str, now: float) -> float:
+        until = self._refused.get(key)
+        if until is None:
+            return 0.0
+        if until > now:
+            return until - now
+        with self._lock:
+            self._refused.pop(key, None)
+        return 0.0
+
+    def take(self, key: str, now: float) -> float:
+        try:
+            with self.database.counting_connection() as connection:
+                wait = rate_windows.take(
+                    connection,
+                    f"requests:{self.name}:{key}",
+                    limit=self.limit,
+                    window=timedelta(seconds=self.window),
+                    now=utcnow(),
+                )
+        except SQLAlchemyError as error:
+            logger.warning("rate limit %s not counted, the request is let through: %s", self.name, error)
+            return 0.0
+        if wait > 0:
+            self._remember(key, now + wait, now)
+        return wait
+
+    def _remember(self, key: str, until: float, now: float) -> None:
+        with self._lock:
+            refused = self._refused
+            refused[key] = until
+            refused.move_to_end(key)
+            while refused and (len(refused) > self.max_keys or next(iter(refused.values())) <= now):
+                refused.popitem(last=False)
+
+
+class RateLimits:
+    """429 for requests over their class's per-address limit, or (API) the per-token limit; a limit of 0 is none.
+    With a `database`, the counts are kept in it (`SharedWindowCounter`), otherwise in this process's memory."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_address: Mapping[LimitClass, int],
+        per_token: int,
+        database: Database | None = None,
+    ) -> None:
         self.app = app
+        self.shared = database is not None
+
+        def counter(name: str, limit: int) -> RequestCounter:
+            if database is None:
+                return FixedWindowCounter(limit)
+            return SharedWindowCounter(database, name, limit)
+
         self.addresses: dict[LimitClass, RequestCounter] = {
-            limited: FixedWindowCounter(limit) for limited, limit in per_address.items() if limit > 0
+            limited: counter(limited.value, limit) for limited, limit in per_address.items() if limit > 0
         }
-        self.tokens: RequestCounter | None = FixedWindowCounter(per_token) if per_token > 0 else None
+        self.tokens: RequestCounter | None = counter("token", per_token) if per_token > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,28 +251,41 @@ class RateLimits:
             return
         now = monotonic()
         limited = self._keys(scope)
+        # What this process knows already is answered without a trip to the database.
         wait = max((counter.wait(key, now) for counter, key in limited), default=0.0)
+        if wait == 0 and limited:
+            if self.shared:
+                wait = await to_thread.run_sync(_take, limited, now)
+            else:
+                wait = _take(limited, now)
         if wait > 0:
             await _refuse(scope, send, wait)
             return
-        # Counted only once accepted: a refused request does not push its address's window further.
-        for counter, key in limited:
-            counter.count(key, now)
         await self.app(scope, receive, send)
 
-    def _keys(self, scope: Scope) -> list[tuple[RequestCounter, Hashable]]:
+    def _keys(self, scope: Scope) -> list[tuple[RequestCounter, str]]:
         """The counters this request counts against, each with its key."""
         path_class = limit_class(site_path(scope))
-        keys: list[tuple[RequestCounter, Hashable]] = []
+        keys: list[tuple[RequestCounter, str]] = []
         addresses = self.addresses.get(path_class)
         if addresses is not None:
             client = scope.get("client")
-            keys.append((addresses, client[0] if client else ""))
+            keys.append((addresses, client[0][:MAX_ADDRESS_LENGTH] if client else ""))
         if path_class is LimitClass.API and self.tokens is not None:
             token = _bearer_token(scope)
             if token:
-                keys.append((self.tokens, hashlib.sha256(token.encode()).digest()))
+                keys.append((self.tokens, hashlib.sha256(token.encode()).hexdigest()))
         return keys
+
+
+def _take(limited: list[tuple[RequestCounter, str]], now: float) -> float:
+    """Count the request against each of its counters, up to the first that refuses it: then the seconds to wait.
+    In memory, the earlier `wait` already found every count under its limit, so a refused request counts nowhere."""
+    for counter, key in limited:
+        wait = counter.take(key, now)
+        if wait > 0:
+            return wait
+    return 0.0
 
 
 def _bearer_token(scope: Scope) -> str | None:
