@@ -190,7 +190,7 @@ def run_wrk(
 
 
 def serve(
-    data_dir: Path, port: int, log: Path, cache_seconds: str | None, *, startup_seconds: float = 60
+    data_dir: Path, port: int, log: Path, cache_seconds: str | None, *, startup_seconds: float = 180
 ) -> subprocess.Popen[bytes]:
     # wrk is one client address: every rate limit is off for the run.
     no_rate_limits = {
