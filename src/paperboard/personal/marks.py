@@ -5,10 +5,11 @@ for them alone)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from typing import Literal
 
-from sqlalchemy import Select, literal, select, union_all
+from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from paperboard.db.models import CollectionItem, Comment, NotInterested, Paper, PaperCollection, Vote
@@ -17,7 +18,7 @@ MarkKind = Literal["vote", "save", "not_interested", "commented"]
 MARK_KINDS: tuple[MarkKind, ...] = ("vote", "save", "not_interested", "commented")
 
 
-def _marked(kind: MarkKind, user_id: int) -> Select[tuple[str, str]]:
+def _marked(kind: MarkKind, user_id: int | BindParameter[int]) -> Select[tuple[str, str]]:
     """The arXiv ids of the papers the user marked in this way, labelled with the kind."""
     query = select(literal(kind).label("kind"), Paper.arxiv_id)
     if kind == "vote":
@@ -39,13 +40,20 @@ def marks_of(session: Session, user_id: int, kind: MarkKind) -> set[str]:
     return {arxiv_id for _, arxiv_id in session.execute(_marked(kind, user_id))}
 
 
+@functools.cache
+def _marked_among(kinds: tuple[MarkKind, ...]) -> CompoundSelect:
+    """The query of `marks_among` for these kinds, built once: the user and each kind's ids are parameters
+    (`user_id`, `<kind>_ids`), and building it would cost more than running it."""
+    user_id = bindparam("user_id")
+    return union_all(
+        *(_marked(kind, user_id).where(Paper.arxiv_id.in_(bindparam(f"{kind}_ids", expanding=True))) for kind in kinds)
+    )
+
+
 def marks_among(session: Session, user_id: int, papers: Mapping[MarkKind, Collection[str]]) -> set[tuple[str, str]]:
     """Which of the given papers (arXiv ids, by kind of mark) the user marked, as (kind, arXiv id): one query."""
-    parts = [
-        _marked(kind, user_id).where(Paper.arxiv_id.in_(sorted(arxiv_ids)))
-        for kind, arxiv_ids in papers.items()
-        if arxiv_ids
-    ]
-    if not parts:
+    asked = {kind: sorted(arxiv_ids) for kind, arxiv_ids in sorted(papers.items()) if arxiv_ids}
+    if not asked:
         return set()
-    return {(kind, arxiv_id) for kind, arxiv_id in session.execute(union_all(*parts))}
+    parameters = {"user_id": user_id, **{f"{kind}_ids": arxiv_ids for kind, arxiv_ids in asked.items()}}
+    return {(kind, arxiv_id) for kind, arxiv_id in session.execute(_marked_among(tuple(asked)), parameters)}

@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 from markupsafe import escape
@@ -56,6 +57,7 @@ _MARKERS = re.compile(
 _PAGE_OVERHEAD_BYTES = 4096
 
 Marks = set[tuple[str, str]]
+T = TypeVar("T")
 PageKey = tuple[str, bytes]
 
 
@@ -191,6 +193,7 @@ class SharedReaderPages:
         self.app = app
         self.pages = pages
         self.database = database
+        self.inline_reads = database.backend == "sqlite"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.pages.ttl <= 0:
@@ -208,7 +211,7 @@ class SharedReaderPages:
             return
         page = self.pages.get(key)
         if page is None:
-            reader = await run_in_threadpool(self._reader, token)
+            reader = await self._read(self._reader, token)
             if reader is None or reader.is_moderator:
                 await self._for_reader_alone(scope, receive, send, reader)
                 return
@@ -216,9 +219,9 @@ class SharedReaderPages:
             if page is None:
                 await self._for_reader_alone(scope, receive, send, reader)
                 return
-            marks = await run_in_threadpool(self._marks, reader, page)
+            marks = await self._read(self._marks, reader, page)
         else:
-            reader, marks = await run_in_threadpool(self._reader_and_marks, token, page)
+            reader, marks = await self._read(self._reader_and_marks, token, page)
             if reader is None or reader.is_moderator:
                 await self._for_reader_alone(scope, receive, send, reader)
                 return
@@ -284,6 +287,14 @@ class SharedReaderPages:
     async def _for_reader_alone(self, scope: Scope, receive: Receive, send: Send, reader: User | None) -> None:
         # The reader found is given to the app, which then does not look them up again.
         await self.app({**scope, "state": {**scope.get("state", {}), "user": reader}}, receive, send)
+
+    async def _read(self, read: Callable[..., T], *arguments: object) -> T:
+        """`read(*arguments)`: in the event loop on SQLite, whose indexed reads are a fraction of a millisecond of work
+        in this process, less than the trip to the thread pool would cost (docs/benchmarks.md); in the thread pool
+        on PostgreSQL, so that waiting on the server holds up no other request."""
+        if self.inline_reads:
+            return read(*arguments)
+        return await run_in_threadpool(read, *arguments)
 
     def _reader(self, token: str) -> User | None:
         with self.database.read_session() as session:
