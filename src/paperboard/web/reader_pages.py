@@ -3,9 +3,14 @@
 A signed-in reader's page differs from another's only in their name in the header, the CSRF token in its forms and
 the state of their own buttons (upvoted, saved, "not interested"). So the first signed-in request for a page has it
 made for `SHARED_READER` (web/reader_state.py), with those parts as markers, and the page is kept in this process's
-memory. Each request then costs one query for the reader (their session, `community.sessions.user_for_token`, never
-remembered: a signed-out or suspended reader is refused at once, in every process) and one for their marks on the
-page's papers, and the markers are replaced. Nothing of one reader is ever kept: what is kept was made for no one.
+memory. Each request then costs one query for the reader's marks on the page's papers, always made (a vote cast
+through another process shows at once), and the markers are replaced. Nothing of one reader goes into a kept page:
+what is kept was made for no one.
+
+The reader's session (`community.sessions.user_for_token`, one indexed query) is remembered for `ttl` seconds too,
+and forgotten with the pages on any write in this process: signing out, a suspension or a password change made
+through this process takes effect at its next request. Made through another process, it takes effect here within
+`ttl` seconds (at once once the caches are emptied across hosts).
 
 Kept, like the visitors' pages of `AnonymousPageCache` (web/middleware.py), for `ttl` seconds at most, and emptied
 by any request in this process that may change something (`ReaderPages.clear`, also for callers that learn of a
@@ -53,6 +58,8 @@ _MARKERS = re.compile(
     r"|<!--pb:guard (?P<guard_kind>\S+) (?P<guard_id>\S+)-->",
     re.DOTALL,
 )
+# Sessions remembered at most: more in `ttl` seconds than a busy site's readers (all are forgotten past it).
+_READERS_KEPT = 10_000
 # Bytes counted for each kept page besides its text and headers: the Python objects holding them.
 _PAGE_OVERHEAD_BYTES = 4096
 
@@ -130,7 +137,8 @@ def _kind(text: str) -> MarkKind:
 
 class ReaderPages:
     """The kept shared pages of one process: at most `max_bytes`, least recently used dropped first, each for `ttl`
-    seconds. `clear` empties it; a page whose making began before it is not kept."""
+    seconds; and the readers whose sessions were looked up, each for `ttl` seconds. `clear` empties both; a page
+    whose making began before it is not kept."""
 
     def __init__(self, *, ttl: float, max_bytes: int) -> None:
         self.ttl = ttl
@@ -139,6 +147,19 @@ class ReaderPages:
         self._kept_bytes = 0
         self._generation = 0
         self._refilling: set[PageKey] = set()
+        self._readers: dict[str, tuple[User, float]] = {}
+
+    def reader(self, token: str) -> User | None:
+        """The signed-in reader a session token was found to belong to less than `ttl` seconds ago."""
+        found = self._readers.get(token)
+        if found is None or found[1] <= time.monotonic():
+            return None
+        return found[0]
+
+    def remember(self, token: str, reader: User) -> None:
+        if len(self._readers) >= _READERS_KEPT:
+            self._readers.clear()
+        self._readers[token] = (reader, time.monotonic() + self.ttl)
 
     @property
     def generation(self) -> int:
@@ -174,6 +195,7 @@ class ReaderPages:
 
     def clear(self) -> None:
         self._pages.clear()
+        self._readers.clear()
         self._kept_bytes = 0
         self._generation += 1
 
@@ -209,22 +231,19 @@ class SharedReaderPages:
         if token is None or key is None:
             await self.app(scope, receive, send)
             return
-        page = self.pages.get(key)
-        if page is None:
+        reader = self.pages.reader(token)
+        if reader is None:
             reader = await self._read(self._reader, token)
-            if reader is None or reader.is_moderator:
-                await self._for_reader_alone(scope, receive, send, reader)
-                return
-            page = await self._make(key, scope, receive)
-            if page is None:
-                await self._for_reader_alone(scope, receive, send, reader)
-                return
-            marks = await self._read(self._marks, reader, page)
-        else:
-            reader, marks = await self._read(self._reader_and_marks, token, page)
-            if reader is None or reader.is_moderator:
-                await self._for_reader_alone(scope, receive, send, reader)
-                return
+            if reader is not None:
+                self.pages.remember(token, reader)
+        if reader is None or reader.is_moderator:
+            await self._for_reader_alone(scope, receive, send, reader)
+            return
+        page = self.pages.get(key) or await self._make(key, scope, receive)
+        if page is None:
+            await self._for_reader_alone(scope, receive, send, reader)
+            return
+        marks = await self._read(self._marks, reader, page)
         if not page.fits(marks):
             await self._for_reader_alone(scope, receive, send, reader)
             return
@@ -303,10 +322,3 @@ class SharedReaderPages:
     def _marks(self, reader: User, page: SharedPage) -> Marks:
         with self.database.read_session() as session:
             return marks_among(session, reader.id, page.asked)
-
-    def _reader_and_marks(self, token: str, page: SharedPage) -> tuple[User | None, Marks]:
-        with self.database.read_session() as session:
-            reader = user_for_token(session, token)
-            if reader is None or reader.is_moderator:
-                return reader, set()
-            return reader, marks_among(session, reader.id, page.asked)
