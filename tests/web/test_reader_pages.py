@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from paperboard.clock import utcnow
 from paperboard.community.accounts import user_by_name
+from paperboard.community.sessions import end_session
 from tests.community.factories import add_comment, add_listing
 from tests.web.conftest import CSRF_INPUT, DEFAULT_PASSWORD, csrf_from
 
@@ -168,3 +169,15 @@ def test_markers_in_what_papers_say_are_text(database, client_for, create_user, 
         html = get_as(client, session, f"/papers/{PAPERS[0]}")
         assert ">&lt;!--pb:reader-name--&gt;</a>" in html and ">&lt;!--pb:csrf--&gt;</a>" in html
         assert len(re.findall(r">ann<", html)) == 1
+
+
+def test_a_session_ended_through_another_process_lasts_until_the_caches_empty(site):
+    client, sessions, _, pages = site
+    get_as(client, sessions["ann"], pages[1])
+    # As a sign-out through another worker process does: this one remembers the session for the TTL at most.
+    with client.app.state.database.session() as session:
+        end_session(session, sessions["ann"])
+    assert 'href="/account">ann</a>' in get_as(client, sessions["ann"], pages[1])
+    client.app.state.reader_pages.clear()
+    html = get_as(client, sessions["ann"], pages[1])
+    assert "Sign in to upvote" in html and "ann" not in html
