@@ -7,11 +7,16 @@ Without --data-dir, a temporary instance is filled with the shared corpus and th
 (about a minute); with it, an instance filled before is reused (fill one with `paperboard import` and
 `paperboard import-hf-daily`). The site runs as `paperboard serve --workers 2`; wrk (Debian package) runs on the
 same machine. Prints requests/s, p50 and p99 latency for each page, and each page's rate as a share of `/livez`,
-which answers without touching the database. It runs twice: as visitors who are not signed in see the site (with
-the page cache, PAPERBOARD_PAGE_CACHE_SECONDS at its default), and with the cache off, which is what every request
-of a signed-in reader costs (API reads are the same for every caller and always use the cache when it is on).
+which answers without touching the database. It runs twice: with the page cache at its default
+(PAPERBOARD_PAGE_CACHE_SECONDS), and with the cache off. In each run the pages are measured as a visitor who is not
+signed in sees them and (the `signed-in …` rows) as a reader (made with `paperboard user create`) who signed in
+through the form, upvoted, saved and marked "not interested" some of the measured pages' papers through their
+buttons, and whose session cookie wrk sends (API reads are the same for every caller and always use the cache when
+it is on).
 The rate limits are turned off for the run: wrk is one client address. Targets: every page p99 under 50 ms,
-the day page at least 1,000 requests/s (issue 3); `/api/daily_papers` at least 1,000 requests/s (issue 4).
+the day page at least 1,000 requests/s (issue 3); `/api/daily_papers` at least 1,000 requests/s (issue 4); every
+list page and the paper page at least 1,000 requests/s for a signed-in reader, p99 at most 50 ms, and the uncached
+`/api/daily_papers` at least 500 requests/s (issue 19).
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ from paperboard.db import Database
 from paperboard.db.models import Listing, Paper
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The pages a signed-in reader is measured on, by their labels in `pages`.
+SIGNED_IN_PAGES = ("day", "week", "month", "trending", "paper")
+READER_PASSWORD = "bench-reader-password"
+_CSRF_INPUT = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+_LISTED_PAPER = re.compile(r'<li id="paper-([^"]+)">')
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -93,6 +103,50 @@ def pages(data_dir: Path) -> dict[str, str]:
     }
 
 
+def _csrf(page: httpx.Response) -> str:
+    match = _CSRF_INPUT.search(page.text)
+    if match is None:
+        raise RuntimeError(f"no CSRF token on {page.url}")
+    return match.group(1)
+
+
+def signed_in_reader(base: str, data_dir: Path, addresses: dict[str, str]) -> str:
+    """The session cookie of a new reader, who signs in through the form as a browser would, then
+    upvotes, saves and marks "not interested" some papers of each measured list through the cards' buttons, so
+    that their pages show their own state. Returns the `Cookie` header to send."""
+    # Made with the CLI, as an administrator would: the sign-up form allows few accounts an hour from one address.
+    username = f"bench{int(time.time() * 1000) % 10**9}"
+    environment = {**os.environ, "PAPERBOARD_DATA_DIR": str(data_dir)}
+    subprocess.run(
+        [sys.executable, "-m", "paperboard", "user", "create", username, "--password-stdin"],
+        input=READER_PASSWORD + "\n",
+        text=True,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    with httpx.Client(base_url=base, timeout=30) as browser:
+        form = {"username": username, "password": READER_PASSWORD}
+        page = browser.get("/login")
+        response = browser.post("/login", data={**form, "csrf_token": _csrf(page)})
+        if response.status_code != 303 or "pb_session" not in browser.cookies:
+            raise RuntimeError(f"signing in failed: {response.status_code}")
+        for label in ("day", "trending"):
+            page = browser.get(addresses[label])
+            token = _csrf(page)
+            listed = _LISTED_PAPER.findall(page.text)
+            for arxiv_id in listed[:6]:
+                browser.post(f"/papers/{arxiv_id}/upvote", data={"action": "add", "csrf_token": token})
+            for arxiv_id in listed[2:5]:
+                browser.post(f"/papers/{arxiv_id}/save", data={"action": "add", "csrf_token": token})
+            for arxiv_id in listed[-2:]:
+                browser.post(f"/papers/{arxiv_id}/not-interested", data={"action": "add", "csrf_token": token})
+        page = browser.get(addresses["paper"])
+        if 'class="vote-button voted"' not in page.text or username not in page.text:
+            raise RuntimeError("the reader's page does not show their upvote")
+        return f"Cookie: pb_session={browser.cookies['pb_session']}"
+
+
 def _milliseconds(text: str) -> float:
     match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
     if not match:
@@ -110,7 +164,7 @@ def run_wrk(
     timeout_seconds: int = 2,
 ) -> Measurement:
     """wrk's figures for `url`; `headers` are sent with every request ("Name: value"); a request slower than
-    `timeout_seconds` (wrk's default: 2) counts as an error, not in the latencies."""
+    `timeout_seconds` (wrk's default: 2) counts as an error (with the non-2xx answers), not in the latencies."""
     header_options = [option for header in headers for option in ("-H", header)]
     output = subprocess.run(
         [
@@ -130,18 +184,19 @@ def run_wrk(
     latencies = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    timeouts = re.search(r"Socket errors: .* timeout (\d+)", output)
     if not rate or set(latencies) != {"50", "99"}:
         raise RuntimeError(f"cannot read wrk's output:\n{output}")
     return Measurement(
         requests_per_second=float(rate.group(1)),
         p50_ms=_milliseconds(latencies["50"]),
         p99_ms=_milliseconds(latencies["99"]),
-        errors=int(errors.group(1)) if errors else 0,
+        errors=(int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0),
     )
 
 
 def serve(
-    data_dir: Path, port: int, log: Path, cache_seconds: str | None, *, startup_seconds: float = 60
+    data_dir: Path, port: int, log: Path, cache_seconds: str | None, *, startup_seconds: float = 180
 ) -> subprocess.Popen[bytes]:
     # wrk is one client address: every rate limit is off for the run.
     no_rate_limits = {
@@ -187,27 +242,33 @@ def main() -> None:
         print(f"wrk: {arguments.threads} threads, {arguments.connections} connections, {arguments.duration} s a page")
         for label, cache_seconds in (("page cache on (default)", None), ("page cache off", "0")):
             server = serve(data_dir, arguments.port, data_dir / "bench-server.log", cache_seconds)
+            base = f"http://127.0.0.1:{arguments.port}"
             try:
                 print(f"\n{label}")
-                measure(f"http://127.0.0.1:{arguments.port}", addresses, arguments)
+                reader = signed_in_reader(base, data_dir, addresses)
+                signed_in = {f"signed-in {name}": addresses[name] for name in ("bare (/livez)", *SIGNED_IN_PAGES)}
+                measure(base, addresses, arguments)
+                measure(base, signed_in, arguments, headers=(reader,))
             finally:
                 server.terminate()
                 server.wait()
 
 
-def measure(base: str, addresses: dict[str, str], arguments: argparse.Namespace) -> None:
-    print(f"{'page':<16}{'address':<44}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'of bare':>9}")
+def measure(
+    base: str, addresses: dict[str, str], arguments: argparse.Namespace, *, headers: Sequence[str] = ()
+) -> None:
+    """One row per address, each compared with the first, the bare endpoint; `headers` go with every request."""
+    print(f"{'page':<20}{'address':<44}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'of bare':>9}")
+    options = {"connections": arguments.connections, "threads": arguments.threads, "headers": headers}
     bare: float | None = None
     for name, path in addresses.items():
         # A short warm-up so that caches and connection pools are in the state a busy site keeps them in.
-        run_wrk(base + path, duration=2, connections=arguments.connections, threads=arguments.threads)
-        result = run_wrk(
-            base + path, duration=arguments.duration, connections=arguments.connections, threads=arguments.threads
-        )
+        run_wrk(base + path, duration=2, **options)
+        result = run_wrk(base + path, duration=arguments.duration, **options)
         bare = bare or result.requests_per_second
-        errors = f"  ({result.errors} non-2xx)" if result.errors else ""
+        errors = f"  ({result.errors} non-2xx or timed out)" if result.errors else ""
         print(
-            f"{name:<16}{path:<44}{result.requests_per_second:>12,.0f}{result.p50_ms:>9.1f}"
+            f"{name:<20}{path:<44}{result.requests_per_second:>12,.0f}{result.p50_ms:>9.1f}"
             f"{result.p99_ms:>9.1f}{result.requests_per_second / bare:>9.0%}{errors}"
         )
 

@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     page_cache_seconds: float = Field(
         5.0,
         ge=0,
-        description="Seconds a public page is served from memory to visitors who are not signed in; 0 turns it off.",
+        description="Seconds a public page is served from memory to visitors who are not signed in, and a list or "
+        "paper page made for all signed-in readers is kept; 0 turns both off.",
     )
     page_cache_max_bytes: ByteSize = Field(
         ByteSize(32 * 2**20),

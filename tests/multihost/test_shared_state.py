@@ -119,3 +119,20 @@ def test_the_hosts_listen_again_after_their_connections_were_cut(cluster, hosts,
     assert anonymous_upvotes(b) == 0
     upvote(reader)
     seconds_until_shown(b, 1, limit=1.0)
+
+
+def test_a_sign_out_on_one_host_ends_the_session_on_the_other_at_once(cluster, hosts, tmp_path):
+    a, b = hosts(2, **PAGE_CACHE)
+    import_a_paper(cluster, tmp_path)
+    reader = signed_in(cluster, a, "ann")
+    on_b = httpx.Client(base_url=b.base_url, cookies=reader.cookies, timeout=30)
+    # B has looked the session up, and remembers whose it is for as long as it keeps pages.
+    assert "Sign out" in on_b.get(f"/papers/{PAPER}").text
+    assert "Sign out" in on_b.get(f"/papers/{PAPER}").text
+
+    token = csrf_from(reader.get(f"/papers/{PAPER}").text)
+    assert reader.post("/logout", data={"csrf_token": token}).status_code == 303
+    start = time.monotonic()
+    while "Sign out" in on_b.get(f"/papers/{PAPER}").text:
+        assert time.monotonic() - start < 1.0, "host B still takes the session signed out on host A"
+        time.sleep(0.05)

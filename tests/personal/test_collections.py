@@ -18,6 +18,7 @@ from paperboard.personal.collections import (
     NotCollectionOwner,
     PaperNotInCatalogue,
 )
+from paperboard.personal.marks import marks_of
 from tests.community.factories import add_paper, add_user, paper_id
 
 PAPERS = ("2506.00001", "2506.00002", "2506.00003")
@@ -142,7 +143,7 @@ def test_the_ranker_reads_every_collection_of_the_reader_and_each_change_is_a_si
             paper_id(database, PAPERS[0]): [("Saved", True), ("Theory", False)],
             paper_id(database, PAPERS[1]): [("Theory", False)],
         }
-        assert collections.saved_arxiv_ids(session, ann) == {PAPERS[0]}
+        assert marks_of(session, ann, "save") == {PAPERS[0]}
     with database.session() as session:
         paper = collections.resolve_paper(session, PAPERS[0])
         collections.set_saved(session, ann, paper, saved=False)

@@ -6,9 +6,10 @@ it only if, and once, that transaction commits, so a listener never hears of a c
 one rolled back, and cannot miss one because the writer died between its commit and a separate announcement. The
 writers are whatever writes through `Database`: the web hosts, the workers, the CLI.
 
-Writes that no page shows (sessions, counters, queues, mail, embeddings: `UNSEEN_TABLES`) announce nothing, so
-that bookkeeping, a rate limit's count at every request above all, does not empty the caches. A table missing from
-that list is announced: a new table errs on the side of fresh pages.
+Writes that no page shows (counters, queues, mail, embeddings: `UNSEEN_TABLES`) announce nothing, so that
+bookkeeping, a rate limit's count at every request above all, does not empty the caches. A table missing from that
+list is announced: a new table errs on the side of fresh pages. Sessions are announced: each process remembers for a
+few seconds whose session a cookie is (`web.reader_pages`), and a sign-out on one host must end it on all at once.
 
 SQLite has no NOTIFY: there each process empties its own caches after its own writes (`web.middleware`) and the
 others catch up within the cache's time to live, as one machine's few workers did before.
@@ -46,7 +47,6 @@ UNSEEN_TABLES = frozenset(
         "submission_fetches",
         "subscribers",
         "thumbnail_jobs",
-        "user_sessions",
     }
 )
 # The table an INSERT, UPDATE or DELETE writes to, as SQLAlchemy and hand-written statements name it.

@@ -331,18 +331,6 @@ def collection_paper_ids(session: Session, user_id: int) -> dict[int, list[tuple
     return dict(holding)
 
 
-def saved_arxiv_ids(session: Session, user_id: int) -> set[str]:
-    """The arXiv ids of the papers in the user's Saved collection (what every card's save button shows): one query
-    per page, however many cards it has."""
-    query = (
-        select(Paper.arxiv_id)
-        .join(CollectionItem, CollectionItem.paper_id == Paper.id)
-        .join(PaperCollection, PaperCollection.id == CollectionItem.collection_id)
-        .where(PaperCollection.owner_id == user_id, PaperCollection.is_saved.is_(True))
-    )
-    return set(session.scalars(query))
-
-
 # Changing collections
 
 

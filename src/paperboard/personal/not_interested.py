@@ -64,17 +64,6 @@ def not_interested_ids(session: Session, user_id: int) -> set[int]:
     return set(session.scalars(select(NotInterested.paper_id).where(NotInterested.user_id == user_id)))
 
 
-def not_interested_arxiv_ids(session: Session, user_id: int) -> set[str]:
-    """The arXiv ids of the papers this reader marked: what the buttons on the cards of a page show."""
-    return set(
-        session.scalars(
-            select(Paper.arxiv_id)
-            .join(NotInterested, NotInterested.paper_id == Paper.id)
-            .where(NotInterested.user_id == user_id)
-        )
-    )
-
-
 def marked_papers(session: Session, user_id: int, *, limit: int, offset: int = 0) -> list[Paper]:
     """The papers this reader marked, the latest mark first."""
     return list(

@@ -61,6 +61,7 @@ from paperboard.web.pages import (
     votes,
 )
 from paperboard.web.rate_limits import RATE_LIMITED_RESPONSE, LimitClass, RateLimits
+from paperboard.web.reader_pages import ReaderPages, SharedReaderPages
 from paperboard.web.refusals import wants_json
 from paperboard.web.security import SignInRequired, current_user, sign_in_path
 from paperboard.web.templating import templates
@@ -221,6 +222,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.page_cache_max_bytes,
         changes=app.state.page_changes,
     )
+    # Signed-in readers' lists and paper pages, made once for all of them (web/reader_pages.py), emptied with the
+    # visitors' pages.
+    app.state.reader_pages = ReaderPages(ttl=settings.page_cache_seconds, max_bytes=settings.page_cache_max_bytes)
+    app.state.page_changes.register(app.state.reader_pages.clear)
+    app.add_middleware(SharedReaderPages, pages=app.state.reader_pages, database=app.state.database)
     # Before them: a body too large is refused before anything reads, parses or stores it.
     app.add_middleware(BodyLimits, max_body_bytes=settings.max_body_bytes, max_form_bytes=settings.max_form_bytes)
     # Before the body limits: a request over its limit costs a dictionary lookup, and reaches neither the page cache

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 import paperboard
 from paperboard.catalog.authors import author_key
@@ -18,8 +19,7 @@ from paperboard.catalog.latex import to_html, to_plain
 from paperboard.catalog.taxonomy import CATEGORY_NAMES
 from paperboard.db.models import User
 from paperboard.github.repositories import repository_name
-from paperboard.personal.collections import saved_arxiv_ids
-from paperboard.web.reader_state import is_following, is_not_interested
+from paperboard.web.reader_state import CSRF_MARKER, is_following, is_shared_render, reader_guard, reader_mark
 from paperboard.web.security import csrf_token
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -69,7 +69,8 @@ def is_web_url(value: object) -> bool:
 
 @jinja2.pass_context
 def csrf_token_global(context: dict[str, Any]) -> str:
-    return csrf_token(context["request"])
+    request = context["request"]
+    return Markup(CSRF_MARKER) if is_shared_render(request) else csrf_token(request)
 
 
 @jinja2.pass_context
@@ -77,20 +78,6 @@ def signed_in_user(context: dict[str, Any]) -> User | None:
     """The user a page was made for; None on pages whose route did not look (error pages) or for visitors."""
     user: User | None = getattr(context["request"].state, "user", None)
     return user
-
-
-@jinja2.pass_context
-def saved_papers(context: dict[str, Any]) -> set[str]:
-    """The arXiv ids in the signed-in reader's Saved collection, read once per page for all its save buttons."""
-    request = context["request"]
-    user: User | None = getattr(request.state, "user", None)
-    if user is None:
-        return set()
-    if not hasattr(request.state, "saved_papers"):
-        with request.app.state.database.read_session() as session:
-            request.state.saved_papers = saved_arxiv_ids(session, user.id)
-    saved: set[str] = request.state.saved_papers
-    return saved
 
 
 @jinja2.pass_context
@@ -149,12 +136,12 @@ def _environment() -> jinja2.Environment:
     environment.globals["current_path"] = current_path
     environment.globals["csrf_token"] = csrf_token_global
     environment.globals["signed_in_user"] = signed_in_user
-    environment.globals["saved_papers"] = saved_papers
     environment.globals["version"] = paperboard.__version__
-    # The reader's own follows and "not interested" marks, for their buttons (web/reader_state.py).
+    # The reader's own upvotes, saves, "not interested" marks and follows, for their buttons (web/reader_state.py).
     environment.filters["author_key"] = author_key
     environment.globals["is_following"] = is_following
-    environment.globals["is_not_interested"] = is_not_interested
+    environment.globals["reader_mark"] = reader_mark
+    environment.globals["reader_guard"] = reader_guard
     environment.globals["category_title"] = CATEGORY_NAMES.get
     return environment
 
