@@ -7,10 +7,10 @@ memory. Each request then costs one query for the reader's marks on the page's p
 through another process shows at once), and the markers are replaced. Nothing of one reader goes into a kept page:
 what is kept was made for no one.
 
-The reader's session (`community.sessions.user_for_token`, one indexed query) is remembered for `ttl` seconds too,
-and forgotten with the pages on any write in this process: signing out, a suspension or a password change made
-through this process takes effect at its next request. Made through another process, it takes effect here at once
-on PostgreSQL (the change is announced to every process, `db.changes`) and within `ttl` seconds on SQLite.
+On PostgreSQL the reader's session (`community.sessions.user_for_token`, one indexed query, a trip to the server)
+is remembered for `ttl` seconds too, and forgotten with the pages on any write that any process of any host
+announces (`db.changes`): a sign-out, suspension or role change takes effect everywhere at the next request. On
+SQLite, where other processes' writes are not announced, it is looked up at every request.
 
 Kept, like the visitors' pages of `AnonymousPageCache` (web/middleware.py), for `ttl` seconds at most, and emptied
 with them (`ReaderPages.clear`, registered in `web.page_changes`): by any request in this process that may change
@@ -201,6 +201,10 @@ class ReaderPages:
         self._generation += 1
 
 
+async def _empty_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
 @dataclass(slots=True)
 class _Response:
     status: int
@@ -218,6 +222,10 @@ class SharedReaderPages:
         self.pages = pages
         self.database = database
         self.inline_reads = database.backend == "sqlite"
+        # Only where every process hears of every write (PostgreSQL's announcements, `db.changes`): on SQLite a
+        # sign-out, suspension or role change made by another process (another worker, the CLI) must still apply
+        # at the next request, and the look-up there is a fraction of a millisecond in the event loop.
+        self.remember_readers = not self.inline_reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.pages.ttl <= 0:
@@ -227,15 +235,15 @@ class SharedReaderPages:
         if token is None or key is None:
             await self.app(scope, receive, send)
             return
-        reader = self.pages.reader(token)
+        reader = self.pages.reader(token) if self.remember_readers else None
         if reader is None:
             reader = await self._read(self._reader, token)
-            if reader is not None:
+            if reader is not None and self.remember_readers:
                 self.pages.remember(token, reader)
         if reader is None or reader.is_moderator:
             await self._for_reader_alone(scope, receive, send, reader)
             return
-        page = self.pages.get(key) or await self._make(key, scope, receive)
+        page = self.pages.get(key) or await self._make(key, scope)
         if page is None:
             await self._for_reader_alone(scope, receive, send, reader)
             return
@@ -258,13 +266,15 @@ class SharedReaderPages:
         parameters = _query_parameters(scope["query_string"])
         return token, (scope["path"], b"&".join(parameter for _, parameter in parameters))
 
-    async def _make(self, key: PageKey, scope: Scope, receive: Receive) -> SharedPage | None:
+    async def _make(self, key: PageKey, scope: Scope) -> SharedPage | None:
         """The page made for `SHARED_READER`, kept if it is a complete 200 page; None if it cannot be shared."""
         done = self.pages.refilling(key)
         generation = self.pages.generation
         try:
             shared_scope = {**scope, "state": {**scope.get("state", {}), "user": SHARED_READER}}
-            response = await self._capture(shared_scope, receive)
+            # Made with a body of its own (a GET's, empty): the request's `receive` stays unread for the reader's
+            # own page, which the app makes next when this one cannot be shared; read twice, it would wait for ever.
+            response = await self._capture(shared_scope, _empty_body)
         finally:
             done()
         state = shared_scope["state"]
