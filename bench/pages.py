@@ -200,7 +200,8 @@ def serve(
 ) -> subprocess.Popen[bytes]:
     # wrk is one client address: every rate limit is off for the run.
     no_rate_limits = {
-        f"PAPERBOARD_{name}_REQUESTS_PER_MINUTE": "0" for name in ("API", "SEARCH", "EXPORT", "PAGE", "STATIC")
+        f"PAPERBOARD_{name}_REQUESTS_PER_MINUTE": "0"
+        for name in ("API", "API_TOKEN", "SEARCH", "EXPORT", "PAGE", "STATIC")
     }
     environment = {**os.environ, "PAPERBOARD_DATA_DIR": str(data_dir), **no_rate_limits}
     if cache_seconds is not None:
