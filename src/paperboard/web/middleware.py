@@ -7,8 +7,6 @@ body: on a page served from the cache, that would be most of the work.
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
@@ -18,6 +16,7 @@ from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paperboard.web.kept_pages import KeptPages
 from paperboard.web.negotiation import page_media_type
 from paperboard.web.page_changes import PageChanges
 from paperboard.web.security import SESSION_COOKIE, attach_csrf_cookie
@@ -110,7 +109,6 @@ class _CachedPage:
     status: int
     headers: RawHeaders
     body: bytes
-    expires: float
     size: int
 
 
@@ -146,12 +144,8 @@ class AnonymousPageCache:
         self.prefixes = prefixes
         self.max_bytes = max_bytes
         self.changes = changes
-        self._kept_bytes = 0
-        self._pages: OrderedDict[PageKey, _CachedPage] = OrderedDict()
-        self._refilling: set[PageKey] = set()
-        # How many times the cache was emptied: a page made across an emptying is not kept.
-        self._emptied = 0
-        changes.register(self._clear)
+        self._pages: KeptPages[PageKey, _CachedPage] = KeptPages(ttl=ttl, max_bytes=max_bytes)
+        changes.register(self._pages.clear)
 
     def _cacheable(self, scope: Scope) -> bool:
         path = scope["path"]
@@ -180,21 +174,18 @@ class AnonymousPageCache:
         query = b"&".join(parameter for _, parameter in parameters)
         key = (scope["path"], query, page_media_type(Headers(scope=scope).get("accept")))
         page = self._pages.get(key)
-        # An expired page is still served while one request makes its successor: when a busy page expires,
-        # a burst of visitors would otherwise all make it at once and queue behind each other.
-        if page is not None and (page.expires > time.monotonic() or key in self._refilling):
-            self._pages.move_to_end(key)
+        if page is not None:
             await send({"type": "http.response.start", "status": page.status, "headers": page.headers})
             await send({"type": "http.response.body", "body": page.body})
             return
-        self._refilling.add(key)
+        done = self._pages.refilling(key)
         try:
             await self._fill(key, {name for name, _ in parameters}, scope, receive, send)
         finally:
-            self._refilling.discard(key)
+            done()
 
     async def _fill(self, key: PageKey, names: set[str], scope: Scope, receive: Receive, send: Send) -> None:
-        emptied = self._emptied
+        emptied = self._pages.emptied
         start: Message | None = None
         chunks: list[bytes] | None = []
         received = 0
@@ -211,13 +202,13 @@ class AnonymousPageCache:
                 if received > self.max_bytes:
                     # A body that could never be kept is not gathered either.
                     chunks = None
-                elif not message.get("more_body") and start is not None and emptied == self._emptied:
-                    self._keep(key, scope, start, b"".join(chunks))
+                elif not message.get("more_body") and start is not None:
+                    self._keep(key, scope, start, b"".join(chunks), emptied)
             await send(message)
 
         await self.app(scope, receive, capture)
 
-    def _keep(self, key: PageKey, scope: Scope, start: Message, body: bytes) -> None:
+    def _keep(self, key: PageKey, scope: Scope, start: Message, body: bytes, emptied: int) -> None:
         headers: RawHeaders = list(start.get("headers", []))
         if start["status"] != 200 or any(name == b"set-cookie" for name, _ in headers):
             return
@@ -232,23 +223,7 @@ class AnonymousPageCache:
             + len(key[0])
             + len(key[1])
         )
-        if size > self.max_bytes:
-            return
-        self._drop(key)
-        self._pages[key] = _CachedPage(start["status"], headers, body, time.monotonic() + self.ttl, size)
-        self._kept_bytes += size
-        while self._kept_bytes > self.max_bytes:
-            self._drop(next(iter(self._pages)))
-
-    def _drop(self, key: PageKey) -> None:
-        page = self._pages.pop(key, None)
-        if page is not None:
-            self._kept_bytes -= page.size
-
-    def _clear(self) -> None:
-        self._pages.clear()
-        self._kept_bytes = 0
-        self._emptied += 1
+        self._pages.keep(key, _CachedPage(start["status"], headers, body, size), emptied)
 
 
 def _query_parameters(query: bytes) -> list[tuple[str, bytes]]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -41,6 +40,7 @@ from paperboard.community.sessions import user_for_token
 from paperboard.db import Database
 from paperboard.db.models import User
 from paperboard.personal.marks import MARK_KINDS, MarkKind, marks_among
+from paperboard.web.kept_pages import KeptPages
 from paperboard.web.middleware import RawHeaders, _declared_query_names, _query_parameters
 from paperboard.web.negotiation import page_media_type
 from paperboard.web.reader_state import CSRF_MARKER, NAME_MARKER, SHARED_READER
@@ -90,7 +90,6 @@ class SharedPage:
     guards: Marks
     # The marks to read for a reader: the buttons' and the guards', by kind.
     asked: dict[MarkKind, set[str]] = field(default_factory=dict)
-    expires: float = 0.0
     size: int = 0
 
     @classmethod
@@ -143,11 +142,7 @@ class ReaderPages:
 
     def __init__(self, *, ttl: float, max_bytes: int) -> None:
         self.ttl = ttl
-        self.max_bytes = max_bytes
-        self._pages: OrderedDict[PageKey, SharedPage] = OrderedDict()
-        self._kept_bytes = 0
-        self._generation = 0
-        self._refilling: set[PageKey] = set()
+        self._pages: KeptPages[PageKey, SharedPage] = KeptPages(ttl=ttl, max_bytes=max_bytes)
         self._readers: dict[str, tuple[User, float]] = {}
 
     def reader(self, token: str) -> User | None:
@@ -164,41 +159,20 @@ class ReaderPages:
 
     @property
     def generation(self) -> int:
-        return self._generation
+        return self._pages.emptied
 
     def get(self, key: PageKey) -> SharedPage | None:
-        """The page kept under `key`; an expired one while another request makes its successor, so that a burst of
-        readers does not make it many times over."""
-        page = self._pages.get(key)
-        if page is None or (page.expires <= time.monotonic() and key not in self._refilling):
-            return None
-        self._pages.move_to_end(key)
-        return page
+        return self._pages.get(key)
 
     def refilling(self, key: PageKey) -> Callable[[], None]:
-        self._refilling.add(key)
-        return lambda: self._refilling.discard(key)
+        return self._pages.refilling(key)
 
     def keep(self, key: PageKey, page: SharedPage, generation: int) -> None:
-        if generation != self._generation or page.size > self.max_bytes:
-            return
-        self._drop(key)
-        page.expires = time.monotonic() + self.ttl
-        self._pages[key] = page
-        self._kept_bytes += page.size
-        while self._kept_bytes > self.max_bytes:
-            self._drop(next(iter(self._pages)))
-
-    def _drop(self, key: PageKey) -> None:
-        page = self._pages.pop(key, None)
-        if page is not None:
-            self._kept_bytes -= page.size
+        self._pages.keep(key, page, generation)
 
     def clear(self) -> None:
         self._pages.clear()
         self._readers.clear()
-        self._kept_bytes = 0
-        self._generation += 1
 
 
 async def _empty_body() -> Message:
