@@ -144,8 +144,9 @@ class Settings(BaseSettings):
     rate_limit_store: Literal["auto", "database", "memory"] = Field(
         "auto",
         description="Where the request rate limits are counted: `database` (every process of every host counts "
-        "against one limit, one statement per request), `memory` (each worker process counts alone, so N workers "
-        "allow N times the limit), or `auto`: `database` on PostgreSQL, `memory` on SQLite.",
+        "against one limit; each process takes a twentieth of a limit at a time), `memory` (each worker process "
+        "counts alone, so N workers allow N times the limit), or `auto`: `database` on PostgreSQL, `memory` on "
+        "SQLite.",
     )
     max_body_bytes: int = Field(
         1_048_576, ge=0, description="Largest request body accepted (JSON and anything but forms); larger is a 413."

@@ -75,6 +75,33 @@ def test_a_refusal_is_remembered_without_asking_the_database_again(database, cli
     assert first.get(PAGE).status_code == 200
 
 
+def counted(database: Database) -> list[int]:
+    with database.read_session() as session:
+        return session.scalars(select(RateWindow.count).where(RateWindow.key.like("requests:pages:%"))).all()
+
+
+def test_a_process_takes_a_share_of_a_large_limit_and_answers_it_from_memory(database, client_for, clock):
+    app = client_for(database, rate_limit_store="database", page_requests_per_minute=600)
+    assert app.get(PAGE).status_code == 200
+    # A twentieth of 600 was counted at once, and the next 29 requests are answered without a statement.
+    assert counted(database) == [30]
+    assert statuses([app], 29) == [200] * 29
+    assert counted(database) == [30]
+    assert app.get(PAGE).status_code == 200
+    assert counted(database) == [60]
+
+
+def test_processes_holding_shares_never_let_more_than_the_limit_through(database, client_for, clock):
+    first, second = (client_for(database, rate_limit_store="database", page_requests_per_minute=100) for _ in range(2))
+    answers = statuses([first, second], 60)
+    assert answers.count(200) == 100
+    assert counted(database) == [100]
+    # The shares end with the window: both processes count afresh.
+    clock.now += 60
+    assert statuses([first, second], 1) == [200, 200]
+    assert counted(database) == [10]
+
+
 def test_tokens_are_counted_in_the_database_too(database, client_for, clock):
     apps = [client_for(database, rate_limit_store="database", api_token_requests_per_minute=2) for _ in range(2)]
     token = {"Authorization": "Bearer pb_anything"}
