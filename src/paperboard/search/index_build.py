@@ -16,6 +16,7 @@ vectors and the graph's own copy of them took 11.3 GiB (docs/benchmarks.md). Her
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 from scipy import sparse
 
 from paperboard.search.analysis import Document
+from paperboard.search.engine import rows_of
 from paperboard.search.keyword_index import analyse, bm25, inverse_document_frequency
 from paperboard.search.npy_stream import NpyAppender, read_rows, row_count
 from paperboard.search.vector_index import new_graph
@@ -33,6 +35,9 @@ from paperboard.search.vector_index import new_graph
 SLICE_ROWS = 20_000
 # BM25 entries turned column-wise at once: about 12 bytes each while at it (0.4 GiB). 2.8M papers hold about 340M.
 BAND_ENTRIES = 32_000_000
+# How far the average length of the papers may drift from the one the scores were computed with before an
+# incremental build computes every score again (a score then differs by less than this share from its exact value).
+AVERAGE_LENGTH_DRIFT = 0.01
 # Vectors read back into the graph at once (150 MiB of 384 dimensions).
 GRAPH_SLICE_ROWS = 100_000
 
@@ -105,16 +110,20 @@ def write_keyword_files(
     documents: Iterable[tuple[np.ndarray, list[Document]]],
     *,
     previous: Path | None = None,
+    previous_average_length: float = 0.0,
     removed_ids: np.ndarray | None = None,
     slices: BuildSlices = DEFAULT_SLICES,
 ) -> KeywordFiles:
     """Write the term counts and BM25 scores of a generation into `folder`.
 
     Without `previous`, `documents` are every paper, in slices by increasing id. With `previous` (a generation's
-    folder), they are the papers changed since (all in memory: a day's worth), which replace their older rows; the
-    papers of `removed_ids` are dropped; the other rows are copied from the previous counts without analysing
-    them again."""
+    folder, whose scores were computed with `previous_average_length`), they are the papers changed since (all in
+    memory: a day's worth), which replace their older rows; the papers of `removed_ids` are dropped; the other rows
+    are copied from the previous counts without analysing them again, and their scores from the previous scores
+    without computing them again, unless the average length drifted past `AVERAGE_LENGTH_DRIFT`
+    (`_merge_scores`)."""
     vocabulary = [] if previous is None else read_vocabulary(previous)
+    previous_terms = len(vocabulary)
     writer = _CountsWriter(folder, vocabulary)
     if previous is None:
         for paper_ids, slice_documents in documents:
@@ -127,15 +136,52 @@ def write_keyword_files(
             changed.extend(slice_documents)
         added_ids = np.concatenate([*changed_ids, np.empty(0, dtype=np.int64)])
         order = np.argsort(added_ids, kind="stable")
+        added_ids = added_ids[order]
         added = analyse(changed, writer.term_ids)[order]
         dropped = np.concatenate([added_ids, np.empty(0, np.int64) if removed_ids is None else removed_ids])
-        for paper_ids, counts in _merged_slices(previous, added_ids[order], added, dropped, slices.rows):
+        for paper_ids, counts in _merged_slices(previous, added_ids, added, dropped, slices.rows):
             counts.resize((counts.shape[0], len(writer.term_ids)))
             writer.add(paper_ids, counts)
     paper_ids, indptr, lengths, vocabulary = writer.finish()
     average_length = float(lengths.mean()) if len(lengths) else 0.0
+    if (
+        previous is not None
+        and _within_drift(average_length, previous_average_length)
+        and readable_scores(previous, previous_terms)
+    ):
+        added.resize((added.shape[0], len(vocabulary)))
+        _merge_scores(
+            folder,
+            previous,
+            paper_ids,
+            added_ids,
+            added,
+            dropped,
+            writer.frequency,
+            previous_average_length,
+            slices.band_entries,
+        )
+        return KeywordFiles(paper_ids, vocabulary, previous_average_length)
     _write_scores(folder, indptr, lengths, writer.frequency, average_length, slices)
     return KeywordFiles(paper_ids, vocabulary, average_length)
+
+
+def readable_scores(generation: Path, terms: int) -> bool:
+    """Whether a generation's score files are there and hold `terms` columns of as many entries as they say."""
+    try:
+        pointers = np.load(generation / "scores_indptr.npy", mmap_mode="r")
+        entries = int(pointers[-1])
+        return len(pointers) == terms + 1 and all(
+            row_count(generation / f"scores_{name}.npy") == entries for name in ("data", "indices")
+        )
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _within_drift(average_length: float, scored_with: float) -> bool:
+    """Whether scores computed with the average length `scored_with` may be kept for a corpus whose average length
+    is now `average_length`."""
+    return scored_with > 0 and abs(average_length / scored_with - 1) <= AVERAGE_LENGTH_DRIFT
 
 
 def read_vocabulary(generation: Path) -> list[str]:
@@ -197,6 +243,72 @@ def _write_scores(
     ):
         for first_term, last_term in _bands(column_pointers, slices.band_entries):
             band = _score_band(folder, indptr, lengths, idf, average_length, first_term, last_term, slices.rows)
+            data_file.append(band.data)
+            indices_file.append(band.indices)
+
+
+def _merge_scores(
+    folder: Path,
+    previous: Path,
+    paper_ids: np.ndarray,
+    added_ids: np.ndarray,
+    added: sparse.csr_matrix,
+    dropped: np.ndarray,
+    frequency: np.ndarray,
+    average_length: float,
+    band_entries: int,
+) -> None:
+    """The BM25 scores by term (CSC) of the papers `paper_ids`: the previous generation's, but for the `dropped`
+    papers, and those of the `added` papers' counts, computed with `average_length` (the one the previous scores
+    were computed with) and the new document frequencies.
+
+    A score is idf(term) × a factor of the paper's term count, its length and the average length alone, so a term's
+    kept scores take its new idf (the papers and the term's papers changed) by a multiplication: only the average
+    length is the previous one. The previous scores are read a band of terms at a time, as `_write_scores` writes
+    them."""
+    previous_ids = np.load(previous / "papers.npy")
+    previous_pointers = np.load(previous / "scores_indptr.npy")
+    previous_frequency = np.diff(previous_pointers)
+    old_terms = len(previous_frequency)
+    # Each previous row's row in the new index, or -1 for a paper dropped (removed, or changed and added again).
+    new_row = rows_of(paper_ids, previous_ids)
+    new_row[np.isin(previous_ids, dropped)] = -1
+    idf = inverse_document_frequency(len(paper_ids), frequency.astype(np.float64))
+    old_idf = inverse_document_frequency(len(previous_ids), previous_frequency.astype(np.float64))
+    rescale = (idf[:old_terms] / np.where(previous_frequency > 0, old_idf, 1)).astype(np.float32)
+    lengths = np.asarray(added.sum(axis=1)).ravel().astype(np.float32)
+    row_of_entry = np.repeat(np.arange(added.shape[0]), np.diff(added.indptr))
+    # The added papers' scores, in their rows of the new index, term by term.
+    fresh = sparse.csc_matrix(
+        (
+            bm25(added.data, lengths[row_of_entry], idf[added.indices], average_length),
+            (rows_of(paper_ids, added_ids)[row_of_entry], added.indices),
+        ),
+        shape=(len(paper_ids), len(frequency)),
+    )
+    column_pointers = np.concatenate([[0], np.cumsum(frequency)]).astype(np.int64)
+    np.save(folder / "scores_indptr.npy", column_pointers)
+    with (
+        NpyAppender(folder / "scores_data.npy", np.float32) as data_file,
+        NpyAppender(folder / "scores_indices.npy", np.int32) as indices_file,
+    ):
+        for first_term, last_term in _bands(previous_pointers, band_entries):
+            first, last = int(previous_pointers[first_term]), int(previous_pointers[last_term])
+            rows = new_row[read_rows(previous / "scores_indices.npy", first, last)]
+            kept = rows >= 0
+            width = last_term - first_term
+            terms = np.repeat(np.arange(width, dtype=np.int32), previous_frequency[first_term:last_term])[kept]
+            data = read_rows(previous / "scores_data.npy", first, last)[kept]
+            data *= rescale[first_term:last_term][terms]
+            # Kept rows stay in order (the mapping keeps it), so each term's papers are still by row.
+            pointers = np.concatenate([[0], np.cumsum(np.bincount(terms, minlength=width))])
+            band = sparse.csc_matrix((data, rows[kept].astype(np.int32), pointers), shape=(len(paper_ids), width))
+            band = band + fresh[:, first_term:last_term]
+            data_file.append(band.data)
+            indices_file.append(band.indices)
+        # Terms the previous generation did not know: only added papers hold them.
+        if len(frequency) > old_terms:
+            band = fresh[:, old_terms:]
             data_file.append(band.data)
             indices_file.append(band.indices)
 
@@ -265,14 +377,9 @@ def write_vector_files(
     day's papers cost seconds where the graph of millions takes the best part of an hour."""
     vectors_path = folder / "vectors.npy"
     with (
-        NpyAppender(folder / "vector_papers.npy", np.int64) as ids_file,
-        NpyAppender(vectors_path, np.float32, (dimensions,)) as vectors_file,
+        _started(folder / "vector_papers.npy", np.int64, (), previous, slices) as ids_file,
+        _started(vectors_path, np.float32, (dimensions,), previous, slices) as vectors_file,
     ):
-        if previous is not None:
-            for start in range(0, row_count(previous / "vectors.npy"), slices.graph_rows):
-                stop = start + slices.graph_rows
-                ids_file.append(read_rows(previous / "vector_papers.npy", start, stop))
-                vectors_file.append(read_rows(previous / "vectors.npy", start, stop))
         reused = vectors_file.rows
         for paper_ids, vectors in chunks:
             ids_file.append(paper_ids)
@@ -286,6 +393,23 @@ def write_vector_files(
             graph.add(read_rows(vectors_path, start, min(start + slices.graph_rows, count)))
         faiss.write_index(graph, str(folder / "hnsw.faiss"))
     return count
+
+
+def _started(
+    path: Path, dtype: type, row_shape: tuple[int, ...], previous: Path | None, slices: BuildSlices
+) -> NpyAppender:
+    """A file to append rows to at `path`, holding first the rows of the file of that name in `previous`: copied
+    whole by the kernel (`copyfile`), or a slice at a time when that file was not written by an `NpyAppender`."""
+    if previous is None:
+        return NpyAppender(path, dtype, row_shape)
+    shutil.copyfile(previous / path.name, path)
+    try:
+        return NpyAppender(path, dtype, row_shape, extend=True)
+    except ValueError:
+        appender = NpyAppender(path, dtype, row_shape)
+        for start in range(0, row_count(previous / path.name), slices.graph_rows):
+            appender.append(read_rows(previous / path.name, start, start + slices.graph_rows))
+        return appender
 
 
 def _readable_graph(path: Path, rows: int) -> faiss.Index | None:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from scipy import sparse
@@ -44,6 +45,7 @@ from paperboard.search.index_build import (
     BuildSlices,
     KeywordFiles,
     read_vocabulary,
+    readable_scores,
     write_keyword_files,
     write_vector_files,
 )
@@ -58,6 +60,19 @@ POINTER = "current.json"
 # Held while a generation is put in place in the folder (by a build or a download), by one process of the host.
 FOLDER_LOCK = "folder.lock"
 _READ_CHUNK = 2000
+# A generation's files, by what they hold (besides `manifest.json`), for those a build takes from the previous one.
+KEYWORD_FILES = (
+    "papers.npy",
+    "vocabulary.txt",
+    "counts_data.npy",
+    "counts_indices.npy",
+    "counts_indptr.npy",
+    "scores_data.npy",
+    "scores_indices.npy",
+    "scores_indptr.npy",
+)
+FACET_FILES = ("published.npy", "has_code.npy", "categories_indices.npy", "categories_indptr.npy", "categories.json")
+VECTOR_FILES = ("vector_papers.npy", "vectors.npy")
 # The prefix of a generation's folder while it is being built.
 _BUILDING = ".building-"
 # An incremental build analyses the changed papers together, in memory (100,000 abstracts: about 200 MiB); above
@@ -152,6 +167,44 @@ def facets_for(session: Session, paper_ids: np.ndarray) -> PaperFacets:
             if row >= 0:
                 categories[row].append(category)
     return PaperFacets.build(published, has_code, categories)
+
+
+def _changed_since(session: Session, since: datetime | None) -> np.ndarray:
+    """Ids of the papers changed (added, revised, recategorised, given a code link, withdrawn) after `since`."""
+    if since is None:
+        return np.empty(0, dtype=np.int64)
+    return np.fromiter(session.scalars(select(Paper.id).where(Paper.changed_at > since)), dtype=np.int64)
+
+
+def _read_facets(folder: Path, papers: int, *, mmap_mode: Literal["r"] | None = "r") -> PaperFacets:
+    """The facets a generation's folder holds for its `papers` rows."""
+    category_names = json.loads((folder / "categories.json").read_text(encoding="utf-8"))
+    categories_indices = np.load(folder / "categories_indices.npy", mmap_mode=mmap_mode)
+    categories = sparse.csc_matrix(
+        (
+            np.ones(len(categories_indices), dtype=np.bool_),
+            categories_indices,
+            np.load(folder / "categories_indptr.npy", mmap_mode=mmap_mode),
+        ),
+        shape=(papers, len(category_names)),
+        copy=False,
+    )
+    return PaperFacets(
+        np.load(folder / "published.npy", mmap_mode=mmap_mode),
+        np.load(folder / "has_code.npy", mmap_mode=mmap_mode),
+        categories,
+        category_names,
+    )
+
+
+def _link(source: Path, target: Path, names: Sequence[str]) -> None:
+    """Files of a generation that the next one holds unchanged: hard-linked, so that they take no room or time
+    (and removing the older generation leaves them to the newer), or copied where the file system has no links."""
+    for name in names:
+        try:
+            os.link(source / name, target / name)
+        except OSError:
+            shutil.copyfile(source / name, target / name)
 
 
 def _write_facets(folder: Path, facets: PaperFacets) -> None:
@@ -314,10 +367,13 @@ class IndexStore:
                 embeddings_through = session.scalar(
                     select(func.max(PaperEmbedding.embedded_at)).where(PaperEmbedding.model == model)
                 )
-                keyword = self._keyword_files(session, folder, self._reusable_counts(previous), progress)
-                facets = facets_for(session, keyword.papers)
-                _write_facets(folder, facets)
-                del facets
+                total = session.scalar(select(func.count()).select_from(Paper).where(Paper.deleted_at.is_(None))) or 0
+                since = None if previous is None else previous.papers_through_time
+                changed_ids = _changed_since(session, since)
+                keyword = self._keyword_files(
+                    session, folder, self._reusable_counts(previous), changed_ids, total, progress
+                )
+                self._facet_files(session, folder, keyword.papers, previous, changed_ids)
                 vectors = self._vector_files(session, folder, model, dimensions, exact_max, previous, progress)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -358,16 +414,60 @@ class IndexStore:
             return None
         return previous
 
-    def _keyword_files(
-        self, session: Session, folder: Path, previous: IndexManifest | None, progress: Progress
-    ) -> KeywordFiles:
-        total = session.scalar(select(func.count()).select_from(Paper).where(Paper.deleted_at.is_(None))) or 0
-        since = None if previous is None else previous.papers_through_time
-        changed_ids = (
-            np.empty(0, dtype=np.int64)
-            if since is None
-            else np.fromiter(session.scalars(select(Paper.id).where(Paper.changed_at > since)), dtype=np.int64)
+    def _facet_files(
+        self,
+        session: Session,
+        folder: Path,
+        paper_ids: np.ndarray,
+        previous: IndexManifest | None,
+        changed_ids: np.ndarray,
+    ) -> None:
+        """Write the facets of `paper_ids`: those of papers unchanged since the previous generation are its own
+        (reading millions of papers' dates and categories from the database took most of an incremental build),
+        the others are read from the database."""
+        base = self._reusable_facets(previous)
+        if base is None:
+            _write_facets(folder, facets_for(session, paper_ids))
+            return
+        base_folder, previous_ids, previous_facets = base
+        previous_rows = rows_of(previous_ids, paper_ids)
+        fresh = (previous_rows < 0) | np.isin(paper_ids, changed_ids)
+        if len(previous_ids) == len(paper_ids) and not fresh.any():
+            _link(base_folder, folder, FACET_FILES)
+            return
+        _write_facets(
+            folder,
+            previous_facets.merged(previous_rows[~fresh], facets_for(session, paper_ids[fresh]), np.flatnonzero(fresh)),
         )
+
+    def _reusable_facets(self, previous: IndexManifest | None) -> tuple[Path, np.ndarray, PaperFacets] | None:
+        """The previous generation's folder, paper ids and facets, if it knows since when papers changed and its files
+        can be read."""
+        if previous is None or previous.papers_through_time is None:
+            return None
+        folder = self.directory / previous.generation
+        try:
+            previous_ids = np.load(folder / "papers.npy", mmap_mode="r")
+            facets = _read_facets(folder, len(previous_ids), mmap_mode=None)
+        except (OSError, ValueError):
+            return None
+        return (folder, previous_ids, facets) if len(facets.published) == len(previous_ids) else None
+
+    def _keyword_files(
+        self,
+        session: Session,
+        folder: Path,
+        previous: IndexManifest | None,
+        changed_ids: np.ndarray,
+        total: int,
+        progress: Progress,
+    ) -> KeywordFiles:
+        since = None if previous is None else previous.papers_through_time
+        if previous is not None and since is not None and not len(changed_ids):
+            base = self.directory / previous.generation
+            if readable_scores(base, len(read_vocabulary(base))):
+                _link(base, folder, KEYWORD_FILES)
+                return KeywordFiles(np.load(folder / "papers.npy"), read_vocabulary(folder), previous.average_length)
         # The changed papers are analysed in one piece: past a share of the catalogue (a first import into a small
         # index), streaming them all through the analysis again is both lighter and faster.
         few_changed = len(changed_ids) <= max(MAX_CHANGED, total * MAX_CHANGED_SHARE)
@@ -377,6 +477,7 @@ class IndexStore:
                 folder,
                 read_documents(session, changed_after=since),
                 previous=self.directory / previous.generation,
+                previous_average_length=previous.average_length,
                 removed_ids=changed_ids,
                 slices=self.slices,
             )
@@ -408,7 +509,13 @@ class IndexStore:
     ) -> int:
         reusable = self._reusable_vectors(session, previous, model, dimensions)
         after = 0 if reusable is None else reusable[1]
-        if exact_max < _vector_count(session, model, after):
+        added = _vector_count(session, model, after)
+        if previous is not None and reusable is not None and not added:
+            graph = reusable[0] / "hnsw.faiss"
+            if graph.is_file() == (previous.vectors > exact_max):
+                _link(reusable[0], folder, [*VECTOR_FILES, *([graph.name] if graph.is_file() else [])])
+                return previous.vectors
+        if exact_max < added:
             progress.start("Building the vector graph", total=None, unit="vectors")
         vectors = write_vector_files(
             folder,
@@ -487,20 +594,7 @@ class IndexStore:
                 shape=(len(papers), len(vocabulary)),
                 copy=False,
             )
-            category_names = json.loads((self.directory / generation / "categories.json").read_text(encoding="utf-8"))
-            categories_indices = self._array(generation, "categories_indices")
-            categories = sparse.csc_matrix(
-                (
-                    np.ones(len(categories_indices), dtype=np.bool_),
-                    categories_indices,
-                    self._array(generation, "categories_indptr"),
-                ),
-                shape=(len(papers), len(category_names)),
-                copy=False,
-            )
-            facets = PaperFacets(
-                self._array(generation, "published"), self._array(generation, "has_code"), categories, category_names
-            )
+            facets = _read_facets(self.directory / generation, len(papers))
             vectors = VectorIndex(
                 self._array(generation, "vector_papers"),
                 self._array(generation, "vectors"),
