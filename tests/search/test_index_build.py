@@ -120,6 +120,44 @@ def test_an_incremental_write_equals_a_fresh_one(tmp_path):
     assert_same_index(incremental, fresh)
 
 
+def test_an_incremental_write_keeps_the_previous_scores_with_each_terms_new_weight(tmp_path):
+    """Papers changed, removed and added so that the average length stays what it was: the kept scores, each term's
+    multiplied by the change of its idf, are the scores of a fresh write."""
+    before = corpus(300, seed=3)
+    ids = sorted(before)
+
+    def reworded(document: Document, new_words: list[str]) -> Document:
+        # As many words in each field, some of them new: the paper's length is the same.
+        abstract = document.abstract.split()
+        return Document(document.title, " ".join(new_words + abstract[len(new_words) :]), document.authors)
+
+    changed = {paper_id: reworded(before[paper_id], [f"fresh{paper_id}", "word3"]) for paper_id in ids[5::17]}
+    removed = ids[2::41]
+    # Each removed paper comes back under a new id, so that the number of papers stays the same too.
+    added = {max(ids) + number: before[paper_id] for number, paper_id in enumerate(removed, start=1)}
+    after = {paper_id: document for paper_id, document in before.items() if paper_id not in removed}
+    after.update(changed)
+    after.update(added)
+    previous, following = tmp_path / "previous", tmp_path / "following"
+    previous.mkdir()
+    following.mkdir()
+    written_before = write_keyword_files(previous, slices_of(before, 50), slices=TINY)
+    replacements = changed | added
+
+    written = write_keyword_files(
+        following,
+        slices_of(replacements, 9),
+        previous=previous,
+        previous_average_length=written_before.average_length,
+        removed_ids=np.array([*removed, *replacements], dtype=np.int64),
+        slices=TINY,
+    )
+
+    fresh_counts, fresh = one_shot(after)
+    assert written.average_length == written_before.average_length == pytest.approx(fresh_counts.average_length())
+    assert_same_index(loaded(following)[1], fresh)
+
+
 def test_an_incremental_write_can_empty_an_index_and_fill_it_again(tmp_path):
     documents = corpus(20, seed=2)
     ids = np.array(sorted(documents), dtype=np.int64)

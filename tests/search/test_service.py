@@ -573,6 +573,12 @@ def damage_missing_counts(store: IndexStore) -> None:
     (_generation(store) / "counts_data.npy").unlink()
 
 
+def damage_truncated_facets(store: IndexStore) -> None:
+    # The next build takes unchanged papers' facets from the generation it builds on: not from a damaged one.
+    path = _generation(store) / "published.npy"
+    path.write_bytes(path.read_bytes()[:-8])
+
+
 def _generation(store: IndexStore) -> Path:
     manifest = store.current_manifest()
     assert manifest is not None
@@ -588,6 +594,7 @@ def _generation(store: IndexStore) -> Path:
         damage_truncated_vectors,
         damage_garbage_scores,
         damage_missing_counts,
+        damage_truncated_facets,
     ],
 )
 def test_a_lost_or_damaged_index_is_searched_from_the_database_and_rebuilt(indexed, store, embedder, damage):

@@ -217,7 +217,12 @@ def _merged_slices(
         stop = min(start + slice_rows, len(previous_ids))
         first = 0 if number == 0 else np.searchsorted(added_ids, previous_ids[start])
         last = len(added_ids) if number == len(starts) - 1 else np.searchsorted(added_ids, previous_ids[stop])
-        own = _counts_slice(previous, indptr, start, stop, width)[kept[start:stop]]
+        own = _counts_slice(previous, indptr, start, stop, width)
+        if first == last and kept[start:stop].all():
+            # Most slices of a day's build: nothing to take out or put in.
+            yield previous_ids[start:stop], own
+            continue
+        own = own[kept[start:stop]]
         paper_ids = np.concatenate([previous_ids[start:stop][kept[start:stop]], added_ids[first:last]])
         counts = sparse.vstack([own, added[first:last]], format="csr", dtype=np.float32)
         order = np.argsort(paper_ids, kind="stable")

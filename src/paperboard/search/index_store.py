@@ -215,16 +215,14 @@ def _write_facets(folder: Path, facets: PaperFacets) -> None:
     (folder / "categories.json").write_text(json.dumps(facets.category_names), encoding="utf-8")
 
 
-def _vector_count(session: Session, model: str, after: int, *, up_to: int | None = None) -> int:
-    """Stored vectors of papers not withdrawn, with ids above `after` (and at most `up_to`)."""
+def _vector_count(session: Session, model: str, after: int) -> int:
+    """Stored vectors of papers not withdrawn, with ids above `after`."""
     statement = (
         select(func.count())
         .select_from(PaperEmbedding)
         .join(Paper, Paper.id == PaperEmbedding.paper_id)
         .where(Paper.deleted_at.is_(None), PaperEmbedding.model == model, PaperEmbedding.paper_id > after)
     )
-    if up_to is not None:
-        statement = statement.where(PaperEmbedding.paper_id <= up_to)
     return session.scalar(statement) or 0
 
 
@@ -374,7 +372,9 @@ class IndexStore:
                     session, folder, self._reusable_counts(previous), changed_ids, total, progress
                 )
                 self._facet_files(session, folder, keyword.papers, previous, changed_ids)
-                vectors = self._vector_files(session, folder, model, dimensions, exact_max, previous, progress)
+                vectors = self._vector_files(
+                    session, folder, model, dimensions, exact_max, previous, changed_ids, progress
+                )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -505,9 +505,10 @@ class IndexStore:
         dimensions: int,
         exact_max: int,
         previous: IndexManifest | None,
+        changed_ids: np.ndarray,
         progress: Progress,
     ) -> int:
-        reusable = self._reusable_vectors(session, previous, model, dimensions)
+        reusable = self._reusable_vectors(session, previous, model, dimensions, changed_ids)
         after = 0 if reusable is None else reusable[1]
         added = _vector_count(session, model, after)
         if previous is not None and reusable is not None and not added:
@@ -531,7 +532,7 @@ class IndexStore:
         return vectors
 
     def _reusable_vectors(
-        self, session: Session, previous: IndexManifest | None, model: str, dimensions: int
+        self, session: Session, previous: IndexManifest | None, model: str, dimensions: int, changed_ids: np.ndarray
     ) -> tuple[Path, int] | None:
         """The previous generation's folder and its last vector's paper id, if every vector it holds is still
         current, so that the vectors of later papers can be appended to its own (and to its graph). A paper
@@ -545,16 +546,33 @@ class IndexStore:
             last = int(read_rows(folder / "vector_papers.npy", previous.vectors - 1, previous.vectors)[0])
         except (OSError, ValueError, IndexError):
             return None
-        embedded_again = session.scalar(
-            select(func.count())
-            .select_from(PaperEmbedding)
-            .where(
-                PaperEmbedding.model == model,
-                PaperEmbedding.paper_id <= last,
-                PaperEmbedding.embedded_at > previous.embeddings_through_time,
-            )
+        # Both looked for through indexes (vectors stored since, papers changed since): counting every vector again
+        # reads the whole table of vectors, seconds at 300k papers.
+        embedded_since = np.fromiter(
+            session.scalars(
+                select(PaperEmbedding.paper_id).where(
+                    PaperEmbedding.embedded_at > previous.embeddings_through_time, PaperEmbedding.model == model
+                )
+            ),
+            dtype=np.int64,
         )
-        if embedded_again or _vector_count(session, model, 0, up_to=last) != previous.vectors:
+        if (embedded_since <= last).any():
+            return None
+        # A paper withdrawn (or back) since, below the last one, whose vector the graph holds (or lacks).
+        changed = np.sort(changed_ids[changed_ids <= last])
+        indexed = changed[rows_of(np.load(folder / "vector_papers.npy", mmap_mode="r"), changed) >= 0]
+        searchable: list[int] = []
+        for chunk in in_batches(changed.tolist()):
+            searchable.extend(
+                session.scalars(
+                    select(PaperEmbedding.paper_id)
+                    .join(Paper, Paper.id == PaperEmbedding.paper_id)
+                    .where(
+                        PaperEmbedding.paper_id.in_(chunk), PaperEmbedding.model == model, Paper.deleted_at.is_(None)
+                    )
+                )
+            )
+        if sorted(searchable) != indexed.tolist():
             return None
         return folder, last
 
