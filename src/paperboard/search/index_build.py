@@ -9,7 +9,8 @@ vectors and the graph's own copy of them took 11.3 GiB (docs/benchmarks.md). Her
   and each paper's length are added up;
 - the BM25 scores, stored by term (column-wise), are then computed in bands of terms: each band reads the counts
   back slice by slice, keeps its terms' entries, and is turned column-wise and appended, so at most one band
-  (`band_entries` entries) is in memory;
+  (`band_entries` entries) is in memory; an incremental build instead reads the previous scores a band at a time
+  and merges the changed papers' into them (`_merge_scores`);
 - the vectors are copied from the database to their file a chunk at a time, then read back in slices into the
   HNSW graph, which is the one structure held whole (its vectors and links: about 1.8 KiB a paper).
 """
@@ -278,6 +279,10 @@ def _merge_scores(
     # Each previous row's row in the new index, or -1 for a paper dropped (removed, or changed and added again).
     new_row = rows_of(paper_ids, previous_ids)
     new_row[np.isin(previous_ids, dropped)] = -1
+    kept_rows = new_row >= 0
+    # Usually (a day's papers come after the others, a changed paper keeps its row) no kept row moves, and the
+    # previous row numbers stand as they are.
+    moved = not np.array_equal(new_row[kept_rows], np.flatnonzero(kept_rows))
     idf = inverse_document_frequency(len(paper_ids), frequency.astype(np.float64))
     old_idf = inverse_document_frequency(len(previous_ids), previous_frequency.astype(np.float64))
     rescale = (idf[:old_terms] / np.where(previous_frequency > 0, old_idf, 1)).astype(np.float32)
@@ -299,15 +304,23 @@ def _merge_scores(
     ):
         for first_term, last_term in _bands(previous_pointers, band_entries):
             first, last = int(previous_pointers[first_term]), int(previous_pointers[last_term])
-            rows = new_row[read_rows(previous / "scores_indices.npy", first, last)]
-            kept = rows >= 0
             width = last_term - first_term
-            terms = np.repeat(np.arange(width, dtype=np.int32), previous_frequency[first_term:last_term])[kept]
-            data = read_rows(previous / "scores_data.npy", first, last)[kept]
-            data *= rescale[first_term:last_term][terms]
-            # Kept rows stay in order (the mapping keeps it), so each term's papers are still by row.
-            pointers = np.concatenate([[0], np.cumsum(np.bincount(terms, minlength=width))])
-            band = sparse.csc_matrix((data, rows[kept].astype(np.int32), pointers), shape=(len(paper_ids), width))
+            rows = read_rows(previous / "scores_indices.npy", first, last)
+            data = read_rows(previous / "scores_data.npy", first, last)
+            data *= np.repeat(rescale[first_term:last_term], previous_frequency[first_term:last_term])
+            pointers = previous_pointers[first_term : last_term + 1] - first
+            dropped_entries = np.flatnonzero(~kept_rows[rows])
+            if len(dropped_entries):
+                # Few entries (the changed papers'): each term loses those that fall within it.
+                terms_of_dropped = np.searchsorted(pointers, dropped_entries, side="right") - 1
+                pointers = pointers - np.concatenate([[0], np.cumsum(np.bincount(terms_of_dropped, minlength=width))])
+                keep = np.ones(len(rows), dtype=np.bool_)
+                keep[dropped_entries] = False
+                rows, data = rows[keep], data[keep]
+            if moved:
+                # Kept rows stay in order (the mapping keeps it), so each term's papers are still by row.
+                rows = new_row[rows].astype(np.int32)
+            band = sparse.csc_matrix((data, rows, pointers), shape=(len(paper_ids), width))
             band = band + fresh[:, first_term:last_term]
             data_file.append(band.data)
             indices_file.append(band.indices)

@@ -4,8 +4,9 @@ An index is derived data: everything in it comes from the database (papers, and 
 stored), so a lost, damaged or outdated index is rebuilt from there without embedding again. Each build writes a
 new folder of NumPy arrays, a slice at a time (search/index_build.py), and then points `current.json` at it in one
 rename; workers memory-map the arrays (so they share one copy in the page cache) and switch when the pointer
-changes. A build reuses the previous generation's term counts, analysing only the papers changed since, and its
-graph when the new vectors can be added to it; `full=True` analyses every paper again and links a new graph.
+changes. A build reuses the previous generation's term counts, BM25 scores and facets, analysing and reading from
+the database only the papers changed since, hard-links the files it would write unchanged, and extends its graph
+when the new vectors can be added to it; `full=True` analyses and scores every paper again and links a new graph.
 
 On PostgreSQL each generation is also stored in the database, and a folder without the newest one downloads it
 (`shared_index`): web hosts on separate machines all search the generation the worker built.
