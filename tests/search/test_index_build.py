@@ -215,3 +215,28 @@ def test_an_appended_npy_file_is_an_ordinary_one_and_reads_back_in_slices(tmp_pa
     assert read_rows(path, 20, 20).shape == (0, 3)
     with pytest.raises(ValueError, match="shape"):
         NpyAppender(tmp_path / "other.npy", np.int64).append(rows)
+
+
+@pytest.mark.parametrize("header", ["appended", "numpy 2.0"])
+def test_vectors_are_appended_to_a_copy_of_the_previous_ones_whatever_wrote_them(tmp_path, header):
+    rng = np.random.default_rng(6)
+    vectors = rng.standard_normal((50, 8)).astype(np.float32)
+    previous, following = tmp_path / "previous", tmp_path / "following"
+    previous.mkdir()
+    following.mkdir()
+    write_vector_files(previous, [(np.arange(1, 41), vectors[:40])], 8, exact_max=100)
+    if header == "numpy 2.0":
+        # A header an appender cannot extend in place: the rows are then copied a slice at a time.
+        with (previous / "vectors.npy").open("wb") as stream:
+            np.lib.format.write_array(stream, vectors[:40], version=(2, 0))
+
+    count = write_vector_files(
+        following, [(np.arange(41, 51), vectors[40:])], 8, exact_max=100, slices=TINY, previous=previous
+    )
+
+    assert count == 50
+    assert np.load(following / "vector_papers.npy").tolist() == list(range(1, 51))
+    assert np.array_equal(np.load(following / "vectors.npy"), vectors)
+    assert np.array_equal(np.load(previous / "vectors.npy"), vectors[:40])
+    with pytest.raises(ValueError, match="rows of"):
+        NpyAppender(following / "vectors.npy", np.float64, (8,), extend=True)
