@@ -240,3 +240,39 @@ def test_vectors_are_appended_to_a_copy_of_the_previous_ones_whatever_wrote_them
     assert np.array_equal(np.load(previous / "vectors.npy"), vectors[:40])
     with pytest.raises(ValueError, match="rows of"):
         NpyAppender(following / "vectors.npy", np.float64, (8,), extend=True)
+
+
+def test_a_graph_lacking_the_newest_vectors_is_linked_and_searched_with_them(tmp_path, monkeypatch):
+    # Every search goes through the graph here, however few the vectors.
+    monkeypatch.setattr("paperboard.search.vector_index.SCAN_BELOW", 0)
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    paper_ids = np.arange(1, 301, dtype=np.int64)
+    previous, following, extended = tmp_path / "previous", tmp_path / "following", tmp_path / "extended"
+    for folder in (previous, following, extended):
+        folder.mkdir()
+    write_vector_files(previous, [(paper_ids[:250], vectors[:250])], 16, exact_max=100)
+    lagging = BuildSlices(graph_lag=50)
+
+    write_vector_files(following, [(paper_ids[250:], vectors[250:])], 16, 100, lagging, previous=previous)
+    write_vector_files(
+        extended, [(paper_ids[250:], vectors[250:])], 16, 100, BuildSlices(graph_lag=49), previous=previous
+    )
+
+    assert (following / "hnsw.faiss").samefile(previous / "hnsw.faiss")
+    assert VectorIndex.load_graph(extended / "hnsw.faiss").ntotal == 300
+    written = VectorIndex(
+        paper_ids, np.load(following / "vectors.npy"), VectorIndex.load_graph(following / "hnsw.faiss")
+    )
+    assert written.graph is not None and written.graph.ntotal == 250
+    exact = VectorIndex.build(paper_ids, vectors, exact_max=1000)
+    allowed = rng.random(300) < 0.5
+    for query in rng.standard_normal((20, 16)).astype(np.float32):
+        for mask in (None, allowed):
+            rows, similarities = written.search(query, 10, mask)
+            expected_rows, expected_similarities = exact.search(query, 10, mask)
+            assert rows.tolist() == expected_rows.tolist()
+            assert similarities == pytest.approx(expected_similarities, rel=1e-5)
+    # The newest vectors are found: each is its own nearest.
+    assert [written.search(vector, 1)[0].tolist() for vector in vectors[250:]] == [[row] for row in range(250, 300)]

@@ -17,6 +17,7 @@ vectors and the graph's own copy of them took 11.3 GiB (docs/benchmarks.md). Her
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from paperboard.search.analysis import Document
 from paperboard.search.engine import rows_of
 from paperboard.search.keyword_index import analyse, bm25, inverse_document_frequency
 from paperboard.search.npy_stream import NpyAppender, read_rows, row_count
-from paperboard.search.vector_index import new_graph
+from paperboard.search.vector_index import graph_rows, new_graph
 
 # Papers analysed, merged or scored together: a slice's counts are a few MiB.
 SLICE_ROWS = 20_000
@@ -41,15 +42,21 @@ BAND_ENTRIES = 32_000_000
 AVERAGE_LENGTH_DRIFT = 0.01
 # Vectors read back into the graph at once (150 MiB of 384 dimensions).
 GRAPH_SLICE_ROWS = 100_000
+# Vectors the graph may lack before a build extends it: until then the previous graph is linked, not read, extended
+# and written whole (gigabytes at millions of papers), and searches scan the vectors it lacks (20,000 of 384
+# dimensions: about 30 MiB, a few milliseconds).
+GRAPH_LAG = 20_000
 
 
 @dataclass(frozen=True)
 class BuildSlices:
-    """How much of an index a build holds at once: fewer rows or entries, less memory and more passes."""
+    """How much of an index a build holds at once: fewer rows or entries, less memory and more passes; and how many
+    vectors the graph may lack (`GRAPH_LAG`)."""
 
     rows: int = SLICE_ROWS
     band_entries: int = BAND_ENTRIES
     graph_rows: int = GRAPH_SLICE_ROWS
+    graph_lag: int = GRAPH_LAG
 
 
 DEFAULT_SLICES = BuildSlices()
@@ -392,7 +399,8 @@ def write_vector_files(
 
     With `previous` (a generation's folder whose vectors are all still current), `chunks` are only the vectors of
     papers after its last one: its rows are copied first and its graph, read whole, takes the new rows only, so a
-    day's papers cost seconds where the graph of millions takes the best part of an hour."""
+    day's papers cost seconds where the graph of millions takes the best part of an hour; while the graph lacks at
+    most `slices.graph_lag` vectors, it is linked as it is, and searches scan those it lacks."""
     vectors_path = folder / "vectors.npy"
     with (
         _started(folder / "vector_papers.npy", np.int64, (), previous, slices) as ids_file,
@@ -404,10 +412,14 @@ def write_vector_files(
             vectors_file.append(vectors)
         count = vectors_file.rows
     if count > exact_max:
+        covered = None if previous is None else graph_rows(previous / "hnsw.faiss")
+        if covered is not None and covered <= reused and count - covered <= slices.graph_lag:
+            link_or_copy(previous / "hnsw.faiss", folder / "hnsw.faiss")
+            return count
         graph = None if previous is None else _readable_graph(previous / "hnsw.faiss", reused)
         if graph is None:
-            graph, reused = new_graph(dimensions), 0
-        for start in range(reused, count, slices.graph_rows):
+            graph = new_graph(dimensions)
+        for start in range(graph.ntotal, count, slices.graph_rows):
             graph.add(read_rows(vectors_path, start, min(start + slices.graph_rows, count)))
         faiss.write_index(graph, str(folder / "hnsw.faiss"))
     return count
@@ -430,12 +442,23 @@ def _started(
         return appender
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """A file the next generation holds unchanged: hard-linked, so that it takes no room or time (and removing the
+    older generation leaves it to the newer; nothing writes a generation's files in place), or copied where the file
+    system has no links."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 def _readable_graph(path: Path, rows: int) -> faiss.Index | None:
-    """The graph at `path`, read whole to be extended, if it is there, readable, and holds `rows` vectors."""
+    """The graph at `path`, read whole to be extended, if it is there, readable, and holds at most the first `rows`
+    vectors."""
     if not path.is_file():
         return None
     try:
         graph = faiss.read_index(str(path))
     except RuntimeError:
         return None
-    return graph if graph.ntotal == rows else None
+    return graph if graph.ntotal <= rows else None

@@ -45,6 +45,7 @@ from paperboard.search.index_build import (
     DEFAULT_SLICES,
     BuildSlices,
     KeywordFiles,
+    link_or_copy,
     read_vocabulary,
     readable_scores,
     write_keyword_files,
@@ -199,13 +200,8 @@ def _read_facets(folder: Path, papers: int, *, mmap_mode: Literal["r"] | None = 
 
 
 def _link(source: Path, target: Path, names: Sequence[str]) -> None:
-    """Files of a generation that the next one holds unchanged: hard-linked, so that they take no room or time
-    (and removing the older generation leaves them to the newer), or copied where the file system has no links."""
     for name in names:
-        try:
-            os.link(source / name, target / name)
-        except OSError:
-            shutil.copyfile(source / name, target / name)
+        link_or_copy(source / name, target / name)
 
 
 def _write_facets(folder: Path, facets: PaperFacets) -> None:
