@@ -3,7 +3,8 @@
 Vectors are L2-normalised, so the inner product is the cosine. The exact scan reads every vector (about 10 ms for
 128k of 384 dimensions on this machine, bound by memory bandwidth); faiss' HNSW answers in well under a millisecond
 at a million (docs/benchmarks.md). Filters are applied inside either: a filter that leaves few papers is scanned
-exactly, since the graph search would have to walk past the papers it excludes.
+exactly, since the graph search would have to walk past the papers it excludes. The graph may lack the newest
+vectors (a build extends it only every few days: index_build.GRAPH_LAG); those are scanned beside it.
 """
 
 from __future__ import annotations
