@@ -120,6 +120,45 @@ def test_an_incremental_write_equals_a_fresh_one(tmp_path):
     assert_same_index(incremental, fresh)
 
 
+@pytest.mark.parametrize("removing", [True, False], ids=["rows removed", "rows in place"])
+def test_an_incremental_write_keeps_the_previous_scores_with_each_terms_new_weight(tmp_path, removing):
+    """Papers changed (and removed and added) so that the average length stays what it was: the kept scores, each
+    term's multiplied by the change of its idf, are the scores of a fresh write."""
+    before = corpus(300, seed=3)
+    ids = sorted(before)
+
+    def reworded(document: Document, new_words: list[str]) -> Document:
+        # As many words in each field, some of them new: the paper's length is the same.
+        abstract = document.abstract.split()
+        return Document(document.title, " ".join(new_words + abstract[len(new_words) :]), document.authors)
+
+    changed = {paper_id: reworded(before[paper_id], [f"fresh{paper_id}", "word3"]) for paper_id in ids[5::17]}
+    removed = ids[2::41] if removing else []
+    # Each removed paper comes back under a new id, so that the number of papers stays the same too.
+    added = {max(ids) + number: before[paper_id] for number, paper_id in enumerate(removed, start=1)}
+    after = {paper_id: document for paper_id, document in before.items() if paper_id not in removed}
+    after.update(changed)
+    after.update(added)
+    previous, following = tmp_path / "previous", tmp_path / "following"
+    previous.mkdir()
+    following.mkdir()
+    written_before = write_keyword_files(previous, slices_of(before, 50), slices=TINY)
+    replacements = changed | added
+
+    written = write_keyword_files(
+        following,
+        slices_of(replacements, 9),
+        previous=previous,
+        previous_average_length=written_before.average_length,
+        removed_ids=np.array([*removed, *replacements], dtype=np.int64),
+        slices=TINY,
+    )
+
+    fresh_counts, fresh = one_shot(after)
+    assert written.average_length == written_before.average_length == pytest.approx(fresh_counts.average_length())
+    assert_same_index(loaded(following)[1], fresh)
+
+
 def test_an_incremental_write_can_empty_an_index_and_fill_it_again(tmp_path):
     documents = corpus(20, seed=2)
     ids = np.array(sorted(documents), dtype=np.int64)
@@ -176,3 +215,64 @@ def test_an_appended_npy_file_is_an_ordinary_one_and_reads_back_in_slices(tmp_pa
     assert read_rows(path, 20, 20).shape == (0, 3)
     with pytest.raises(ValueError, match="shape"):
         NpyAppender(tmp_path / "other.npy", np.int64).append(rows)
+
+
+@pytest.mark.parametrize("header", ["appended", "numpy 2.0"])
+def test_vectors_are_appended_to_a_copy_of_the_previous_ones_whatever_wrote_them(tmp_path, header):
+    rng = np.random.default_rng(6)
+    vectors = rng.standard_normal((50, 8)).astype(np.float32)
+    previous, following = tmp_path / "previous", tmp_path / "following"
+    previous.mkdir()
+    following.mkdir()
+    write_vector_files(previous, [(np.arange(1, 41), vectors[:40])], 8, exact_max=100)
+    if header == "numpy 2.0":
+        # A header an appender cannot extend in place: the rows are then copied a slice at a time.
+        with (previous / "vectors.npy").open("wb") as stream:
+            np.lib.format.write_array(stream, vectors[:40], version=(2, 0))
+
+    count = write_vector_files(
+        following, [(np.arange(41, 51), vectors[40:])], 8, exact_max=100, slices=TINY, previous=previous
+    )
+
+    assert count == 50
+    assert np.load(following / "vector_papers.npy").tolist() == list(range(1, 51))
+    assert np.array_equal(np.load(following / "vectors.npy"), vectors)
+    assert np.array_equal(np.load(previous / "vectors.npy"), vectors[:40])
+    with pytest.raises(ValueError, match="rows of"):
+        NpyAppender(following / "vectors.npy", np.float64, (8,), extend=True)
+
+
+def test_a_graph_lacking_the_newest_vectors_is_linked_and_searched_with_them(tmp_path, monkeypatch):
+    # Every search goes through the graph here, however few the vectors.
+    monkeypatch.setattr("paperboard.search.vector_index.SCAN_BELOW", 0)
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    paper_ids = np.arange(1, 301, dtype=np.int64)
+    previous, following, extended = tmp_path / "previous", tmp_path / "following", tmp_path / "extended"
+    for folder in (previous, following, extended):
+        folder.mkdir()
+    write_vector_files(previous, [(paper_ids[:250], vectors[:250])], 16, exact_max=100)
+    lagging = BuildSlices(graph_lag=50)
+
+    write_vector_files(following, [(paper_ids[250:], vectors[250:])], 16, 100, lagging, previous=previous)
+    write_vector_files(
+        extended, [(paper_ids[250:], vectors[250:])], 16, 100, BuildSlices(graph_lag=49), previous=previous
+    )
+
+    assert (following / "hnsw.faiss").samefile(previous / "hnsw.faiss")
+    assert VectorIndex.load_graph(extended / "hnsw.faiss").ntotal == 300
+    written = VectorIndex(
+        paper_ids, np.load(following / "vectors.npy"), VectorIndex.load_graph(following / "hnsw.faiss")
+    )
+    assert written.graph is not None and written.graph.ntotal == 250
+    exact = VectorIndex.build(paper_ids, vectors, exact_max=1000)
+    allowed = rng.random(300) < 0.5
+    for query in rng.standard_normal((20, 16)).astype(np.float32):
+        for mask in (None, allowed):
+            rows, similarities = written.search(query, 10, mask)
+            expected_rows, expected_similarities = exact.search(query, 10, mask)
+            assert rows.tolist() == expected_rows.tolist()
+            assert similarities == pytest.approx(expected_similarities, rel=1e-5)
+    # The newest vectors are found: each is its own nearest.
+    assert [written.search(vector, 1)[0].tolist() for vector in vectors[250:]] == [[row] for row in range(250, 300)]

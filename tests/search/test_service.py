@@ -499,8 +499,12 @@ def with_a_sparser_graph(store: IndexStore) -> None:
     faiss.write_index(sparser, str(store.directory / store.current_manifest().generation / "hnsw.faiss"))
 
 
-def test_an_incremental_build_adds_new_papers_vectors_to_the_graph_it_finds(embedded, searcher, store, embedder):
+@pytest.mark.parametrize("lag", [0, 2], ids=["graph extended", "graph linked, new vectors scanned"])
+def test_an_incremental_build_adds_new_papers_vectors_to_the_graph_it_finds(embedded, embedder, tmp_path, lag):
+    store = IndexStore(tmp_path / "search-index", BuildSlices(graph_lag=lag))
+    searcher = Searcher(store, lambda: embedder)
     build(embedded, store, embedder, exact_max=2)
+    previous = store.directory / store.current_manifest().generation
     with_a_sparser_graph(store)
     add_numbered(
         embedded, 10, title="Hypernetworks for retrieval", abstract="Networks that write the weights of others."
@@ -512,7 +516,13 @@ def test_an_incremental_build_adds_new_papers_vectors_to_the_graph_it_finds(embe
     build(embedded, store, embedder, exact_max=2)
     ids, vectors, graph = vector_files(store)
     assert graph.hnsw.nb_neighbors(0) == 8
-    assert graph.ntotal == len(ids) == len(vectors)
+    assert len(ids) == len(vectors) == 10
+    if lag:
+        # The graph lacks no more vectors than it may: it is the previous one, and searches scan the two new ones.
+        assert graph.ntotal == 8
+        assert (store.directory / store.current_manifest().generation / "hnsw.faiss").samefile(previous / "hnsw.faiss")
+    else:
+        assert graph.ntotal == 10
     incremental = {query: found(embedded, searcher, query, mode=SearchMode.SEMANTIC) for query in queries}
     build(embedded, store, embedder, exact_max=2, full=True)
     full_ids, full_vectors, full_graph = vector_files(store)
@@ -573,6 +583,12 @@ def damage_missing_counts(store: IndexStore) -> None:
     (_generation(store) / "counts_data.npy").unlink()
 
 
+def damage_truncated_facets(store: IndexStore) -> None:
+    # The next build takes unchanged papers' facets from the generation it builds on: not from a damaged one.
+    path = _generation(store) / "published.npy"
+    path.write_bytes(path.read_bytes()[:-8])
+
+
 def _generation(store: IndexStore) -> Path:
     manifest = store.current_manifest()
     assert manifest is not None
@@ -588,6 +604,7 @@ def _generation(store: IndexStore) -> Path:
         damage_truncated_vectors,
         damage_garbage_scores,
         damage_missing_counts,
+        damage_truncated_facets,
     ],
 )
 def test_a_lost_or_damaged_index_is_searched_from_the_database_and_rebuilt(indexed, store, embedder, damage):

@@ -61,6 +61,36 @@ class PaperFacets:
             np.asarray(published, dtype=np.int32), np.asarray(has_code, dtype=np.bool_), matrix.tocsc(), list(names)
         )
 
+    def merged(self, rows: np.ndarray, fresh: PaperFacets, fresh_rows: np.ndarray) -> PaperFacets:
+        """Facets of `len(rows) + len(fresh_rows)` papers: row `rows[i]` of these at `i`-th place of the rows not
+        in `fresh_rows`, taken in order, and `fresh`'s rows at `fresh_rows` (an incremental build keeps the facets of
+        unchanged papers and reads only the others from the database)."""
+        total = len(rows) + len(fresh_rows)
+        kept_rows = np.setdiff1d(np.arange(total), fresh_rows, assume_unique=True)
+        published = np.empty(total, dtype=np.int32)
+        published[kept_rows] = self.published[rows]
+        published[fresh_rows] = fresh.published
+        has_code = np.empty(total, dtype=np.bool_)
+        has_code[kept_rows] = self.has_code[rows]
+        has_code[fresh_rows] = fresh.has_code
+        names = {name: column for column, name in enumerate(self.category_names)}
+        for name in fresh.category_names:
+            names.setdefault(name, len(names))
+        fresh_categories = fresh.categories.tocsr()
+        fresh_categories = sparse.csr_matrix(
+            (
+                fresh_categories.data,
+                np.array([names[name] for name in fresh.category_names], dtype=np.int32)[fresh_categories.indices],
+                fresh_categories.indptr,
+            ),
+            shape=(len(fresh_rows), len(names)),
+        )
+        kept_categories = self.categories.tocsr()[rows]
+        kept_categories.resize((len(rows), len(names)))
+        stacked = sparse.vstack([kept_categories, fresh_categories], format="csr")
+        order = np.argsort(np.concatenate([kept_rows, fresh_rows]), kind="stable")
+        return PaperFacets(published, has_code, stacked[order].tocsc(), list(names))
+
     def mask(self, filters: SearchFilters) -> np.ndarray | None:
         """The rows that pass the filters this index can answer (all but `listed`), or None when none is set."""
         allowed: np.ndarray | None = None

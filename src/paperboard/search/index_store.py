@@ -4,8 +4,9 @@ An index is derived data: everything in it comes from the database (papers, and 
 stored), so a lost, damaged or outdated index is rebuilt from there without embedding again. Each build writes a
 new folder of NumPy arrays, a slice at a time (search/index_build.py), and then points `current.json` at it in one
 rename; workers memory-map the arrays (so they share one copy in the page cache) and switch when the pointer
-changes. A build reuses the previous generation's term counts, analysing only the papers changed since, and its
-graph when the new vectors can be added to it; `full=True` analyses every paper again and links a new graph.
+changes. A build reuses the previous generation's term counts, BM25 scores and facets, analysing and reading from
+the database only the papers changed since, hard-links the files it would write unchanged, and extends its graph
+when the new vectors can be added to it; `full=True` analyses and scores every paper again and links a new graph.
 
 On PostgreSQL each generation is also stored in the database, and a folder without the newest one downloads it
 (`shared_index`): web hosts on separate machines all search the generation the worker built.
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from scipy import sparse
@@ -43,7 +45,9 @@ from paperboard.search.index_build import (
     DEFAULT_SLICES,
     BuildSlices,
     KeywordFiles,
+    link_or_copy,
     read_vocabulary,
+    readable_scores,
     write_keyword_files,
     write_vector_files,
 )
@@ -58,6 +62,19 @@ POINTER = "current.json"
 # Held while a generation is put in place in the folder (by a build or a download), by one process of the host.
 FOLDER_LOCK = "folder.lock"
 _READ_CHUNK = 2000
+# A generation's files, by what they hold (besides `manifest.json`), for those a build takes from the previous one.
+KEYWORD_FILES = (
+    "papers.npy",
+    "vocabulary.txt",
+    "counts_data.npy",
+    "counts_indices.npy",
+    "counts_indptr.npy",
+    "scores_data.npy",
+    "scores_indices.npy",
+    "scores_indptr.npy",
+)
+FACET_FILES = ("published.npy", "has_code.npy", "categories_indices.npy", "categories_indptr.npy", "categories.json")
+VECTOR_FILES = ("vector_papers.npy", "vectors.npy")
 # The prefix of a generation's folder while it is being built.
 _BUILDING = ".building-"
 # An incremental build analyses the changed papers together, in memory (100,000 abstracts: about 200 MiB); above
@@ -154,6 +171,39 @@ def facets_for(session: Session, paper_ids: np.ndarray) -> PaperFacets:
     return PaperFacets.build(published, has_code, categories)
 
 
+def _changed_since(session: Session, since: datetime | None) -> np.ndarray:
+    """Ids of the papers changed (added, revised, recategorised, given a code link, withdrawn) after `since`."""
+    if since is None:
+        return np.empty(0, dtype=np.int64)
+    return np.fromiter(session.scalars(select(Paper.id).where(Paper.changed_at > since)), dtype=np.int64)
+
+
+def _read_facets(folder: Path, papers: int, *, mmap_mode: Literal["r"] | None = "r") -> PaperFacets:
+    """The facets a generation's folder holds for its `papers` rows."""
+    category_names = json.loads((folder / "categories.json").read_text(encoding="utf-8"))
+    categories_indices = np.load(folder / "categories_indices.npy", mmap_mode=mmap_mode)
+    categories = sparse.csc_matrix(
+        (
+            np.ones(len(categories_indices), dtype=np.bool_),
+            categories_indices,
+            np.load(folder / "categories_indptr.npy", mmap_mode=mmap_mode),
+        ),
+        shape=(papers, len(category_names)),
+        copy=False,
+    )
+    return PaperFacets(
+        np.load(folder / "published.npy", mmap_mode=mmap_mode),
+        np.load(folder / "has_code.npy", mmap_mode=mmap_mode),
+        categories,
+        category_names,
+    )
+
+
+def _link(source: Path, target: Path, names: Sequence[str]) -> None:
+    for name in names:
+        link_or_copy(source / name, target / name)
+
+
 def _write_facets(folder: Path, facets: PaperFacets) -> None:
     np.save(folder / "published.npy", facets.published)
     np.save(folder / "has_code.npy", facets.has_code)
@@ -162,16 +212,14 @@ def _write_facets(folder: Path, facets: PaperFacets) -> None:
     (folder / "categories.json").write_text(json.dumps(facets.category_names), encoding="utf-8")
 
 
-def _vector_count(session: Session, model: str, after: int, *, up_to: int | None = None) -> int:
-    """Stored vectors of papers not withdrawn, with ids above `after` (and at most `up_to`)."""
+def _vector_count(session: Session, model: str, after: int) -> int:
+    """Stored vectors of papers not withdrawn, with ids above `after`."""
     statement = (
         select(func.count())
         .select_from(PaperEmbedding)
         .join(Paper, Paper.id == PaperEmbedding.paper_id)
         .where(Paper.deleted_at.is_(None), PaperEmbedding.model == model, PaperEmbedding.paper_id > after)
     )
-    if up_to is not None:
-        statement = statement.where(PaperEmbedding.paper_id <= up_to)
     return session.scalar(statement) or 0
 
 
@@ -314,11 +362,16 @@ class IndexStore:
                 embeddings_through = session.scalar(
                     select(func.max(PaperEmbedding.embedded_at)).where(PaperEmbedding.model == model)
                 )
-                keyword = self._keyword_files(session, folder, self._reusable_counts(previous), progress)
-                facets = facets_for(session, keyword.papers)
-                _write_facets(folder, facets)
-                del facets
-                vectors = self._vector_files(session, folder, model, dimensions, exact_max, previous, progress)
+                total = session.scalar(select(func.count()).select_from(Paper).where(Paper.deleted_at.is_(None))) or 0
+                since = None if previous is None else previous.papers_through_time
+                changed_ids = _changed_since(session, since)
+                keyword = self._keyword_files(
+                    session, folder, self._reusable_counts(previous), changed_ids, total, progress
+                )
+                self._facet_files(session, folder, keyword.papers, previous, changed_ids)
+                vectors = self._vector_files(
+                    session, folder, model, dimensions, exact_max, previous, changed_ids, progress
+                )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -358,16 +411,60 @@ class IndexStore:
             return None
         return previous
 
-    def _keyword_files(
-        self, session: Session, folder: Path, previous: IndexManifest | None, progress: Progress
-    ) -> KeywordFiles:
-        total = session.scalar(select(func.count()).select_from(Paper).where(Paper.deleted_at.is_(None))) or 0
-        since = None if previous is None else previous.papers_through_time
-        changed_ids = (
-            np.empty(0, dtype=np.int64)
-            if since is None
-            else np.fromiter(session.scalars(select(Paper.id).where(Paper.changed_at > since)), dtype=np.int64)
+    def _facet_files(
+        self,
+        session: Session,
+        folder: Path,
+        paper_ids: np.ndarray,
+        previous: IndexManifest | None,
+        changed_ids: np.ndarray,
+    ) -> None:
+        """Write the facets of `paper_ids`: those of papers unchanged since the previous generation are its own
+        (reading millions of papers' dates and categories from the database took most of an incremental build),
+        the others are read from the database."""
+        base = self._reusable_facets(previous)
+        if base is None:
+            _write_facets(folder, facets_for(session, paper_ids))
+            return
+        base_folder, previous_ids, previous_facets = base
+        previous_rows = rows_of(previous_ids, paper_ids)
+        fresh = (previous_rows < 0) | np.isin(paper_ids, changed_ids)
+        if len(previous_ids) == len(paper_ids) and not fresh.any():
+            _link(base_folder, folder, FACET_FILES)
+            return
+        _write_facets(
+            folder,
+            previous_facets.merged(previous_rows[~fresh], facets_for(session, paper_ids[fresh]), np.flatnonzero(fresh)),
         )
+
+    def _reusable_facets(self, previous: IndexManifest | None) -> tuple[Path, np.ndarray, PaperFacets] | None:
+        """The previous generation's folder, paper ids and facets, if it knows since when papers changed and its files
+        can be read."""
+        if previous is None or previous.papers_through_time is None:
+            return None
+        folder = self.directory / previous.generation
+        try:
+            previous_ids = np.load(folder / "papers.npy", mmap_mode="r")
+            facets = _read_facets(folder, len(previous_ids), mmap_mode=None)
+        except (OSError, ValueError):
+            return None
+        return (folder, previous_ids, facets) if len(facets.published) == len(previous_ids) else None
+
+    def _keyword_files(
+        self,
+        session: Session,
+        folder: Path,
+        previous: IndexManifest | None,
+        changed_ids: np.ndarray,
+        total: int,
+        progress: Progress,
+    ) -> KeywordFiles:
+        since = None if previous is None else previous.papers_through_time
+        if previous is not None and since is not None and not len(changed_ids):
+            base = self.directory / previous.generation
+            if readable_scores(base, len(read_vocabulary(base))):
+                _link(base, folder, KEYWORD_FILES)
+                return KeywordFiles(np.load(folder / "papers.npy"), read_vocabulary(folder), previous.average_length)
         # The changed papers are analysed in one piece: past a share of the catalogue (a first import into a small
         # index), streaming them all through the analysis again is both lighter and faster.
         few_changed = len(changed_ids) <= max(MAX_CHANGED, total * MAX_CHANGED_SHARE)
@@ -377,6 +474,7 @@ class IndexStore:
                 folder,
                 read_documents(session, changed_after=since),
                 previous=self.directory / previous.generation,
+                previous_average_length=previous.average_length,
                 removed_ids=changed_ids,
                 slices=self.slices,
             )
@@ -404,11 +502,18 @@ class IndexStore:
         dimensions: int,
         exact_max: int,
         previous: IndexManifest | None,
+        changed_ids: np.ndarray,
         progress: Progress,
     ) -> int:
-        reusable = self._reusable_vectors(session, previous, model, dimensions)
+        reusable = self._reusable_vectors(session, previous, model, dimensions, changed_ids)
         after = 0 if reusable is None else reusable[1]
-        if exact_max < _vector_count(session, model, after):
+        added = _vector_count(session, model, after)
+        if previous is not None and reusable is not None and not added:
+            graph = reusable[0] / "hnsw.faiss"
+            if graph.is_file() == (previous.vectors > exact_max):
+                _link(reusable[0], folder, [*VECTOR_FILES, *([graph.name] if graph.is_file() else [])])
+                return previous.vectors
+        if exact_max < added:
             progress.start("Building the vector graph", total=None, unit="vectors")
         vectors = write_vector_files(
             folder,
@@ -424,7 +529,7 @@ class IndexStore:
         return vectors
 
     def _reusable_vectors(
-        self, session: Session, previous: IndexManifest | None, model: str, dimensions: int
+        self, session: Session, previous: IndexManifest | None, model: str, dimensions: int, changed_ids: np.ndarray
     ) -> tuple[Path, int] | None:
         """The previous generation's folder and its last vector's paper id, if every vector it holds is still
         current, so that the vectors of later papers can be appended to its own (and to its graph). A paper
@@ -438,16 +543,33 @@ class IndexStore:
             last = int(read_rows(folder / "vector_papers.npy", previous.vectors - 1, previous.vectors)[0])
         except (OSError, ValueError, IndexError):
             return None
-        embedded_again = session.scalar(
-            select(func.count())
-            .select_from(PaperEmbedding)
-            .where(
-                PaperEmbedding.model == model,
-                PaperEmbedding.paper_id <= last,
-                PaperEmbedding.embedded_at > previous.embeddings_through_time,
-            )
+        # Both looked for through indexes (vectors stored since, papers changed since): counting every vector again
+        # reads the whole table of vectors, seconds at 300k papers.
+        embedded_since = np.fromiter(
+            session.scalars(
+                select(PaperEmbedding.paper_id).where(
+                    PaperEmbedding.embedded_at > previous.embeddings_through_time, PaperEmbedding.model == model
+                )
+            ),
+            dtype=np.int64,
         )
-        if embedded_again or _vector_count(session, model, 0, up_to=last) != previous.vectors:
+        if (embedded_since <= last).any():
+            return None
+        # A paper withdrawn (or back) since, below the last one, whose vector the graph holds (or lacks).
+        changed = np.sort(changed_ids[changed_ids <= last])
+        indexed = changed[rows_of(np.load(folder / "vector_papers.npy", mmap_mode="r"), changed) >= 0]
+        searchable: list[int] = []
+        for chunk in in_batches(changed.tolist()):
+            searchable.extend(
+                session.scalars(
+                    select(PaperEmbedding.paper_id)
+                    .join(Paper, Paper.id == PaperEmbedding.paper_id)
+                    .where(
+                        PaperEmbedding.paper_id.in_(chunk), PaperEmbedding.model == model, Paper.deleted_at.is_(None)
+                    )
+                )
+            )
+        if sorted(searchable) != indexed.tolist():
             return None
         return folder, last
 
@@ -487,20 +609,7 @@ class IndexStore:
                 shape=(len(papers), len(vocabulary)),
                 copy=False,
             )
-            category_names = json.loads((self.directory / generation / "categories.json").read_text(encoding="utf-8"))
-            categories_indices = self._array(generation, "categories_indices")
-            categories = sparse.csc_matrix(
-                (
-                    np.ones(len(categories_indices), dtype=np.bool_),
-                    categories_indices,
-                    self._array(generation, "categories_indptr"),
-                ),
-                shape=(len(papers), len(category_names)),
-                copy=False,
-            )
-            facets = PaperFacets(
-                self._array(generation, "published"), self._array(generation, "has_code"), categories, category_names
-            )
+            facets = _read_facets(self.directory / generation, len(papers))
             vectors = VectorIndex(
                 self._array(generation, "vector_papers"),
                 self._array(generation, "vectors"),

@@ -30,13 +30,31 @@ def _header(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
 class NpyAppender:
     """An `.npy` file of rows (of `row_shape`) appended in slices; the header gets its row count on `close`."""
 
-    def __init__(self, path: Path, dtype: type | np.dtype, row_shape: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self, path: Path, dtype: type | np.dtype, row_shape: tuple[int, ...] = (), *, extend: bool = False
+    ) -> None:
+        """A new file at `path`, or with `extend` the rows of the file there (one written by an `NpyAppender`, of
+        this dtype and row shape; ValueError otherwise) followed by those appended."""
         self.path = path
         self.dtype = np.dtype(dtype)
         self.row_shape = row_shape
         self.rows = 0
-        self._file = path.open("wb")
-        self._file.write(_header(self.dtype, (0, *row_shape)))
+        if not extend:
+            self._file = path.open("wb")
+            self._file.write(_header(self.dtype, (0, *row_shape)))
+            return
+        self._file = path.open("r+b")
+        try:
+            header = self._file.read(HEADER_BYTES)
+            self.rows = row_count(path)
+            if header != _header(self.dtype, (self.rows, *row_shape)):
+                raise ValueError(f"{path} is not a file of rows of {self.dtype} and shape {row_shape}")
+            expected = HEADER_BYTES + self.rows * int(np.prod(row_shape, dtype=np.int64)) * self.dtype.itemsize
+            if self._file.seek(0, 2) != expected:
+                raise ValueError(f"{path} does not hold the {self.rows} rows its header says")
+        except BaseException:
+            self._file.close()
+            raise
 
     def append(self, rows: np.ndarray) -> None:
         rows = np.ascontiguousarray(rows, dtype=self.dtype)

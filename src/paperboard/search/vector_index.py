@@ -3,11 +3,13 @@
 Vectors are L2-normalised, so the inner product is the cosine. The exact scan reads every vector (about 10 ms for
 128k of 384 dimensions on this machine, bound by memory bandwidth); faiss' HNSW answers in well under a millisecond
 at a million (docs/benchmarks.md). Filters are applied inside either: a filter that leaves few papers is scanned
-exactly, since the graph search would have to walk past the papers it excludes.
+exactly, since the graph search would have to walk past the papers it excludes. The graph may lack the newest
+vectors (a build extends it only every few days: index_build.GRAPH_LAG); those are scanned beside it.
 """
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import faiss
@@ -31,8 +33,23 @@ def new_graph(dimensions: int) -> faiss.IndexHNSWFlat:
     return graph
 
 
+def graph_rows(path: Path) -> int | None:
+    """How many vectors the graph written at `path` holds, read from its header (the graph of millions of vectors
+    is not read for it), or None when there is no such graph."""
+    try:
+        with path.open("rb") as stream:
+            header = stream.read(16)
+    except OSError:
+        return None
+    # faiss writes an HNSW graph of flat vectors as "IHNf", the dimensions (int32), then the number of vectors.
+    if len(header) < 16 or header[:4] != b"IHNf":
+        return None
+    return int(struct.unpack("<q", header[8:16])[0])
+
+
 class VectorIndex:
-    """`vectors[row]` is the vector of `paper_ids[row]`; `graph`, when present, is an HNSW index over the same rows."""
+    """`vectors[row]` is the vector of `paper_ids[row]`; `graph`, when present, is an HNSW index over the first
+    `graph.ntotal` rows (all of them, or all but those added since it was last extended, which are scanned)."""
 
     def __init__(self, paper_ids: np.ndarray, vectors: np.ndarray, graph: faiss.Index | None = None) -> None:
         self.paper_ids = paper_ids
@@ -76,14 +93,26 @@ class VectorIndex:
         allowed_count = len(self.paper_ids) if allowed is None else int(np.count_nonzero(allowed))
         if self.graph is None or allowed_count <= SCAN_BELOW:
             return self._scan(query[0], limit, allowed, floor)
+        covered = int(self.graph.ntotal)
         parameters = faiss.SearchParametersHNSW()
         parameters.efSearch = max(HNSW_SEARCH_DEPTH, limit)
         if allowed is not None:
-            bitmap = np.packbits(allowed, bitorder="little")
-            parameters.sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
+            bitmap = np.packbits(allowed[:covered], bitorder="little")
+            parameters.sel = faiss.IDSelectorBitmap(covered, faiss.swig_ptr(bitmap))
         similarities, rows = self.graph.search(query, limit, params=parameters)
         found = (rows[0] >= 0) & (similarities[0] > floor)
-        return rows[0][found].astype(np.int64), similarities[0][found]
+        rows, similarities = rows[0][found].astype(np.int64), similarities[0][found]
+        if covered == len(self.paper_ids):
+            return rows, similarities
+        # The vectors added since the graph was last extended: few, scanned, and the two lists merged.
+        tail = VectorIndex(self.paper_ids[covered:], self.vectors[covered:])
+        tail_rows, tail_similarities = tail._scan(
+            query[0], limit, None if allowed is None else allowed[covered:], floor
+        )
+        rows = np.concatenate([rows, tail_rows + covered])
+        similarities = np.concatenate([similarities, tail_similarities])
+        best = np.argsort(-similarities, kind="stable")[:limit]
+        return rows[best], similarities[best]
 
     def _scan(
         self, query: np.ndarray, limit: int, allowed: np.ndarray | None, floor: float
