@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from paperboard.community.comments import VISIBLE
@@ -52,14 +53,10 @@ class PaperDetails:
     keywords: list[str] | None
 
 
-def paper_details(session: Session, paper_ids: Collection[int]) -> dict[int, PaperDetails]:
-    """The details of these papers, by id; ids of no stored paper are absent. Withdrawn papers are included: the
-    listing queries leave them out, and a single paper's answer says it is withdrawn."""
-    if not paper_ids:
-        return {}
+def _details_statement() -> Select[Any]:
     local_votes = select(func.count()).where(Vote.paper_id == Paper.id).scalar_subquery()
     local_comments = select(func.count()).where(Comment.paper_id == Paper.id, VISIBLE).scalar_subquery()
-    rows = session.execute(
+    return (
         select(
             Paper.id,
             Paper.arxiv_id,
@@ -84,8 +81,21 @@ def paper_details(session: Session, paper_ids: Collection[int]) -> dict[int, Pap
         .outerjoin(Organization, Organization.id == Listing.organization_id)
         .outerjoin(PaperThumbnail, PaperThumbnail.paper_id == Paper.id)
         .outerjoin(PaperKeywords, PaperKeywords.paper_id == Paper.id)
-        .where(Paper.id.in_(list(paper_ids)))
+        .where(Paper.id.in_(bindparam("paper_ids", expanding=True)))
     )
+
+
+# Built once: building the statement and working out its cache key at each call took as long as running it (0.8 of
+# 1.5 ms for 50 papers of the shared corpus); SQLAlchemy keeps the key of one statement object and its compiled form.
+_DETAILS = _details_statement()
+
+
+def paper_details(session: Session, paper_ids: Collection[int]) -> dict[int, PaperDetails]:
+    """The details of these papers, by id; ids of no stored paper are absent. Withdrawn papers are included: the
+    listing queries leave them out, and a single paper's answer says it is withdrawn."""
+    if not paper_ids:
+        return {}
+    rows = session.execute(_DETAILS, {"paper_ids": list(paper_ids)})
     return {
         row.id: PaperDetails(
             PaperFacts(
