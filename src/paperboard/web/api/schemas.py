@@ -219,9 +219,10 @@ class PaperParts:
         return parts
 
 
-# About 3 KB a paper on the shared corpus (its abstract, title and authors' ids), so at most about 15 MB a process:
-# several times the papers a site's lists show at once (a month's list holds about 330, trending's window 500).
-PAPER_PARTS = PaperParts(max_papers=5_000)
+# About 5 KB a paper of the shared corpus (measured with tracemalloc over 5,000: the authors' ids and dictionaries,
+# and the title, abstract and names kept alive), so at most about 10 MB a process: several times the papers the
+# lists show at once (a month's list holds about 330, trending's window about 500).
+PAPER_PARTS = PaperParts(max_papers=2_000)
 
 
 def _submitter(listing: RankedListing | None, site_url: str) -> dict[str, object] | None:
