@@ -2,21 +2,23 @@
 API's `/api/daily_papers` and `/api/papers/{id}`, beside a bare endpoint.
 
     .venv/bin/python bench/pages.py [--data-dir DIR] [--duration 10] [--connections 16] [--threads 2]
+                                    [--only api] [--cache on|off]
 
-Without --data-dir, a temporary instance is filled with the shared corpus and the Hugging Face archive first
-(about a minute); with it, an instance filled before is reused (fill one with `paperboard import` and
-`paperboard import-hf-daily`). The site runs as `paperboard serve --workers 2`; wrk (Debian package) runs on the
-same machine. Prints requests/s, p50 and p99 latency for each page, and each page's rate as a share of `/livez`,
-which answers without touching the database. It runs twice: with the page cache at its default
+Without --data-dir, a temporary instance is filled with the shared corpus and the Hugging Face archive first (about
+a minute); with it, an instance filled before is reused (fill one with `paperboard import` and `paperboard
+import-hf-daily`). The site runs as `paperboard serve --workers 2`; wrk (Debian package) runs on the same machine.
+Prints requests/s, p50 and p99 latency for each page, each page's rate as a share of `/livez`, which answers without
+touching the database, and the CPU time the server's processes spent per request (from /proc, so comparable between
+runs on a machine busy with other work, where rates are not). It runs twice: with the page cache at its default
 (PAPERBOARD_PAGE_CACHE_SECONDS), and with the cache off. In each run the pages are measured as a visitor who is not
 signed in sees them and (the `signed-in …` rows) as a reader (made with `paperboard user create`) who signed in
 through the form, upvoted, saved and marked "not interested" some of the measured pages' papers through their
 buttons, and whose session cookie wrk sends (API reads are the same for every caller and always use the cache when
-it is on).
-The rate limits are turned off for the run: wrk is one client address. Targets: every page p99 under 50 ms,
-the day page at least 1,000 requests/s (issue 3); `/api/daily_papers` at least 1,000 requests/s (issue 4); every
-list page and the paper page at least 1,000 requests/s for a signed-in reader, p99 at most 50 ms, and the uncached
-`/api/daily_papers` at least 500 requests/s (issue 19).
+it is on). `--only api` measures the bare endpoint and the API rows only; `--cache` one of the two runs. The rate
+limits are turned off for the run: wrk is one client address. Targets: every page p99 under 50 ms, the day page at
+least 1,000 requests/s (issue 3); `/api/daily_papers` at least 1,000 requests/s (issue 4); every list page and the
+paper page at least 1,000 requests/s for a signed-in reader, p99 at most 50 ms, and the uncached `/api/daily_papers`
+at least 500 requests/s (issue 19).
 """
 
 from __future__ import annotations
@@ -53,10 +55,33 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 @dataclass(frozen=True)
 class Measurement:
+    requests: int
     requests_per_second: float
     p50_ms: float
     p99_ms: float
     errors: int
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) spent so far by process `pid` and every process under it (uvicorn's
+    workers), read from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # After the command's name in parentheses: state, ppid, ... utime and stime are fields 14 and 15.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        process = int(stat.parent.name)
+        parents[process] = int(fields[1])
+        times[process] = int(fields[11]) + int(fields[12])
+    tree, added = {pid}, True
+    while added:
+        children = {process for process, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        added = bool(children)
+    return sum(times.get(process, 0) for process in tree) / os.sysconf("SC_CLK_TCK")
 
 
 def paperboard(data_dir: Path, *args: str) -> None:
@@ -183,11 +208,13 @@ def run_wrk(
     ).stdout
     latencies = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    total = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     timeouts = re.search(r"Socket errors: .* timeout (\d+)", output)
-    if not rate or set(latencies) != {"50", "99"}:
+    if not rate or not total or set(latencies) != {"50", "99"}:
         raise RuntimeError(f"cannot read wrk's output:\n{output}")
     return Measurement(
+        requests=int(total.group(1)),
         requests_per_second=float(rate.group(1)),
         p50_ms=_milliseconds(latencies["50"]),
         p99_ms=_milliseconds(latencies["99"]),
@@ -231,6 +258,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections wrk keeps open")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--port", type=int, default=8931)
+    parser.add_argument("--only", choices=("all", "api"), default="all", help="api: the bare endpoint and API rows")
+    parser.add_argument("--cache", choices=("both", "on", "off"), default="both", help="which runs to make")
     arguments = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -239,38 +268,51 @@ def main() -> None:
         if arguments.data_dir is None:
             fill(data_dir)
         addresses = pages(data_dir)
+        if arguments.only == "api":
+            addresses = {label: path for label, path in addresses.items() if label.startswith(("bare", "api"))}
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         print(f"wrk: {arguments.threads} threads, {arguments.connections} connections, {arguments.duration} s a page")
         for label, cache_seconds in (("page cache on (default)", None), ("page cache off", "0")):
+            if arguments.cache != "both" and (cache_seconds is None) != (arguments.cache == "on"):
+                continue
             server = serve(data_dir, arguments.port, data_dir / "bench-server.log", cache_seconds)
             base = f"http://127.0.0.1:{arguments.port}"
             try:
                 print(f"\n{label}")
-                reader = signed_in_reader(base, data_dir, addresses)
-                signed_in = {f"signed-in {name}": addresses[name] for name in ("bare (/livez)", *SIGNED_IN_PAGES)}
-                measure(base, addresses, arguments)
-                measure(base, signed_in, arguments, headers=(reader,))
+                measure(base, server.pid, addresses, arguments)
+                if arguments.only == "all":
+                    reader = signed_in_reader(base, data_dir, addresses)
+                    signed_in = {f"signed-in {name}": addresses[name] for name in ("bare (/livez)", *SIGNED_IN_PAGES)}
+                    measure(base, server.pid, signed_in, arguments, headers=(reader,))
             finally:
                 server.terminate()
                 server.wait()
 
 
 def measure(
-    base: str, addresses: dict[str, str], arguments: argparse.Namespace, *, headers: Sequence[str] = ()
+    base: str,
+    server_pid: int,
+    addresses: dict[str, str],
+    arguments: argparse.Namespace,
+    *,
+    headers: Sequence[str] = (),
 ) -> None:
-    """One row per address, each compared with the first, the bare endpoint; `headers` go with every request."""
-    print(f"{'page':<20}{'address':<44}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'of bare':>9}")
+    """One row per address, each compared with the first, the bare endpoint; `headers` go with every request. The
+    server's CPU time per request is counted over the measured run (not the warm-up)."""
+    print(f"{'page':<20}{'address':<44}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'of bare':>9}{'cpu ms/req':>12}")
     options = {"connections": arguments.connections, "threads": arguments.threads, "headers": headers}
     bare: float | None = None
     for name, path in addresses.items():
         # A short warm-up so that caches and connection pools are in the state a busy site keeps them in.
         run_wrk(base + path, duration=2, **options)
+        cpu_before = server_cpu_seconds(server_pid)
         result = run_wrk(base + path, duration=arguments.duration, **options)
+        cpu_ms = (server_cpu_seconds(server_pid) - cpu_before) * 1000 / max(result.requests, 1)
         bare = bare or result.requests_per_second
         errors = f"  ({result.errors} non-2xx or timed out)" if result.errors else ""
         print(
             f"{name:<20}{path:<44}{result.requests_per_second:>12,.0f}{result.p50_ms:>9.1f}"
-            f"{result.p99_ms:>9.1f}{result.requests_per_second / bare:>9.0%}{errors}"
+            f"{result.p99_ms:>9.1f}{result.requests_per_second / bare:>9.0%}{cpu_ms:>12.2f}{errors}"
         )
 
 

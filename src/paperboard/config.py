@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="Seconds a public page is served from memory to visitors who are not signed in, and a list or "
         "paper page made for all signed-in readers is kept; 0 turns both off.",
     )
+    trending_scores_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="Seconds each worker process keeps the order of the trending ranking (community/trending.py); "
+        "the papers shown are read afresh. 0 scores every request.",
+    )
     page_cache_max_bytes: ByteSize = Field(
         ByteSize(32 * 2**20),
         ge=0,

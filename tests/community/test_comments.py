@@ -18,7 +18,7 @@ from paperboard.community.comments import (
     CommentNotFound,
     CommentRefused,
 )
-from paperboard.community.counts import comment_counts
+from paperboard.community.paper_details import paper_details
 from paperboard.db import Database
 from paperboard.db.models import Comment, User
 from tests.community.factories import add_paper, add_user
@@ -193,7 +193,7 @@ def test_comment_counts_count_what_every_reader_sees(database, people):
     readable = [item for top in thread(database, None) for item in (top, *top.replies) if item.text_shown]
     with database.read_session() as session:
         paper_id = get_paper(session, PAPER).id
-        assert comment_counts(session, [paper_id]) == {paper_id: len(readable)} == {paper_id: 3}
+        assert paper_details(session, [paper_id])[paper_id].comments == len(readable) == 3
 
 
 def test_suspended_users_and_withdrawn_papers_take_no_comments(database, people):

@@ -34,9 +34,10 @@ AddPapers = Callable[..., None]
 def client_for(tmp_path: Path) -> Iterator[ClientFor]:
     """Builds the app on a database, as `paperboard serve` would, with its lifespan running until the test ends.
 
-    The page cache is off unless a test sets `page_cache_seconds`: tests change the database behind the app's back,
-    which a running site never does. Rate limits are off unless a test sets them: tests make many requests from one
-    address, which `address` changes. Other settings may be given too (`arxiv_api_url=...`)."""
+    The page cache is off unless a test sets `page_cache_seconds`, and so is the kept trending order unless it sets
+    `trending_scores_seconds`: tests change the database behind the app's back, which a running site never does.
+    Rate limits are off unless a test sets them: tests make many requests from one address, which `address`
+    changes. Other settings may be given too (`arxiv_api_url=...`)."""
     with ExitStack() as clients:
 
         def client_for(
@@ -51,7 +52,7 @@ def client_for(tmp_path: Path) -> Iterator[ClientFor]:
                 database_url=database.url.render_as_string(hide_password=False),
                 data_dir=tmp_path / "data",
                 page_cache_seconds=page_cache_seconds,
-                **(NO_RATE_LIMITS | overrides),
+                **({"trending_scores_seconds": 0} | NO_RATE_LIMITS | overrides),
             )
             client = TestClient(
                 create_app(settings), raise_server_exceptions=raise_server_exceptions, client=(address, 50000)

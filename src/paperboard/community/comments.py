@@ -12,7 +12,8 @@ Rules (a refusal raises, changing nothing; its message is fit for the person who
 - Moderators hide and unhide any comment. The text of a hidden comment is kept, shown to moderators and to its
   author; others see "[hidden by a moderator]" in its place when it has replies, and nothing otherwise. Its
   author can no longer edit it, only delete it.
-- A comment is *visible* when it is neither deleted nor hidden: `VISIBLE`, which `counts.comment_counts` counts.
+- A comment is *visible* when it is neither deleted nor hidden: `VISIBLE`, which the counts shown count
+  (`counts.activity_counts`, `paper_details`).
 """
 
 from __future__ import annotations

@@ -37,19 +37,6 @@ def upvote_counts(session: Session, paper_ids: Collection[int]) -> dict[int, int
     )
 
 
-def comment_counts(session: Session, paper_ids: Collection[int]) -> dict[int, int]:
-    """Each paper's comments that every reader can see (`comments.VISIBLE`), plus imported ones."""
-    ids = list(paper_ids)
-    if not ids:
-        return {}
-    return _summed(
-        session,
-        ids,
-        select(Comment.paper_id, func.count()).where(Comment.paper_id.in_(ids), VISIBLE).group_by(Comment.paper_id),
-        select(Listing.paper_id, Listing.imported_comments).where(Listing.paper_id.in_(ids)),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Activity:
     upvotes: int
@@ -57,7 +44,8 @@ class Activity:
 
 
 def activity_counts(session: Session, paper_ids: Collection[int]) -> dict[int, Activity]:
-    """Each paper's upvotes and comments, counted as `upvote_counts` and `comment_counts` count them, in one query
+    """Each paper's upvotes (counted as `upvote_counts` counts them) and comments that every reader can see
+    (`comments.VISIBLE`) plus imported ones, in one query
     (a page of search results shows both, and four queries cost it more than the counting)."""
     ids = list(paper_ids)
     if not ids:

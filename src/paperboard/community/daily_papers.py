@@ -11,10 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paperboard.community.counts import Activity, activity_counts, comment_counts
 from paperboard.community.listings import (
     ABSTRACT_START_LENGTH,
     PaperCard,
@@ -23,63 +21,69 @@ from paperboard.community.listings import (
     listings_page,
     today,
 )
-from paperboard.community.organizations import OrganizationRef, organizations_of
+from paperboard.community.organizations import OrganizationRef
+from paperboard.community.paper_details import PaperFacts, paper_details
 from paperboard.community.periods import Period
-from paperboard.community.trending import trending, trending_listings
+from paperboard.community.trending import TrendingScores, trending, trending_listings
 from paperboard.community.votes import voted_papers
 from paperboard.db.models import Paper, User
 from paperboard.github.repositories import refreshed_stars
-from paperboard.search.paper_keywords import keywords_of
-from paperboard.thumbnails.queries import thumbnail_sizes
+from paperboard.thumbnails.queries import ThumbnailSize
 
 DailyPapersSort = Literal["publishedAt", "trending", "upvotes"]
 
 
 @dataclass(frozen=True, slots=True)
 class ListedPaper:
-    """A paper, the list it is on (None when it is on none), its counts (local activity plus imported), the
-    organization it was listed for, its code's stars (GitHub's when the worker asked, else the archive's),
-    whether the worker has made its first-page thumbnail, and its keywords (None while it has none)."""
+    """A paper (the caller's when it gave its papers, else its columns as read with the details), the list it is on
+    (None when it is on none), its counts (local activity plus imported), the organization it was listed for, its
+    code's stars (GitHub's when the worker asked, else the archive's), its first-page thumbnail once the worker has
+    made it, and its keywords (None while it has none)."""
 
-    paper: Paper
+    paper: Paper | PaperFacts
     listing: RankedListing | None
     upvotes: int
     comments: int
     organization: OrganizationRef | None
     github_stars: int | None
-    has_thumbnail: bool
+    thumbnail: ThumbnailSize | None
     keywords: list[str] | None
 
 
 def _with_details(
-    session: Session, papers: Sequence[Paper], listings: Mapping[int, RankedListing], counts: Mapping[int, Activity]
+    session: Session,
+    paper_ids: Sequence[int],
+    listings: Mapping[int, RankedListing],
+    papers: Mapping[int, Paper] | None = None,
 ) -> list[ListedPaper]:
-    organizations = organizations_of(session, [paper.id for paper in papers])
-    stars = refreshed_stars(session, [paper.code_url for paper in papers])
-    thumbnails = thumbnail_sizes(session, [paper.id for paper in papers])
-    keywords = keywords_of(session, [paper.id for paper in papers])
-    details = []
-    for paper in papers:
-        listing = listings.get(paper.id)
-        details.append(
+    """These papers in this order, with their details; a paper deleted since its listing was read (PostgreSQL's
+    statements each see the latest commit) is left out."""
+    details = paper_details(session, paper_ids)
+    stars = refreshed_stars(session, [item.paper.code_url for item in details.values()])
+    listed = []
+    for paper_id in paper_ids:
+        if (item := details.get(paper_id)) is None:
+            continue
+        listing = listings.get(paper_id)
+        listed.append(
             ListedPaper(
-                paper,
+                item.paper if papers is None else papers[paper_id],
                 listing,
-                counts[paper.id].upvotes,
-                counts[paper.id].comments,
-                organizations.get(paper.id),
-                stars.get(paper.code_url or "", None if listing is None else listing.github_stars),
-                paper.id in thumbnails,
-                keywords.get(paper.id),
+                item.upvotes,
+                item.comments,
+                item.organization,
+                stars.get(item.paper.code_url or "", None if listing is None else listing.github_stars),
+                item.thumbnail,
+                item.keywords,
             )
         )
-    return details
+    return listed
 
 
 def listed_papers(session: Session, papers: Sequence[Paper]) -> list[ListedPaper]:
     """Details of these papers, in their order."""
     ids = [paper.id for paper in papers]
-    return _with_details(session, papers, listings_of(session, ids), activity_counts(session, ids))
+    return _with_details(session, ids, listings_of(session, ids), {paper.id: paper for paper in papers})
 
 
 def listed_paper_cards(session: Session, listed: Sequence[ListedPaper], viewer: User | None) -> list[PaperCard]:
@@ -87,7 +91,6 @@ def listed_paper_cards(session: Session, listed: Sequence[ListedPaper], viewer: 
     and never marked new (which says "listed today")."""
     paper_ids = [item.paper.id for item in listed]
     voted = voted_papers(session, viewer, paper_ids)
-    thumbnails = thumbnail_sizes(session, paper_ids)
     new_day = today()
     return [
         PaperCard(
@@ -105,7 +108,7 @@ def listed_paper_cards(session: Session, listed: Sequence[ListedPaper], viewer: 
             comments=item.comments,
             voted=item.paper.id in voted,
             is_new=item.listing is not None and item.listing.day == new_day,
-            thumbnail=thumbnails.get(item.paper.id),
+            thumbnail=item.thumbnail,
             organization=item.organization,
         )
         for item in listed
@@ -120,14 +123,16 @@ def daily_papers(
     limit: int,
     period: Period | None = None,
     submitter: str | None = None,
+    trending_scores: TrendingScores | None = None,
 ) -> list[ListedPaper]:
     """Page `page` (from 0) of `limit` listed papers of `period` (all periods when None), of one submitter when
-    given; an empty list past the end."""
+    given; an empty list past the end. The trending ranking of no period is ordered by `trending_scores` when
+    given."""
     offset = page * limit
     if sort == "trending":
         if period is None and submitter is None:
             # The trending page's ranking, including its fallback to the latest listed day when nothing is recent.
-            entries = trending(session, limit=offset + limit).entries
+            entries = trending(session, limit=offset + limit, scores=trending_scores).entries
         else:
             entries = trending_listings(session, limit=offset + limit, period=period, submitter=submitter)
         listings = [entry.listing for entry in entries[offset:]]
@@ -141,13 +146,6 @@ def daily_papers(
             end=None if period is None else period.end,
             submitter=submitter,
         )
-    paper_ids = [listing.paper_id for listing in listings]
-    papers = {paper.id: paper for paper in session.scalars(select(Paper).where(Paper.id.in_(paper_ids)))}
-    comments = comment_counts(session, paper_ids)
     return _with_details(
-        session,
-        # A paper deleted since its listing was read (PostgreSQL's statements each see the latest commit) is left out.
-        [papers[listing.paper_id] for listing in listings if listing.paper_id in papers],
-        {listing.paper_id: listing for listing in listings},
-        {listing.paper_id: Activity(listing.upvotes, comments[listing.paper_id]) for listing in listings},
+        session, [listing.paper_id for listing in listings], {listing.paper_id: listing for listing in listings}
     )

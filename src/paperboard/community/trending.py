@@ -11,6 +11,9 @@ it gathered many upvotes last month. A comment weighs half an upvote. Upvotes an
 listed in the last 30 days are ranked, which keeps the computation small; equal scores go to the paper with more
 upvotes, then to the earlier submission.
 
+Scoring reads every listing, vote and comment of the window, so a server keeps the live ranking's order
+(`TrendingScores`, `PAPERBOARD_TRENDING_SCORES_SECONDS`) for a few seconds; the listings shown are read afresh.
+
 A list is never emptier than the evidence allows. When fewer papers than asked for were listed in the last 30 days
 (an instance that holds only imported history, one left idle, or one where a single new paper was just listed after
 a long pause), the rest of the list is the ranking that stood at the end of the latest listed day before the window,
@@ -19,7 +22,10 @@ and says so, rather than a page of one paper or none.
 
 from __future__ import annotations
 
+import threading
+import time as clock
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -28,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from paperboard.clock import utcnow
 from paperboard.community.comments import VISIBLE
-from paperboard.community.listings import RankedListing, latest_listed_day, ranked_listings
+from paperboard.community.listings import RankedListing, latest_listed_day, listings_of, ranked_listings
 from paperboard.community.periods import Period
 from paperboard.db.models import Comment, Listing, Vote
 
@@ -77,24 +83,118 @@ class Trending:
 
 
 def trending(
-    session: Session, *, limit: int, now: datetime | None = None, formula: TrendingFormula = FORMULA
+    session: Session,
+    *,
+    limit: int,
+    now: datetime | None = None,
+    formula: TrendingFormula = FORMULA,
+    scores: TrendingScores | None = None,
 ) -> Trending:
     """The trending papers now, filled up to `limit` from the ranking as the latest listed day before the window
-    closed."""
+    closed. With `scores`, the order of the ranking now is taken from there (see `TrendingScores`)."""
+    if scores is not None and now is None and formula is FORMULA:
+        return scores.trending(session, limit)
     now = now or utcnow()
     current = trending_listings(session, limit=limit, now=now, formula=formula)
     if len(current) >= limit:
         return Trending(current)
-    window_start = (now - timedelta(days=formula.window_days)).date()
-    closed_day = latest_listed_day(session, before=window_start)
+    closed_day = _closed_day(session, now, formula)
     if closed_day is None:
         return Trending(current)
     shown = {entry.listing.paper_id for entry in current}
-    end_of_day = datetime.combine(closed_day + timedelta(days=1), time())
     # Asked for `limit` more than needed, as some of them may be in the current ranking already.
-    closed = trending_listings(session, limit=limit, now=end_of_day, formula=formula)
+    closed = trending_listings(session, limit=limit, now=_end_of(closed_day), formula=formula)
     earlier = [entry for entry in closed if entry.listing.paper_id not in shown][: limit - len(current)]
     return Trending(current, earlier, closed_day)
+
+
+def _closed_day(session: Session, now: datetime, formula: TrendingFormula) -> date | None:
+    """The latest listed day before the window that ends `now`."""
+    return latest_listed_day(session, before=(now - timedelta(days=formula.window_days)).date())
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time())
+
+
+# Papers by id with their scores, best first.
+Scored = list[tuple[int, float]]
+
+
+@dataclass(slots=True)
+class _Ranking:
+    """The whole ranking of the window as scored at one moment, and, once a list asked for more papers than it
+    holds, the whole ranking as the closed day ended (None until then)."""
+
+    current: Scored
+    earlier: Scored | None = None
+    closed_day: date | None = None
+
+
+class TrendingScores:
+    """The live ranking's scores (`trending` as of now, by `FORMULA`), kept by a server process for `ttl` seconds.
+
+    Only the order is kept: every answer reads the listings of the papers it shows afresh, so a paper hidden or
+    withdrawn since leaves at once (the next in the order takes its place), and upvote and comment counts,
+    submitters and everything else shown are current. A new vote or comment moves a paper in the order within
+    `ttl` seconds; at once where `clear` is called, which the web app does on every write in its process and, on
+    PostgreSQL, on every write announced from any host (`web.page_changes`). A ranking being scored while `clear`
+    is called is used for the request that made it but not kept. `ttl` 0 keeps nothing."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._kept: tuple[float, _Ranking] | None = None
+        self._emptied = 0
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept = None
+            self._emptied += 1
+
+    def trending(self, session: Session, limit: int) -> Trending:
+        ranking = self._ranking(session)
+        current = _still_listed(session, ranking.current, limit)
+        if len(current) >= limit or len(ranking.current) >= limit:
+            # Papers of the window hidden since it was scored are left out rather than replaced from the closed
+            # day, which only fills a window with too few papers.
+            return Trending(current)
+        if ranking.earlier is None:
+            now = utcnow()
+            ranking.closed_day = _closed_day(session, now, FORMULA)
+            end = None if ranking.closed_day is None else _end_of(ranking.closed_day)
+            ranking.earlier = [] if end is None else _scored(trending_listings(session, limit=None, now=end))
+        shown = {paper_id for paper_id, _ in ranking.current}
+        earlier = [(paper_id, score) for paper_id, score in ranking.earlier if paper_id not in shown]
+        return Trending(current, _still_listed(session, earlier, limit - len(current)), ranking.closed_day)
+
+    def _ranking(self, session: Session) -> _Ranking:
+        with self._lock:
+            kept, emptied = self._kept, self._emptied
+        started = clock.monotonic()
+        if kept is not None and started - kept[0] < self.ttl:
+            return kept[1]
+        ranking = _Ranking(_scored(trending_listings(session, limit=None)))
+        with self._lock:
+            if self.ttl > 0 and emptied == self._emptied:
+                self._kept = (started, ranking)
+        return ranking
+
+
+def _scored(entries: Sequence[TrendingListing]) -> Scored:
+    return [(entry.listing.paper_id, entry.score) for entry in entries]
+
+
+def _still_listed(session: Session, ranked: Scored, count: int) -> list[TrendingListing]:
+    """The first `count` papers of `ranked` whose listings are still visible, with their listings as read now."""
+    entries: list[TrendingListing] = []
+    start = 0
+    while len(entries) < count and start < len(ranked):
+        chunk = ranked[start : start + count - len(entries)]
+        start += len(chunk)
+        listings = listings_of(session, [paper_id for paper_id, _ in chunk])
+        entries += [TrendingListing(listings[paper_id], score) for paper_id, score in chunk if paper_id in listings]
+    return entries
 
 
 def trending_listings(

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 import paperboard
+from paperboard.community.trending import TrendingScores
 from paperboard.config import Settings, load_settings
 from paperboard.db import Database
 from paperboard.db.changes import ChangeListener
@@ -200,6 +201,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness = Readiness(app.state.database)
     # Every cache of pages registers its emptying here (`web.page_changes`).
     app.state.page_changes = PageChanges()
+    app.state.trending_scores = TrendingScores(settings.trending_scores_seconds)
+    app.state.page_changes.register(app.state.trending_scores.clear)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for pages in PAGE_ROUTERS:
         # Every page knows who is signed in, for its header, before any of its own dependencies run. The pages and

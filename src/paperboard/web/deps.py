@@ -1,9 +1,10 @@
-"""Typed dependencies that routes declare to receive the settings, the database, a session and the searcher.
+"""Typed dependencies that routes declare to receive the settings, the database, a session, the searcher and the
+trending scores.
 
-`create_app` keeps the settings, the one `Database` and the one `Searcher` of the process on `app.state`; these
-read them back with their types, so that routes never touch `app.state` themselves.
+`create_app` keeps the settings, the one `Database`, the one `Searcher` and the one `TrendingScores` of the process
+on `app.state`; these read them back with their types, so that routes never touch `app.state` themselves.
 
-The three that only read `app.state` are coroutines, though they never wait: FastAPI runs a plain function
+The ones that only read `app.state` are coroutines, though they never wait: FastAPI runs a plain function
 dependency in its thread pool, and each trip there and back took about 0.45 ms on the 2-core machine of
 docs/benchmarks.md (two thread wake-ups), a tenth of a search's time in the web worker.
 """
@@ -16,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from paperboard.community.trending import TrendingScores
 from paperboard.config import Settings
 from paperboard.db import Database
 from paperboard.search.service import Searcher
@@ -41,9 +43,15 @@ async def get_searcher(request: Request) -> Searcher:
     return searcher
 
 
+async def get_trending_scores(request: Request) -> TrendingScores:
+    scores: TrendingScores = request.app.state.trending_scores
+    return scores
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+TrendingScoresDep = Annotated[TrendingScores, Depends(get_trending_scores)]
 
 
 def get_read_session(database: DatabaseDep) -> Iterator[Session]:

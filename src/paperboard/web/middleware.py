@@ -158,16 +158,18 @@ class AnonymousPageCache:
         return SESSION_COOKIE not in cookie_parser(headers.get("cookie", ""))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.ttl <= 0:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if scope["method"] not in ("GET", "HEAD"):
+            # Announced with the cache off too: the other caches registered in `changes` (the trending order) are
+            # not turned off with it.
             try:
                 await self.app(scope, receive, send)
             finally:
                 self.changes.changed()
             return
-        if not self._cacheable(scope):
+        if self.ttl <= 0 or not self._cacheable(scope):
             await self.app(scope, receive, send)
             return
         parameters = _query_parameters(scope["query_string"])

@@ -54,4 +54,4 @@ def list_for_you(
     with database.read_session() as session:
         feed = for_you_page(session, reader.id, period, page=p, limit=limit)
         base = site_url(request)
-        return [ForYouPaper(**daily_paper(item.listed, base).model_dump(), reason=item.reason) for item in feed.items]
+        return [ForYouPaper(**daily_paper(item.listed, base), reason=item.reason) for item in feed.items]

@@ -24,7 +24,16 @@ from paperboard.search.service import (
     SemanticCoverage,
 )
 from paperboard.web.api.errors import error_responses
-from paperboard.web.api.schemas import DailyPaper, PaperDetail, SearchItem, daily_paper, paper_detail, search_item
+from paperboard.web.api.schemas import (
+    ApiItem,
+    DailyPaper,
+    PaperDetail,
+    SearchItem,
+    daily_paper,
+    encode,
+    paper_detail,
+    search_item,
+)
 from paperboard.web.api.times import IsoDay
 from paperboard.web.deps import DatabaseDep, ReadSessionDep, SearcherDep
 from paperboard.web.urls import site_url
@@ -73,7 +82,7 @@ async def search(
             "rank in each ranking (for the curious; the results are the same)."
         ),
     ] = False,
-) -> list[DailyPaper]:
+) -> list[ApiItem]:
     """Papers of the catalogue for a query, best first, whether or not they are on a daily list. Hugging Face's
     endpoint takes `q` and `limit`; the other parameters are Paperboard's. The `X-Semantic-Coverage` header says
     how many of the papers searched could be found by meaning (those with a vector so far): `N/M`."""
@@ -95,7 +104,7 @@ async def search(
 
 def _search(
     database: Database, searcher: Searcher, search_request: SearchRequest, site_url: str
-) -> tuple[list[DailyPaper], SemanticCoverage | None]:
+) -> tuple[list[ApiItem], SemanticCoverage | None]:
     with database.read_session() as session:
         if not search_request.query.strip():
             # `huggingface_hub` leaves `q` out for an empty query, whose papers its docs call "daily papers"
@@ -109,7 +118,7 @@ def _search(
         if not search_request.explain:
             return found, coverage
         explanations = {hit.paper.arxiv_id: hit.explanation for hit in results.hits}
-        return [search_item(item, explanations[item.paper.id]) for item in found], coverage
+        return [search_item(item, explanations[item["paper"]["id"]]) for item in found], coverage
 
 
 @router.get(
@@ -123,13 +132,13 @@ def similar(
     searcher: SearcherDep,
     arxiv_id: str,
     limit: Annotated[int, Query(ge=1, le=50, description="At most this many papers.")] = 10,
-) -> list[DailyPaper]:
+) -> list[ApiItem]:
     """The papers nearest in meaning to this one, nearest first (by its title's words while it has no vector)."""
     paper = _stored_paper(session, arxiv_id)
     return _daily_papers(session, searcher.similar(session, paper, limit), site_url(request))
 
 
-def _daily_papers(session: Session, found: list[Paper], site_url: str) -> list[DailyPaper]:
+def _daily_papers(session: Session, found: list[Paper], site_url: str) -> list[ApiItem]:
     return [daily_paper(item, site_url) for item in listed_papers(session, found)]
 
 
@@ -149,7 +158,8 @@ def _stored_paper(session: Session, arxiv_id: str) -> Paper:
     response_model=PaperDetail,
     responses=error_responses(status.HTTP_404_NOT_FOUND),
 )
-def paper_info(request: Request, session: ReadSessionDep, arxiv_id: str) -> PaperDetail:
+def paper_info(request: Request, session: ReadSessionDep, arxiv_id: str) -> Response:
     """One paper of the catalogue, by its arXiv id in any usual form (`2506.03781v2`, `arXiv:2506.03781`)."""
     [listed] = listed_papers(session, [_stored_paper(session, arxiv_id)])
-    return paper_detail(listed, site_url(request))
+    # Encoded as `list_daily_papers` encodes its answer, held to `PaperDetail` by the same tests.
+    return Response(encode(paper_detail(listed, site_url(request))), media_type="application/json")

@@ -24,7 +24,7 @@ from paperboard.community.listings import (
 )
 from paperboard.community.periods import InvalidPeriod, Period, PeriodKind, parse_period, period_of
 from paperboard.db.models import Listing, User
-from paperboard.web.deps import DatabaseDep, ReadSessionDep, SettingsDep
+from paperboard.web.deps import DatabaseDep, ReadSessionDep, SettingsDep, TrendingScoresDep
 from paperboard.web.pages.feeds import list_feeds, trending_feeds
 from paperboard.web.pages.recent import suggested_harvest_start
 from paperboard.web.pagination import PageNumber, Pagination
@@ -114,8 +114,10 @@ def month_list(
 
 
 @router.get("/papers/trending", name="trending", response_class=HTMLResponse)
-def trending_list(request: Request, session: ReadSessionDep, viewer: OptionalUser) -> HTMLResponse:
-    ranking = trending.trending(session, limit=TRENDING_SHOWN)
+def trending_list(
+    request: Request, session: ReadSessionDep, viewer: OptionalUser, scores: TrendingScoresDep
+) -> HTMLResponse:
+    ranking = trending.trending(session, limit=TRENDING_SHOWN, scores=scores)
     return templates.TemplateResponse(
         request,
         "daily/trending.html",
