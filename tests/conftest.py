@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from paperboard.db import Database
 from paperboard.db.engine import normalise_url
@@ -34,47 +37,134 @@ REQUIRE_POSTGRES = os.environ.get("PAPERBOARD_TEST_REQUIRE_POSTGRES") == "1"
 PASSWORD = "a long enough password"
 
 
-def _postgres_database() -> Iterator[str]:
+def _postgres_admin() -> Engine:
     if not POSTGRES_URL:
         message = "PostgreSQL tests need PAPERBOARD_TEST_POSTGRES_URL (set by .ci/run)"
         if REQUIRE_POSTGRES:
             pytest.fail(message)
         pytest.skip(message)
-    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    return create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+
+
+def _postgres_url(name: str) -> str:
+    assert POSTGRES_URL
+    return normalise_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+class _Dropper:
+    """Drops this test process's PostgreSQL databases in a thread of its own. PostgreSQL 15 forces a checkpoint
+    for every DROP DATABASE, a second or more on a busy machine, which a test would otherwise wait for at its
+    teardown; the database is not used again (its name is never reused), so nothing waits for it to go."""
+
+    def __init__(self) -> None:
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._errors: list[str] = []
+
+    def drop(self, name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="drop-databases", daemon=True)
+            self._thread.start()
+        self._names.put(name)
+
+    def _run(self) -> None:
+        admin = create_engine(normalise_url(POSTGRES_URL or ""), isolation_level="AUTOCOMMIT")
+        while (name := self._names.get()) is not None:
+            try:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            except Exception as error:
+                # Kept for the end of the run (`databases_dropped`): the test that used the database has passed.
+                self._errors.append(f"{name}: {error}")
+        admin.dispose()
+
+    def finish(self) -> list[str]:
+        """Waits for the drops asked for; returns the ones that failed."""
+        if self._thread is not None:
+            self._names.put(None)
+            self._thread.join()
+            self._thread = None
+        return self._errors
+
+
+_dropper = _Dropper()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def databases_dropped() -> Iterator[None]:
+    """Waits, at the end of the run, for every test database to be dropped; a drop that failed is an error."""
+    yield
+    failures = _dropper.finish()
+    assert not failures, f"test databases left on the server: {failures}"
+
+
+def _postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new database on the test PostgreSQL server, empty or a copy of `template`, dropped after use."""
+    admin = _postgres_admin()
     name = f"paperboard_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    admin.dispose()
     try:
-        yield normalise_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        yield _postgres_url(name)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _dropper.drop(name)
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template() -> Iterator[str]:
+    """The name of a PostgreSQL database migrated once per test process, which `database` copies for each test
+    (`CREATE DATABASE ... TEMPLATE`, a tenth of a second, where the 16 migrations take more than one)."""
+    for url in _postgres_database():
+        migrated = Database(url)
+        upgrade(migrated)
+        # A template cannot be copied while anyone is connected to it.
+        migrated.dispose()
+        yield migrated.url.database or ""
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per test process, which `database` and `sqlite_database` copy for each test."""
+    path = tmp_path_factory.mktemp("migrated") / "paperboard.sqlite3"
+    migrated = Database(f"sqlite:///{path}")
+    upgrade(migrated)
+    # Closing the last connection moves the write-ahead log into the file: the file alone is the whole database.
+    migrated.dispose()
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database on each backend in turn."""
+    """A new database on each backend in turn: empty, or, for a test that also asks for `database` (which runs
+    on it), a copy of one with the current schema."""
+    migrated = "database" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'paperboard.sqlite3'}"
+        path = tmp_path / "paperboard.sqlite3"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+        yield f"sqlite:///{path}"
     else:
-        yield from _postgres_database()
+        template = request.getfixturevalue("migrated_postgres_template") if migrated else None
+        yield from _postgres_database(template)
 
 
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
-    """A database with the current schema, on each backend in turn."""
+    """A database with the current schema, on each backend in turn. The tests of the migrations themselves
+    (tests/db) run them on `database_url`, which is empty unless a test asks for this fixture."""
     db = Database(database_url)
-    upgrade(db)
     yield db
     db.dispose()
 
 
 @pytest.fixture
-def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+def sqlite_database(tmp_path: Path, migrated_sqlite_file: Path) -> Iterator[Database]:
     """A database with the current schema on SQLite only, for tests about something other than storage."""
-    db = Database(f"sqlite:///{tmp_path / 'paperboard.sqlite3'}")
-    upgrade(db)
+    path = tmp_path / "paperboard.sqlite3"
+    shutil.copyfile(migrated_sqlite_file, path)
+    db = Database(f"sqlite:///{path}")
     yield db
     db.dispose()
 
@@ -148,11 +238,25 @@ class LiveServer:
 
 
 @contextmanager
-def serving(cli: Cli, data_dir: Path, *, workers: int = 1, options: tuple[str, ...] = ()) -> Iterator[LiveServer]:
-    """`paperboard serve` with the CLI's settings (and further `options`), in its own process, until the block ends."""
-    assert cli.run("init").returncode == 0
-    port = free_port()
+def serving(
+    cli: Cli,
+    data_dir: Path,
+    *,
+    workers: int = 1,
+    options: tuple[str, ...] = (),
+    migrated_sqlite: Path | None = None,
+) -> Iterator[LiveServer]:
+    """`paperboard serve` with the CLI's settings (and further `options`), in its own process, until the block ends.
+
+    The database is made by `paperboard init`, or, for a site on the default SQLite file, copied from
+    `migrated_sqlite` (the `migrated_sqlite_file` fixture), which saves starting a command."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    if migrated_sqlite:
+        assert "PAPERBOARD_DATABASE_URL" not in cli.env
+        shutil.copyfile(migrated_sqlite, data_dir / "paperboard.sqlite3")
+    else:
+        assert cli.run("init").returncode == 0
+    port = free_port()
     log_path = data_dir / "server.log"
     # The log goes to a file: an unread pipe would fill up with access lines and stall the server.
     with open(log_path, "w") as log:
@@ -174,7 +278,7 @@ def serving(cli: Cli, data_dir: Path, *, workers: int = 1, options: tuple[str, .
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
                 raise AssertionError(f"the server did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+            time.sleep(0.05)
         yield LiveServer(base_url, cli, data_dir, server)
     finally:
         server.terminate()
@@ -182,10 +286,10 @@ def serving(cli: Cli, data_dir: Path, *, workers: int = 1, options: tuple[str, .
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+def live_server(tmp_path: Path, migrated_sqlite_file: Path) -> Iterator[LiveServer]:
     """An initialised, empty Paperboard on SQLite, served by uvicorn in its own process."""
     cli = Cli(cli_environment(tmp_path / "data", arxiv_api_delay="0"))
-    with serving(cli, tmp_path / "data") as server:
+    with serving(cli, tmp_path / "data", migrated_sqlite=migrated_sqlite_file) as server:
         yield server
 
 

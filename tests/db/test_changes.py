@@ -16,15 +16,13 @@ from paperboard.clock import utcnow
 from paperboard.db import Database
 from paperboard.db.changes import CHANNEL
 from paperboard.db.rate_windows import take
-from paperboard.db.schema import upgrade
 from tests.conftest import _postgres_database
 
 
 @pytest.fixture
-def postgres() -> Iterator[Database]:
-    for url in _postgres_database():
+def postgres(migrated_postgres_template: str) -> Iterator[Database]:
+    for url in _postgres_database(migrated_postgres_template):
         database = Database(url)
-        upgrade(database)
         yield database
         database.dispose()
 

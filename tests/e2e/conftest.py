@@ -27,8 +27,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
+    """Chromium, launched once for the browser tests that a test process runs one after another.
+
+    Stopped when the process leaves this package: while Playwright's sync API runs, it marks its event loop as
+    running in the thread between calls, so a later test in the same process that runs a loop of its own
+    (`asyncio.run`, as the mail sender does) would fail with "asyncio.run() cannot be called from a running event
+    loop". The sender is right to refuse (it would block a loop it runs in); the browser's loop must not outlive
+    the tests that asked for it."""
     if not Path(CHROMIUM).exists():
         message = f"end-to-end tests need Chromium at {CHROMIUM} (apt-get install chromium)"
         if REQUIRE_BROWSER:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -113,12 +114,19 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+@functools.cache
+def _password_hash(password: str) -> accounts.PasswordHash:
+    # Argon2 takes 0.2 s of CPU a hash, by design; the accounts made here mostly share one password, and a hash
+    # made once serves them all (each sign-in still checks it through the real form).
+    return accounts.hash_password(password)
+
+
 @pytest.fixture
 def create_user() -> CreateUser:
     """An account made through the accounts service (the sign-up form has tests of its own)."""
 
     def create(database: Database, username: str, *, role: str = "user", password: str = DEFAULT_PASSWORD) -> User:
-        password_hash = accounts.hash_password(password)
+        password_hash = _password_hash(password)
         with database.session() as session:
             return accounts.create_user(session, username, password_hash, role=role)  # type: ignore[arg-type]
 

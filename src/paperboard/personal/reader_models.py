@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -92,6 +91,10 @@ class TrainedModel:
 
 def train(positives: FeatureMatrix, negatives: FeatureMatrix, negative_weights: np.ndarray) -> TrainedModel:
     """A logistic regression of positives against negatives, classes balanced."""
+    # Imported here, where a model is trained: scikit-learn took longer to import than the rest of the command
+    # line, which every `paperboard` command (and every web process) paid without training anything.
+    from sklearn.linear_model import LogisticRegression
+
     hashed = sparse.vstack([positives.sparse, negatives.sparse]).tocsr()
     # Only the columns some paper uses: liblinear's time grows with the columns it is given, and the hashed space
     # has a million.
