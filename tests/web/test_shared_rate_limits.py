@@ -4,6 +4,7 @@ the window is the database's; `auto` shares the counts on PostgreSQL only."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
@@ -100,6 +101,16 @@ def test_processes_holding_shares_never_let_more_than_the_limit_through(database
     clock.now += 60
     assert statuses([first, second], 1) == [200, 200]
     assert counted(database) == [10]
+
+
+def test_a_burst_of_one_clients_requests_takes_shares_one_at_a_time(database):
+    # 200 requests at once from one address, as a page of votes makes: each must not take a share of its own,
+    # which would spend the limit of 600 on twenty of them.
+    counter = rate_limits.SharedWindowCounter(database, "pages", 600)
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        waits = list(pool.map(lambda _: counter.take("192.0.2.1", now=0.0), range(200)))
+    assert waits == [0.0] * 200
+    assert counted(database) == [210]
 
 
 def test_tokens_are_counted_in_the_database_too(database, client_for, clock):

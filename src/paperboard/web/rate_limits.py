@@ -180,6 +180,8 @@ class _Share:
 
 # A process takes this part of a limit from the database at a time (at least one request).
 SHARE_OF_LIMIT = 20
+# Locks that order the trips to the database of the keys hashed to each.
+TAKING_STRIPES = 64
 
 
 class SharedWindowCounter:
@@ -214,6 +216,10 @@ class SharedWindowCounter:
         self._shares: OrderedDict[str, _Share] = OrderedDict()
         # `take` runs in worker threads, beside each other and beside `wait` on the event loop.
         self._lock = threading.Lock()
+        # One trip to the database at a time per key (striped: keys share these), so that a burst of one client's
+        # requests waits for the share the first of them takes instead of each taking one, which would spend the
+        # whole limit on a few requests.
+        self._taking = tuple(threading.Lock() for _ in range(TAKING_STRIPES))
 
     def wait(self, key: str, now: float) -> float:
         until = self._refused.get(key)
@@ -234,8 +240,14 @@ class SharedWindowCounter:
             return True
 
     def take(self, key: str, now: float) -> float:
-        if self.spend_held(key, now):
-            return 0.0
+        with self._taking[hash(key) % TAKING_STRIPES]:
+            if self.spend_held(key, now):
+                return 0.0
+            # Another request of the key may have been refused while this one waited.
+            wait = self.wait(key, now)
+            return wait if wait > 0 else self._take_share(key, now)
+
+    def _take_share(self, key: str, now: float) -> float:
         try:
             with self.database.counting_connection() as connection:
                 taken = rate_windows.take_up_to(
