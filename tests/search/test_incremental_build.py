@@ -123,14 +123,20 @@ def assert_same_results(incremental: dict, full: dict, *, rel: float) -> None:
     assert any(ids for ids, _, _ in full.values())
 
 
-def test_a_day_built_on_the_previous_generation_searches_as_a_full_build(catalogue, embedder, tmp_path):
+def a_day_built_then_rebuilt_in_full(catalogue, embedder, tmp_path):
+    """A generation built, a day's changes, an incremental build and its results, then a full build of the same data:
+    (store, first, incremental, results after the day, full)."""
     store = IndexStore(tmp_path / "search-index")
     first = build(catalogue, store, embedder)
     a_day(catalogue)
-
     incremental = build(catalogue, store, embedder)
     after_day = results(catalogue, store, embedder)
     full = build(catalogue, store, embedder, full=True)
+    return store, first, incremental, after_day, full
+
+
+def test_a_day_built_on_the_previous_generation_searches_as_a_full_build(catalogue, embedder, tmp_path):
+    store, first, incremental, after_day, full = a_day_built_then_rebuilt_in_full(catalogue, embedder, tmp_path)
 
     # The day moved the papers' average length, by less than the bound: the scores were kept (they are the
     # previous generation's average length), not computed again, and differ from exact ones by less than the bound.
@@ -142,13 +148,7 @@ def test_a_day_built_on_the_previous_generation_searches_as_a_full_build(catalog
 
 def test_past_the_drift_bound_every_score_is_computed_again(catalogue, embedder, tmp_path, monkeypatch):
     monkeypatch.setattr("paperboard.search.index_build.AVERAGE_LENGTH_DRIFT", 1e-6)
-    store = IndexStore(tmp_path / "search-index")
-    first = build(catalogue, store, embedder)
-    a_day(catalogue)
-
-    incremental = build(catalogue, store, embedder)
-    after_day = results(catalogue, store, embedder)
-    full = build(catalogue, store, embedder, full=True)
+    store, first, incremental, after_day, full = a_day_built_then_rebuilt_in_full(catalogue, embedder, tmp_path)
 
     assert incremental.average_length == pytest.approx(full.average_length) != first.average_length
     assert_same_results(after_day, results(catalogue, store, embedder), rel=1e-5)
