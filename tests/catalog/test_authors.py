@@ -1,6 +1,7 @@
 """Authors on SQLite and PostgreSQL: the lookup key, the rows every write keeps in step with the papers, the papers
 of a name, its co-authors and categories, and migration 0010's backfill of a catalogue stored before it."""
 
+import unicodedata
 from datetime import datetime
 
 import pytest
@@ -155,3 +156,14 @@ def test_names_of_any_shape_are_found_as_stored(sqlite_database, name):
 def test_every_category_of_the_taxonomy_has_a_name_for_its_page():
     assert set(CATEGORY_NAMES) == set(ARXIV_CATEGORIES.values())
     assert CATEGORY_NAMES["cs.CL"] == "Computation and Language"
+
+
+def test_the_quick_key_of_ascii_names_is_the_unicode_key():
+    # ASCII names skip NFKC and casefold(): every ASCII character, alone and in names, must key as they would.
+    def unicode_key(name: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", name).casefold().split())[:AUTHOR_KEY_LENGTH]
+
+    names = [chr(code) for code in range(128)] + ["  O'Brien,\tJr. ", "VAN DER\x1fWAALS", "a\x0bb\x0cc", "X" * 400]
+    for name in names:
+        assert name.isascii()
+        assert author_key(name) == unicode_key(name), repr(name)

@@ -2,13 +2,18 @@
 
 import gzip
 import json
+import subprocess
+import sys
+import time
 from datetime import datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from paperboard.catalog.jsonl import export_file, import_file, record_from_json, record_to_json
 from paperboard.catalog.queries import count_papers, iter_records
 from paperboard.catalog.record import RecordError
+from paperboard.db.models import Paper, PaperAuthor, PaperCategory
 from tests.catalog.factories import make_record
 
 SHARED_FORMAT = {
@@ -187,3 +192,69 @@ def test_export_then_import_into_an_empty_database_exports_identically(database,
     assert first.read_bytes() == second.read_bytes()
     with sqlite_database.session() as session:
         assert sorted(iter_records(session), key=lambda r: r.arxiv_id) == sorted(records, key=lambda r: r.arxiv_id)
+
+
+# Runs an import in a process of its own, with small transactions that each take a moment, so that a kill lands
+# between two of them; the file, the database and the kill are real.
+_SLOW_IMPORT = """
+import sys, time
+from pathlib import Path
+import paperboard.catalog.jsonl as jsonl
+from paperboard.db import Database
+
+jsonl.BATCH_SIZE, jsonl.RECORDS_PER_TRANSACTION = 50, 200
+upsert = jsonl.upsert_papers
+
+
+def slow_upsert(session, records):
+    time.sleep(0.15)
+    return upsert(session, records)
+
+
+jsonl.upsert_papers = slow_upsert
+jsonl.import_file(Database(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+def stored_rows(database):
+    with database.read_session() as session:
+        return tuple(
+            session.scalar(select(func.count()).select_from(table)) for table in (Paper, PaperAuthor, PaperCategory)
+        )
+
+
+def test_an_import_killed_midway_keeps_whole_transactions_and_a_second_run_completes_it(database, tmp_path):
+    count = 3000
+    path = write_lines(
+        tmp_path / "papers.jsonl",
+        [
+            {
+                **SHARED_FORMAT,
+                "arxiv_id": f"2405.{n:05d}",
+                "authors": [f"Author {n % 97}", "Ann Other", f"Z {n}"],
+                "categories": ["cs.CL", "cs.LG"],
+            }
+            for n in range(count)
+        ],
+    )
+    url = database.url.render_as_string(hide_password=False)
+    process = subprocess.Popen([sys.executable, "-c", _SLOW_IMPORT, url, str(path)])
+    try:
+        deadline = time.monotonic() + 60
+        while stored_rows(database)[0] < 400:
+            assert process.poll() is None, "the import ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.kill()
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+    papers, authors, categories = stored_rows(database)
+    assert 400 <= papers < count
+    # Each transaction of 200 papers was kept whole, with all its authors and categories, or not at all.
+    assert papers % 200 == 0
+    assert (authors, categories) == (3 * papers, 2 * papers)
+
+    report = import_file(database, path)
+    assert (report.counts.inserted, report.counts.unchanged) == (count - papers, papers)
+    assert stored_rows(database) == (count, 3 * count, 2 * count)

@@ -14,15 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from paperboard.catalog.authors import author_rows
+from paperboard.catalog.authors import AUTHOR_COLUMNS, author_rows
 from paperboard.catalog.record import RECORD_FIELDS, PaperRecord
 from paperboard.clock import utcnow
 from paperboard.db.batches import in_batches
+from paperboard.db.inserts import insert_values
 from paperboard.db.models import Paper, PaperAuthor, PaperCategory
 
 # Core tables rather than ORM classes: bulk statements on them skip the ORM's per-row bookkeeping.
@@ -117,11 +119,11 @@ def _row(values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _category_rows(paper_id: int, categories: Sequence[str]) -> list[dict[str, Any]]:
-    return [
-        {"paper_id": paper_id, "position": position, "category": category}
-        for position, category in enumerate(categories)
-    ]
+_CATEGORY_COLUMNS = ("paper_id", "position", "category")
+
+
+def _category_rows(paper_id: int, categories: Sequence[str]) -> list[tuple[int, int, str]]:
+    return [(paper_id, position, category) for position, category in enumerate(categories)]
 
 
 def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCounts:
@@ -158,21 +160,32 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
             pending_changes[record.arxiv_id] = (pk, original, merged)
     now = utcnow()
     if pending_new:
-        rows = [
-            {"arxiv_id": arxiv_id, **_row(values), "added_at": now, "changed_at": now}
-            for arxiv_id, values in pending_new.items()
-        ]
-        session.execute(insert(_papers), rows)
+        connection = session.connection()
+        insert_values(
+            connection,
+            _papers,
+            ("arxiv_id", *_COLUMNS, "added_at", "changed_at"),
+            [(arxiv_id, *_row(values).values(), now, now) for arxiv_id, values in pending_new.items()],
+        )
         # A separate lookup rather than INSERT ... RETURNING: SQLite's driver then runs one statement per row.
         new_keys = _primary_keys(session, list(pending_new)).items()
-        category_rows = [
-            row for arxiv_id, pk in new_keys for row in _category_rows(pk, pending_new[arxiv_id]["categories"])
-        ]
-        if category_rows:
-            session.execute(insert(_categories), category_rows)
-        authors = [row for arxiv_id, pk in new_keys for row in author_rows(pk, pending_new[arxiv_id]["authors"])]
-        if authors:
-            session.execute(insert(_authors), authors)
+        insert_values(
+            connection,
+            _categories,
+            _CATEGORY_COLUMNS,
+            [row for arxiv_id, pk in new_keys for row in _category_rows(pk, pending_new[arxiv_id]["categories"])],
+        )
+        # In the name index's order: consecutive rows land on the same or neighbouring pages of that index, which
+        # stay in SQLite's cache, instead of each on a random one.
+        insert_values(
+            connection,
+            _authors,
+            AUTHOR_COLUMNS,
+            sorted(
+                (row for arxiv_id, pk in new_keys for row in author_rows(pk, pending_new[arxiv_id]["authors"])),
+                key=itemgetter(AUTHOR_COLUMNS.index("name_key")),
+            ),
+        )
     if pending_changes:
         _apply_changes(session, list(pending_changes.values()), now)
     return counts
@@ -188,8 +201,10 @@ def _apply_changes(session: Session, changes: list[tuple[int, dict[str, Any], di
     ]
     if recategorised:
         session.execute(delete(_categories).where(_categories.c.paper_id.in_([pk for pk, _ in recategorised])))
-        session.execute(
-            insert(_categories),
+        insert_values(
+            session.connection(),
+            _categories,
+            _CATEGORY_COLUMNS,
             [row for pk, categories in recategorised for row in _category_rows(pk, categories)],
         )
     reauthored = [
@@ -197,9 +212,12 @@ def _apply_changes(session: Session, changes: list[tuple[int, dict[str, Any], di
     ]
     if reauthored:
         session.execute(delete(_authors).where(_authors.c.paper_id.in_([pk for pk, _ in reauthored])))
-        rows = [row for pk, authors in reauthored for row in author_rows(pk, authors)]
-        if rows:
-            session.execute(insert(_authors), rows)
+        insert_values(
+            session.connection(),
+            _authors,
+            AUTHOR_COLUMNS,
+            [row for pk, authors in reauthored for row in author_rows(pk, authors)],
+        )
 
 
 @dataclass(frozen=True, slots=True)

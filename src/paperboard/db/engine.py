@@ -30,6 +30,10 @@ def normalise_url(url: str) -> URL:
 
 
 _READ_ONLY = "paperboard_read_only"
+# The page cache of a bulk session on SQLite: at 1.1M papers, 256 MiB instead of 2 MiB made an import's writer spend
+# 28 s of CPU on 200,000 papers instead of 32 s (`Database.bulk_session`); 768 MiB did no better at 2.8M. Freed when
+# the transaction ends.
+BULK_CACHE_KIB = 256 * 1024
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
@@ -89,6 +93,23 @@ class Database:
         On SQLite it holds the write lock from its start, so writers queue one after the other."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def bulk_session(self) -> Iterator[Session]:
+        """`session()` for a transaction that writes many rows (an import's): on SQLite its connection keeps up to
+        `BULK_CACHE_KIB` of the database's pages meanwhile, rather than SQLite's default 2 MiB, so that rows bound for
+        random places of large indexes find their pages in memory; the connection's own size comes back after."""
+        with self.session() as session:
+            if self.backend != "sqlite":
+                yield session
+                return
+            connection = session.connection()
+            own_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+            try:
+                yield session
+            finally:
+                connection.exec_driver_sql(f"PRAGMA cache_size={int(own_size or 0)}")
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

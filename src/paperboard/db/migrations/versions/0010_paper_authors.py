@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from paperboard.catalog.authors import author_rows
+from paperboard.catalog.authors import AUTHOR_COLUMNS, author_rows
+from paperboard.db.inserts import insert_values
 from paperboard.db.models import JSONList
 
 revision: str = "0010"
@@ -53,8 +54,7 @@ def _backfill(connection: sa.Connection, paper_authors: sa.Table) -> None:
         if not batch:
             return
         rows = [row for paper_id, authors in batch for row in author_rows(paper_id, authors or [])]
-        if rows:
-            connection.execute(sa.insert(paper_authors), rows)
+        insert_values(connection, paper_authors, AUTHOR_COLUMNS, rows)
         last_id = batch[-1].id
 
 
