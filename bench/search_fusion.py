@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 import search_quality as sq
-from paperboard.search.analysis import words
+from paperboard.search.analysis import parse_query, words
 from paperboard.search.embedder import Embedder
 from paperboard.search.engine import (
     Fusion,
@@ -53,12 +54,15 @@ from paperboard.search.engine import (
     rows_of,
     semantic_ranking,
 )
+from paperboard.search.keyword_index import top_rows
 from paperboard.search.service import QUERY_EMBEDDING_THREADS
 
 DEPTH = 200
 # Pseudo-relevance feedback variants computed by `rankings`: (source of the feedback papers, how many, weight of
 # their mean vector added to the query's).
 PRF_VARIANTS = [(source, count, beta) for source in ("semantic", "hybrid") for count in (3, 5) for beta in (0.5, 1.0)]
+# Keyword feedback variants: (today's hybrid's first papers read, terms added to the query, their weight).
+KEYWORD_PRF_VARIANTS = [(3, terms, beta) for terms in (10, 20) for beta in (0.3, 0.6)]
 
 
 @dataclass
@@ -70,6 +74,7 @@ class QueryRankings:
     keyword: Ranking
     semantic: Ranking
     prf: dict[tuple[str, int, float], Ranking]
+    keyword_prf: dict[tuple[int, int, float], Ranking]
 
 
 def synthetic_queries(papers: Sequence[sq.CorpusPaper], count: int, seed: int, excluded: set[int]) -> list[sq.Query]:
@@ -109,8 +114,31 @@ def prf_vector(engine: SearchEngine, query_vector: np.ndarray, ranking: Ranking,
     return (mixed / np.linalg.norm(mixed)).astype(np.float32)
 
 
+def keyword_feedback(
+    engine: SearchEngine, by_paper: sparse.csr_matrix, query: str, first_pass: Ranking, variant: tuple[int, int, float]
+) -> Ranking:
+    """BM25 with the query's terms and, weighted by `beta`, the `terms` terms of the first pass's `count` papers with
+    the highest summed BM25 weight in them (each scaled by its weight over the heaviest's)."""
+    count, terms, beta = variant
+    index = engine.keyword
+    rows = rows_of(index.paper_ids, np.array([paper_id for paper_id, _ in first_pass[:count]], dtype=np.int64))
+    weights = np.asarray(by_paper[rows[rows >= 0]].sum(axis=0)).ravel()
+    parsed = parse_query(query)
+    weights[[index.term_ids[term] for term in parsed.terms if term in index.term_ids]] = 0
+    added = np.argpartition(-weights, terms)[:terms]
+    added = added[weights[added] > 0]
+    total = index.scores_of(parsed.terms)
+    for column, weight in zip(added.tolist(), (weights[added] / max(weights.max(), 1e-9)).tolist(), strict=True):
+        start, end = index.scores.indptr[column], index.scores.indptr[column + 1]
+        total[index.scores.indices[start:end]] += beta * weight * index.scores.data[start:end]
+    best, scores = top_rows(total, DEPTH)
+    return list(zip(index.paper_ids[best].tolist(), scores.tolist(), strict=True))
+
+
 def rankings_of(engine: SearchEngine, embedder: Embedder, queries: Sequence[sq.Query]) -> list[QueryRankings]:
     assert engine.vectors is not None
+    # The BM25 scores by paper, for the terms of the feedback papers.
+    by_paper = engine.keyword.scores.tocsr()
     found = []
     for query in queries:
         keyword = sq.scored(engine, query.text, SearchMode.KEYWORD, DEPTH)
@@ -123,7 +151,13 @@ def rankings_of(engine: SearchEngine, embedder: Embedder, queries: Sequence[sq.Q
             )
             for source, count, beta in PRF_VARIANTS
         }
-        found.append(QueryRankings(query.text, query.target, query.written, query.kind_id, keyword, semantic, prf))
+        keyword_prf = {
+            variant: keyword_feedback(engine, by_paper, query.text, first_pass["hybrid"], variant)
+            for variant in KEYWORD_PRF_VARIANTS
+        }
+        found.append(
+            QueryRankings(query.text, query.target, query.written, query.kind_id, keyword, semantic, prf, keyword_prf)
+        )
     return found
 
 
@@ -173,13 +207,18 @@ def load_rankings(path: Path) -> dict[str, tuple[str, list[QueryRankings]]]:
         return pickle.load(stream)
 
 
-def fixed(fusion: Fusion | Adaptive, prf: tuple[str, int, float] | None = None) -> Fuser:
-    """A fusion of each query's keyword ranking with its semantic one (or a feedback variant's)."""
+def fixed(
+    fusion: Fusion | Adaptive,
+    prf: tuple[str, int, float] | None = None,
+    keyword_prf: tuple[int, int, float] | None = None,
+) -> Fuser:
+    """A fusion of each query's keyword ranking with its semantic one (or feedback variants of either)."""
 
     def fused(item: QueryRankings) -> Ranking:
+        keyword = item.keyword_prf[keyword_prf] if keyword_prf else item.keyword
         semantic = item.prf[prf] if prf else item.semantic
-        chosen = fusion.fusion_for(item.keyword, semantic) if isinstance(fusion, Adaptive) else fusion
-        return fuse(item.keyword, semantic, chosen)
+        chosen = fusion.fusion_for(keyword, semantic) if isinstance(fusion, Adaptive) else fusion
+        return fuse(keyword, semantic, chosen)
 
     return fused
 
@@ -326,6 +365,9 @@ def command_tune(arguments: argparse.Namespace) -> None:
         report(label, fixed(fusion))
     for source, count, beta in PRF_VARIANTS:
         report(f"feedback: {count} {source} papers × {beta:g}, today's fusion", fixed(Fusion(), (source, count, beta)))
+    for count, terms, beta in KEYWORD_PRF_VARIANTS:
+        label = f"keyword feedback: {terms} terms of hybrid's {count} × {beta:g}, today's fusion"
+        report(label, fixed(Fusion(), keyword_prf=(count, terms, beta)))
     print("  learned (logistic), 2-fold cross-validated by query (each half scored by the model fitted on the other):")
     for prf in (None, ("semantic", 5, 0.5), ("hybrid", 3, 1.0)):
         for regularisation in (0.01, 1.0):
@@ -355,12 +397,14 @@ def command_test(arguments: argparse.Namespace) -> None:
         "rrf": fixed(Fusion(FusionMethod.RECIPROCAL_RANK, keyword_weight=2.0, semantic_weight=1.0, k=5.0)),
         "rule": fixed(rule("keyword_drop", "cosine_drop", 1.0, 0.0)),
         "prf": fixed(Fusion(), ("hybrid", 3, 1.0)),
+        "kprf": fixed(Fusion(), keyword_prf=(3, 10, 0.3)),
         "learned": fixed(LEARNED),
     }
     print("systems: hybrid = today's fusion (scores, keyword 0.6 + semantic 0.4); rrf = reciprocal ranks, k 5, keyword")
     print("  2 : semantic 1; rule = adaptive, keyword weight 0.6 + 1 × keyword_drop; prf = today's fusion over the")
     print("  semantic ranking of the query's vector + the mean of hybrid's first 3 papers' vectors; learned = the")
-    print("  model of `tune` (LEARNED); ms/query = the fusion's own time, not the search's")
+    print("  model of `tune` (LEARNED); kprf = today's fusion over BM25 with the 10 heaviest terms of hybrid's first 3")
+    print("  papers added × 0.3; ms/query = the fusion's own time, not the search's")
     query_sets, results = [], {}
     for key in arguments.sets.split(","):
         name, items = rankings[key]
