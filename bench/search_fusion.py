@@ -1,7 +1,7 @@
 """Fusion per query (issue 17): hybrid search's two rankings fused by weights set from the query's own scores,
 tuned on queries drawn from the catalogue, then measured once on the test sets.
 
-    .venv/bin/python bench/search_fusion.py rankings --out /tmp/fusion-rankings.pickle [--database PATH]
+    .venv/bin/python bench/search_fusion.py rankings --out /tmp/fusion-rankings.pickle [--database PATH] [--corpus PATH]
     .venv/bin/python bench/search_fusion.py tune --rankings /tmp/fusion-rankings.pickle
     .venv/bin/python bench/search_fusion.py test --rankings /tmp/fusion-rankings.pickle
 
