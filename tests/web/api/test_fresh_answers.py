@@ -14,7 +14,7 @@ from paperboard.clock import utcnow
 from paperboard.community.listings import hide_listing
 from paperboard.community.paper_details import PaperVersions
 from paperboard.db import Database
-from tests.community.factories import add_listing, add_paper, add_user, add_votes
+from tests.community.factories import add_comment, add_listing, add_paper, add_user, add_votes
 from tests.web.api.test_answers_unchanged import fill
 from tests.web.api.test_write_api import bearer, token_for
 from tests.web.conftest import ClientFor
@@ -63,6 +63,35 @@ def test_a_paper_changed_by_another_process_shows_on_the_next_answer(filled: Dat
     assert after[PAPER]["title"] == "A new title" and after[PAPER]["authors"][0]["name"] == "Only One"
     # The trending answer still fills its page from the rest of the ranking.
     assert len(after[TRENDING]) == len(before[TRENDING]) - 1
+
+
+def test_counts_changed_without_the_paper_row_show_on_the_next_answer(filled: Database, client_for: ClientFor):
+    # Votes and comments leave the paper's row (and its `changed_at`) as it is: each process keeps the row's
+    # columns by that version, and must still count afresh for every answer.
+    client = client_for(filled)
+    before = _papers(client.get(LATEST).json())["2506.00004"]
+    assert (before["upvotes"], before["numComments"]) == (6, 0)
+    reader = add_user(filled, "reader")
+    for number in range(1, 4):
+        add_comment(filled, "2506.00004", reader, written_at=datetime(2025, 6, 6, number))
+    add_votes(filled, "2506.00004", reader)
+
+    after = _papers(client.get(LATEST).json())["2506.00004"]
+    assert (after["upvotes"], after["paper"]["upvotes"], after["numComments"]) == (7, 7, 3)
+    assert client.get("/api/papers/2506.00004").json()["numComments"] == 3
+    assert after["title"] == before["title"] and after["paper"]["authors"] == before["paper"]["authors"]
+
+
+def test_the_list_and_paper_pages_show_a_paper_changed_by_another_process(filled: Database, client_for: ClientFor):
+    # The HTML lists read the papers' columns through the same per-version memo as the API.
+    client = client_for(filled)
+    assert "Title 2" in client.get("/papers/date/2025-06-04").text
+
+    add_paper(filled, "2506.00002", title="Renamed by another host", published_at=datetime(2025, 6, 1, 2, 2, 3))
+
+    day = client.get("/papers/date/2025-06-04").text
+    assert "Renamed by another host" in day and "Title 2" not in day
+    assert "Renamed by another host" in client.get("/papers/2506.00002").text
 
 
 def _listed_now(database: Database) -> None:
