@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from paperboard.db.inserts import insert_missing
@@ -112,6 +112,13 @@ def record_gone(session: Session, repository_id: int, at: datetime) -> None:
     )
 
 
+# Built once, as the lists' other statements (community/listings.py): building and keying it at each call took about
+# as long as running it.
+_CHECKED_STARS = select(GithubRepository.repo_key, GithubRepository.stars).where(
+    GithubRepository.repo_key.in_(bindparam("repo_keys", expanding=True)), GithubRepository.checked_at.is_not(None)
+)
+
+
 def refreshed_stars(session: Session, code_urls: Iterable[str | None]) -> dict[str, int | None]:
     """The stars GitHub gave for the repositories these code links point into, by link: None for a repository
     GitHub no longer has. Links to repositories not yet checked are absent, so that callers fall back on what
@@ -119,10 +126,6 @@ def refreshed_stars(session: Session, code_urls: Iterable[str | None]) -> dict[s
     keys = {url: _key(name) for url in code_urls if url and (name := repository_name(url)) is not None}
     if not keys:
         return {}
-    rows = session.execute(
-        select(GithubRepository.repo_key, GithubRepository.stars).where(
-            GithubRepository.repo_key.in_(set(keys.values())), GithubRepository.checked_at.is_not(None)
-        )
-    )
+    rows = session.execute(_CHECKED_STARS, {"repo_keys": list(set(keys.values()))})
     stars = {repo_key: count for repo_key, count in rows}
     return {url: stars[key] for url, key in keys.items() if key in stars}

@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 
 from paperboard.clock import utcnow
 from paperboard.community.listings import hide_listing
-from paperboard.community.paper_details import PaperFacts
+from paperboard.community.paper_details import PaperVersions
 from paperboard.db import Database
-from paperboard.web.api.schemas import PaperParts
-from tests.community.factories import add_listing, add_paper, add_user, add_votes
+from tests.community.factories import add_comment, add_listing, add_paper, add_user, add_votes
 from tests.web.api.test_answers_unchanged import fill
 from tests.web.api.test_write_api import bearer, token_for
 from tests.web.conftest import ClientFor
@@ -66,6 +65,35 @@ def test_a_paper_changed_by_another_process_shows_on_the_next_answer(filled: Dat
     assert len(after[TRENDING]) == len(before[TRENDING]) - 1
 
 
+def test_counts_changed_without_the_paper_row_show_on_the_next_answer(filled: Database, client_for: ClientFor):
+    # Votes and comments leave the paper's row (and its `changed_at`) as it is: each process keeps the row's
+    # columns by that version, and must still count afresh for every answer.
+    client = client_for(filled)
+    before = _papers(client.get(LATEST).json())["2506.00004"]
+    assert (before["upvotes"], before["numComments"]) == (6, 0)
+    reader = add_user(filled, "reader")
+    for number in range(1, 4):
+        add_comment(filled, "2506.00004", reader, written_at=datetime(2025, 6, 6, number))
+    add_votes(filled, "2506.00004", reader)
+
+    after = _papers(client.get(LATEST).json())["2506.00004"]
+    assert (after["upvotes"], after["paper"]["upvotes"], after["numComments"]) == (7, 7, 3)
+    assert client.get("/api/papers/2506.00004").json()["numComments"] == 3
+    assert after["title"] == before["title"] and after["paper"]["authors"] == before["paper"]["authors"]
+
+
+def test_the_list_and_paper_pages_show_a_paper_changed_by_another_process(filled: Database, client_for: ClientFor):
+    # The HTML lists read the papers' columns through the same per-version memo as the API.
+    client = client_for(filled)
+    assert "Title 2" in client.get("/papers/date/2025-06-04").text
+
+    add_paper(filled, "2506.00002", title="Renamed by another host", published_at=datetime(2025, 6, 1, 2, 2, 3))
+
+    day = client.get("/papers/date/2025-06-04").text
+    assert "Renamed by another host" in day and "Title 2" not in day
+    assert "Renamed by another host" in client.get("/papers/2506.00002").text
+
+
 def _listed_now(database: Database) -> None:
     """Two papers listed three hours ago, the first with 5 imported upvotes (counted as cast at its listing)."""
     listed_at = utcnow() - timedelta(hours=3)
@@ -99,23 +127,19 @@ def test_the_trending_order_is_kept_until_a_write_is_heard(database: Database, c
     assert _trending(client) == ["2612.00002", "2612.00001"]
 
 
-def _facts(paper_id: int, changed_at: datetime) -> PaperFacts:
-    return PaperFacts(
-        paper_id, f"2506.{paper_id:05d}", "Title", "Abstract.", ["Ada"], datetime(2025, 6, 1), None, None, changed_at
-    )
-
-
 def test_the_memo_of_papers_holds_at_most_its_bound_least_recently_used_first():
-    memo = PaperParts(max_papers=3)
+    memo: PaperVersions[str] = PaperVersions(max_papers=3)
     day = datetime(2025, 6, 1)
-    built = {paper_id: memo.of(_facts(paper_id, day)) for paper_id in (1, 2, 3)}
+    for paper_id in (1, 2, 3):
+        memo.put((paper_id, day), f"paper {paper_id}")
 
-    assert memo.of(_facts(1, day)) is built[1]  # used again: 2 is now the least recently used
-    memo.of(_facts(4, day))
-    changed = memo.of(_facts(3, day + timedelta(seconds=1)))
+    assert memo.get((1, day)) == "paper 1"  # used again: 2 is now the least recently used
+    memo.put((4, day), "paper 4")
+    # Another version of paper 3 is another entry: the old one is never answered for it.
+    assert memo.get((3, day + timedelta(seconds=1))) is None
+    memo.put((3, day + timedelta(seconds=1)), "paper 3, changed")
 
     assert len(memo) == 3
-    assert changed is not built[3]
-    assert memo.of(_facts(1, day)) is built[1]
-    assert memo.of(_facts(2, day)) is not built[2]  # left first, so built again
-    assert len(memo) == 3
+    assert memo.get((2, day)) is None and memo.get((3, day)) is None  # the least recently used left first
+    assert memo.get((1, day)) == "paper 1"
+    assert memo.get((3, day + timedelta(seconds=1))) == "paper 3, changed"

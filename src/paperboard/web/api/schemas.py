@@ -8,8 +8,6 @@ derived here from Paperboard's, and stay the same between requests.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -21,7 +19,7 @@ from pydantic.alias_generators import to_camel
 from paperboard.community.daily_papers import ListedPaper
 from paperboard.community.listings import RankedListing
 from paperboard.community.organizations import OrganizationRef
-from paperboard.community.paper_details import PaperFacts
+from paperboard.community.paper_details import PaperFacts, PaperVersions
 from paperboard.db.models import Paper
 from paperboard.search.engine import Explanation
 from paperboard.web.api.times import UtcDatetime
@@ -177,30 +175,17 @@ class _PaperParts:
     discussion_id: str
 
 
-class PaperParts:
-    """Each process's memo of `_PaperParts` by (paper id, `changed_at`), holding at most `max_papers`.
+# About 5 KB a paper of the shared corpus (measured with tracemalloc over 5,000: the authors' ids and dictionaries,
+# and the title, abstract and names kept alive), so at most about 10 MB a process: several times the papers the
+# lists show at once (a month's list holds about 330, trending's window about 500).
+PAPER_PARTS: PaperVersions[_PaperParts] = PaperVersions(max_papers=2_000)
 
-    Every write to a paper's row sets its `changed_at` (catalog/store.py), so a changed paper has a new key and
-    is built afresh from the row the request has just read: the memo saves the building (an id hashed per author,
-    the dictionaries), never a read, and cannot answer with an old version. Counts, listings, keywords, stars and
-    everything else that changes without the paper's row are read and written afresh for every answer.
-    Least recently used papers go first when full. Routes run in the thread pool, hence the lock."""
 
-    def __init__(self, max_papers: int) -> None:
-        self.max_papers = max_papers
-        self._parts: OrderedDict[tuple[int, datetime], _PaperParts] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._parts)
-
-    def of(self, paper: Paper | PaperFacts) -> _PaperParts:
-        key = (paper.id, paper.changed_at)
-        with self._lock:
-            parts = self._parts.get(key)
-            if parts is not None:
-                self._parts.move_to_end(key)
-                return parts
+def _parts_of(paper: Paper | PaperFacts) -> _PaperParts:
+    """The paper's row-made part, built once per version of the row (`PaperVersions`): the building (an id hashed
+    per author, the dictionaries) is saved, never a read, so no answer shows an old version."""
+    version = (paper.id, paper.changed_at)
+    if (parts := PAPER_PARTS.get(version)) is None:
         parts = _PaperParts(
             paper.arxiv_id,
             [
@@ -212,17 +197,8 @@ class PaperParts:
             paper.abstract,
             f"{paper.id:024x}",
         )
-        with self._lock:
-            self._parts[key] = parts
-            while len(self._parts) > self.max_papers:
-                self._parts.popitem(last=False)
-        return parts
-
-
-# About 5 KB a paper of the shared corpus (measured with tracemalloc over 5,000: the authors' ids and dictionaries,
-# and the title, abstract and names kept alive), so at most about 10 MB a process: several times the papers the
-# lists show at once (a month's list holds about 330, trending's window about 500).
-PAPER_PARTS = PaperParts(max_papers=2_000)
+        PAPER_PARTS.put(version, parts)
+    return parts
 
 
 def _submitter(listing: RankedListing | None, site_url: str) -> dict[str, object] | None:
@@ -279,13 +255,13 @@ def _paper_fields(listed: ListedPaper, parts: _PaperParts, submitter: object, or
 def paper_detail(listed: ListedPaper, site_url: str) -> ApiItem:
     """`PaperDetail`'s fields."""
     organization = _organization(listed.organization, site_url)
-    fields = _paper_fields(listed, PAPER_PARTS.of(listed.paper), _submitter(listed.listing, site_url), organization)
+    fields = _paper_fields(listed, _parts_of(listed.paper), _submitter(listed.listing, site_url), organization)
     return {**fields, "numComments": listed.comments}
 
 
 def daily_paper(listed: ListedPaper, site_url: str) -> ApiItem:
     """`DailyPaper`'s fields."""
-    parts = PAPER_PARTS.of(listed.paper)
+    parts = _parts_of(listed.paper)
     submitter = _submitter(listed.listing, site_url)
     organization = _organization(listed.organization, site_url)
     listing = listed.listing
