@@ -139,8 +139,13 @@ def test_200_users_upvoting_at_once_make_exactly_200_votes(database_url, tmp_pat
                 for user in users
             ]
 
+        csrf_tokens = []
+        for token in tokens:
+            with httpx.Client(base_url=server.base_url, cookies={SESSION_COOKIE: token}) as client:
+                csrf_tokens.append(csrf_from(client.get("/account").text))
+        # Fresh connections for the votes: one kept open while the other 199 readers fetched their forms would be
+        # past the server's keep-alive time, and a request sent as the server closes it is reset.
         clients = [httpx.Client(base_url=server.base_url, cookies={SESSION_COOKIE: token}) for token in tokens]
-        csrf_tokens = [csrf_from(client.get("/account").text) for client in clients]
         start = threading.Barrier(VOTERS)
 
         def vote(index: int) -> int:
