@@ -2,6 +2,8 @@
 
 import gzip
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -238,17 +240,17 @@ def test_an_import_killed_midway_keeps_whole_transactions_and_a_second_run_compl
         ],
     )
     url = database.url.render_as_string(hide_password=False)
-    process = subprocess.Popen([sys.executable, "-c", _SLOW_IMPORT, url, str(path)])
+    # In a session of its own, killed with its parsing processes as a service manager kills a job's process group.
+    process = subprocess.Popen([sys.executable, "-c", _SLOW_IMPORT, url, str(path)], start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while stored_rows(database)[0] < 400:
             assert process.poll() is None, "the import ended before it could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        process.kill()
-        process.wait(timeout=10)
     finally:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
     papers, authors, categories = stored_rows(database)
     assert 400 <= papers < count
     # Each transaction of 200 papers was kept whole, with all its authors and categories, or not at all.
