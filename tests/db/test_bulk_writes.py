@@ -9,12 +9,13 @@ from contextlib import nullcontext
 import pytest
 from sqlalchemy import select
 
+from paperboard.catalog.authors import AUTHOR_COLUMNS
 from paperboard.catalog.store import upsert_papers
 from paperboard.db.engine import BULK_CACHE_KIB
 from paperboard.db.inserts import insert_values
 from paperboard.db.models import PaperAuthor
 from tests.catalog.factories import make_record
-from tests.db.test_changes import heard, listening, postgres  # noqa: F401 (fixtures)
+from tests.db.conftest import heard
 
 # Characters that mean something to SQL or to a driver's parameter syntax, and text no driver should alter.
 AWKWARD_NAMES = [
@@ -37,7 +38,7 @@ def test_values_are_stored_exactly_as_given(database):
         insert_values(
             session.connection(),
             PaperAuthor.__table__,
-            ("paper_id", "position", "name", "name_key"),
+            AUTHOR_COLUMNS,
             [(paper_id, position, name, name.lower()) for position, name in enumerate(AWKWARD_NAMES)],
         )
     with database.read_session() as session:
@@ -49,11 +50,11 @@ def test_values_are_stored_exactly_as_given(database):
 
 def test_nothing_is_run_for_no_rows(database):
     with database.session() as session:
-        insert_values(session.connection(), PaperAuthor.__table__, ("paper_id", "position", "name", "name_key"), [])
+        insert_values(session.connection(), PaperAuthor.__table__, AUTHOR_COLUMNS, [])
         assert session.scalar(select(PaperAuthor.paper_id)) is None
 
 
-def test_a_bulk_insert_is_announced_when_it_commits(postgres, listening):  # noqa: F811 (fixtures)
+def test_a_bulk_insert_is_announced_when_it_commits(postgres, listening):
     with postgres.session() as session:
         upsert_papers(session, [make_record("2506.00001")])
     assert heard(listening) == 1
@@ -62,7 +63,7 @@ def test_a_bulk_insert_is_announced_when_it_commits(postgres, listening):  # noq
         insert_values(
             session.connection(),
             PaperAuthor.__table__,
-            ("paper_id", "position", "name", "name_key"),
+            AUTHOR_COLUMNS,
             [(paper_id, 9, "Late Author", "late author")],
         )
         assert heard(listening) == 0

@@ -3,40 +3,16 @@ transaction commits; bookkeeping (a rate limit's count) is not announced."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import psycopg
 import pytest
 from sqlalchemy import select
 
 from paperboard.catalog.record import build_record
 from paperboard.catalog.store import upsert_papers
 from paperboard.clock import utcnow
-from paperboard.db import Database
-from paperboard.db.changes import CHANNEL
 from paperboard.db.rate_windows import take
-from tests.conftest import _postgres_database
-
-
-@pytest.fixture
-def postgres(migrated_postgres_template: str) -> Iterator[Database]:
-    for url in _postgres_database(migrated_postgres_template):
-        database = Database(url)
-        yield database
-        database.dispose()
-
-
-@pytest.fixture
-def listening(postgres: Database) -> Iterator[psycopg.Connection]:
-    url = postgres.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f"LISTEN {CHANNEL}")
-        yield connection
-
-
-def heard(connection: psycopg.Connection) -> int:
-    return sum(1 for _ in connection.notifies(timeout=0.5))
+from tests.db.conftest import heard
 
 
 def a_paper(number: int):
